@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian packages the build and the tests need, only those that
+# are missing, so that `make` works on a fresh Debian 12 machine and costs
+# nothing on a machine that already has them.
+set -eu
+
+PACKAGES="cmake make gcc pkg-config
+lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
+lua-cjson lua-busted lua-socket lua-luv luarocks
+libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev zlib1g-dev
+nginx libnginx-mod-http-lua neovim curl"
+
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "installing Debian packages:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
