@@ -1,0 +1,38 @@
+# The two commands of the README, and the steps they are made of.
+#   make demo   the main job: a real workflow against the bundled emulator
+#   make test   every test
+# Both install missing Debian packages first, then build.
+
+BUILD_DIR ?= build
+JOBS ?= 2
+
+.PHONY: all deps build demo test test-c test-lua sanitize bench clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD_DIR)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD_DIR)/Makefile
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+demo: build
+	./scripts/demo.sh
+
+test: build
+	./scripts/run-tests.sh $(BUILD_DIR)
+
+# The whole suite again, built with AddressSanitizer and UBSan.
+sanitize: deps
+	cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DPUSHPULL_SANITIZE=ON
+	cmake --build build-sanitize -j $(JOBS)
+	PUSHPULL_SANITIZE=1 ./scripts/run-tests.sh build-sanitize
+
+bench: build
+	./bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR) build-sanitize

@@ -1,0 +1,224 @@
+/*
+ * libpushpull: a non-blocking client core for Push-Pull scraping job APIs.
+ *
+ * The core owns all protocol state (requests, retries, the job state
+ * machine, the poll schedule) and never runs a loop of its own. Like
+ * hiredis' async context it tells its host what to wait on and the host
+ * calls back in:
+ *
+ *   - event loops with fd watchers (libuv, ...) watch the fds reported by
+ *     pp_take_fd_changes(), call pp_socket_action() when one is ready, and arm
+ *     one timer for pp_timeout_ms() that calls pp_socket_action(PP_SOCKET_TIMEOUT);
+ *   - hosts that can only tick (OpenResty timers) call pp_perform();
+ *   - plain scripts call pp_poll(ms), the one blocking call.
+ *
+ * After any of these, pp_take_events() reports what changed: jobs that moved
+ * to a new state and operations that finished. Nothing in the core calls back
+ * into the host; the host pulls.
+ *
+ * All strings passed in are copied. Pointers returned stay valid until the
+ * next call that may change the object they belong to (for a job: the next
+ * drive call or pp_job_release; for an operation: pp_op_free).
+ *
+ * One pp_client is single-threaded; two clients in one process share nothing.
+ */
+#ifndef PUSHPULL_H
+#define PUSHPULL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PP_VERSION "0.1.0"
+
+/* Most values the service accepts in one batch request. */
+#define PP_BATCH_MAX 5000
+
+typedef struct pp_client pp_client;
+
+/* A job handle: > 0, stable for the client's life (until pp_job_release). */
+typedef uint32_t pp_job;
+/* An operation handle (a submission, a status check, a fetch, a request): > 0. */
+typedef uint32_t pp_op;
+
+/* ---- Job states: see DESIGN.md; transitions only happen inside the core. */
+typedef enum pp_state {
+    PP_NEW = 0,       /* created locally, not yet sent */
+    PP_SUBMITTING,    /* submission request in flight (or waiting to be paced) */
+    PP_PENDING,       /* the service accepted it and has an id */
+    PP_DONE,          /* the service finished it; results not yet here */
+    PP_FAULTED,       /* the service gave up on it (not billed) */
+    PP_FETCHING,      /* results being downloaded */
+    PP_FETCHED,       /* results downloaded (in memory or in a file) */
+    PP_REJECTED,      /* the service refused the submission (4xx) */
+    PP_UNKNOWN,       /* the submission was sent but its answer was lost */
+    PP_EXPIRED,       /* the service no longer has it (404 / retention) */
+    PP_STATE_COUNT
+} pp_state;
+
+/* "new", "submitting", "pending", ... ; NULL for an out-of-range value. */
+const char *pp_state_name(pp_state s);
+/* 1 for states a job never leaves by itself: fetched, faulted, rejected,
+ * unknown, expired (done is not final: it moves on to fetching). */
+int pp_state_is_final(pp_state s);
+
+/* ---- Configuration. pp_config_init fills defaults; 0 / NULL keep them. */
+typedef struct pp_poll_config {
+    long first_ms;     /* first results poll after submission; 0 = adaptive */
+    long min_ms;       /* smallest interval between polls of one job */
+    long max_ms;       /* interval cap */
+    double factor;     /* growth of the interval after each 204 */
+    int fetch;         /* 1: poll the results endpoint and keep the answer
+                          (a finished job costs one request); 0: poll status */
+} pp_poll_config;
+
+typedef struct pp_config {
+    const char *base_url;   /* "https://data.oxylabs.io" */
+    const char *username;
+    const char *password;
+    const char *user_agent;     /* NULL = "pushpull/<version>" */
+    long timeout_ms;            /* per request, default 30000 */
+    long connect_timeout_ms;    /* default 10000 */
+    int max_connections;        /* connection pool bound, default 16 */
+    int max_retries;            /* per request on connection errors/429/5xx, default 6 */
+    long retry_base_ms;         /* backoff base (full jitter), default 250 */
+    long retry_max_ms;          /* backoff cap, default 30000 */
+    int batch_size;             /* values per batch request, 1..PP_BATCH_MAX */
+    pp_poll_config poll;
+} pp_config;
+
+void pp_config_init(pp_config *cfg);
+
+/* NULL on failure with a message in err (errlen bytes, may be 0). */
+pp_client *pp_client_new(const pp_config *cfg, char *err, size_t errlen);
+void pp_client_free(pp_client *c);
+
+/* ---- Errors, as the Lua face shows them: message, HTTP status, body. */
+typedef struct pp_error {
+    const char *message;    /* never NULL when an error is set */
+    int http_status;        /* 0 when no HTTP answer */
+    const char *body;       /* the service's answer body, NULL if none */
+    size_t body_len;
+} pp_error;
+
+/* ---- Submitting jobs.
+ *
+ * params_json is the job object as the service takes it. When its `url` or
+ * `query` is a JSON array the submission is a batch: one job per value,
+ * split into requests of at most cfg.batch_size values. Jobs are created at
+ * once (state new) so they can be waited on before they have ids.
+ * Returns an operation that finishes when every job has left `submitting`;
+ * 0 on a local error (bad JSON, empty list, ...), described in *err. */
+pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err);
+
+/* The jobs an operation created (pp_submit), in input order. */
+const pp_job *pp_op_jobs(pp_client *c, pp_op op, size_t *count);
+
+/* A job handle for an id the service already has (state pending; its
+ * status is unknown until polled or refreshed). Same id -> same handle. */
+pp_job pp_attach(pp_client *c, const char *job_id);
+
+/* Poll the job until it ends (adaptive schedule); jobs from pp_submit are
+ * watched from the start. Idempotent. */
+int pp_watch(pp_client *c, pp_job job);
+
+/* GET the job's status now; the operation's body is the job object. */
+pp_op pp_refresh(pp_client *c, pp_job job);
+
+/* Download results. type: NULL for the service's default, or "raw",
+ * "parsed", "png", "markdown", a comma list. path: NULL keeps the body in
+ * memory (pp_op_body), else it is streamed to that file (created/truncated). */
+pp_op pp_fetch(pp_client *c, pp_job job, const char *type, const char *path);
+
+/* Any call of the API, with retries for idempotent requests.
+ * method "GET"/"POST"/"PUT"/"DELETE"; path begins with "/"; body may be NULL. */
+pp_op pp_request(pp_client *c, const char *method, const char *path,
+                 const char *body, size_t len);
+
+/* ---- Operations. */
+int pp_op_done(pp_client *c, pp_op op);          /* 1 once finished */
+int pp_op_status(pp_client *c, pp_op op);        /* HTTP status, 0 if none */
+const char *pp_op_body(pp_client *c, pp_op op, size_t *len);
+/* NULL when the operation succeeded (2xx); else the error. */
+const pp_error *pp_op_error(pp_client *c, pp_op op);
+void pp_op_free(pp_client *c, pp_op op);
+
+/* ---- Jobs. */
+pp_state pp_job_state(pp_client *c, pp_job job);
+const char *pp_job_id(pp_client *c, pp_job job);      /* NULL until pending */
+/* The last job object the service returned, as JSON text (NULL if none). */
+const char *pp_job_info(pp_client *c, pp_job job, size_t *len);
+/* The results the poller kept (pp_poll_config.fetch), NULL if none. */
+const char *pp_job_results(pp_client *c, pp_job job, size_t *len);
+/* Why a job is rejected, unknown, faulted or expired; NULL otherwise. */
+const pp_error *pp_job_error(pp_client *c, pp_job job);
+/* Make the poller stream this job's results to path (created/truncated when
+ * the answer is 200) instead of keeping them in memory. 0, or -1 on bad
+ * arguments. */
+int pp_job_set_results_path(pp_client *c, pp_job job, const char *path);
+/* Where the poller wrote this job's results, NULL if not to a file. */
+const char *pp_job_results_path(pp_client *c, pp_job job);
+/* Drop the kept results (memory) but keep the job. */
+void pp_job_drop_results(pp_client *c, pp_job job);
+/* Forget the job; its handle becomes invalid. */
+void pp_job_release(pp_client *c, pp_job job);
+
+/* Feed a callback the service posted (the job object) into the state
+ * machine. 0 if it named a job this client knows, -1 if malformed. */
+int pp_feed_callback(pp_client *c, const char *json, size_t len);
+
+/* ---- Driving. */
+#define PP_SOCKET_TIMEOUT (-1)
+enum { PP_WANT_READ = 1, PP_WANT_WRITE = 2, PP_EV_ERROR = 4 };
+
+/* fd became ready (events: PP_WANT_READ|PP_WANT_WRITE|PP_EV_ERROR), or
+ * fd == PP_SOCKET_TIMEOUT when the host's timer fired. 0 or -1. */
+int pp_socket_action(pp_client *c, int fd, int events);
+/* Milliseconds until the core needs a call (a curl timeout, a retry, a
+ * poll); -1 when nothing is due; 0 when it needs one now. */
+long pp_timeout_ms(pp_client *c);
+
+typedef struct pp_fd_change {
+    int fd;
+    int events;     /* PP_WANT_READ|PP_WANT_WRITE; 0 = stop watching */
+} pp_fd_change;
+/* Fd interest changes since the last call, oldest first. Returns how many
+ * were written to out (at most max); call again while it returns max. */
+size_t pp_take_fd_changes(pp_client *c, pp_fd_change *out, size_t max);
+
+/* Non-blocking step: progress every transfer and run what is due. */
+int pp_perform(pp_client *c);
+/* Blocking step: wait up to ms (capped by pp_timeout_ms) for I/O, then
+ * pp_perform. */
+int pp_poll(pp_client *c, int ms);
+
+/* Number of transfers in flight plus work scheduled (polls, retries). */
+size_t pp_busy(pp_client *c);
+
+typedef enum pp_event_kind { PP_EVENT_JOB = 1, PP_EVENT_OP = 2 } pp_event_kind;
+typedef struct pp_event {
+    pp_event_kind kind;
+    pp_job job;       /* PP_EVENT_JOB: the job that changed state */
+    pp_state state;   /* its new state */
+    pp_op op;         /* PP_EVENT_OP: the operation that finished */
+} pp_event;
+/* Events since the last call, oldest first; as pp_take_fd_changes. */
+size_t pp_take_events(pp_client *c, pp_event *out, size_t max);
+
+/* ---- Counters, for tests and benchmarks. */
+typedef struct pp_stats {
+    uint64_t requests;        /* HTTP requests sent, retries included */
+    uint64_t retries;
+    uint64_t submitted;       /* jobs the service accepted */
+    uint64_t polls;           /* status/results polls */
+    uint64_t bytes_in;
+} pp_stats;
+void pp_get_stats(pp_client *c, pp_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,58 @@
+#!/bin/sh
+# Runs every test suite against the build in $1 (default: build) and ends
+# with one summary line, "N passed, N failed".
+set -u
+BUILD_DIR=${1:-build}
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export PUSHPULL_BUILD_DIR="$ROOT/$BUILD_DIR"
+
+passed=0
+failed=0
+suites_failed=""
+
+# busted prints "N successes / N failures / N errors / N pending : T seconds".
+count_busted() {
+  line=$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors?' "$1" | tail -n 1)
+  if [ -z "$line" ]; then
+    failed=$((failed + 1))
+    return
+  fi
+  s=$(echo "$line" | sed -E 's/^([0-9]+) success.*/\1/')
+  f=$(echo "$line" | sed -E 's/.* ([0-9]+) failures?.*/\1/')
+  e=$(echo "$line" | sed -E 's/.* ([0-9]+) errors?.*/\1/')
+  passed=$((passed + s))
+  failed=$((failed + f + e))
+}
+
+# ctest: C unit tests of the core.
+echo "== C unit tests (ctest)"
+if (cd "$BUILD_DIR" && ctest --output-on-failure) >"$BUILD_DIR/ctest.log" 2>&1; then
+  cat "$BUILD_DIR/ctest.log"
+else
+  cat "$BUILD_DIR/ctest.log"
+  suites_failed="$suites_failed ctest"
+fi
+ct=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$BUILD_DIR/ctest.log" | tail -n 1)
+if [ -n "$ct" ]; then
+  total=$(echo "$ct" | sed -E 's/.* out of ([0-9]+).*/\1/')
+  cf=$(echo "$ct" | sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/')
+  passed=$((passed + total - cf))
+  failed=$((failed + cf))
+fi
+
+# busted, once per Lua the module supports.
+for lua in lua5.4 luajit; do
+  log="$BUILD_DIR/busted-$lua.log"
+  echo "== busted --lua=$lua"
+  busted --lua="$lua" -o utfTerminal spec >"$log" 2>&1
+  rc=$?
+  cat "$log"
+  [ $rc -eq 0 ] || suites_failed="$suites_failed busted-$lua"
+  count_busted "$log"
+done
+
+echo
+[ -n "$suites_failed" ] && echo "failing suites:$suites_failed"
+echo "$passed passed, $failed failed"
+[ -z "$suites_failed" ] && [ "$failed" -eq 0 ]
