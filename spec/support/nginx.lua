@@ -1,0 +1,253 @@
+-- Starts Debian's nginx (with libnginx-mod-http-lua) for the host specs:
+-- its own prefix under a temporary folder, its own config rendered from a
+-- template, a free port, a real master process and its workers.
+--
+--   local nginx = require("support.nginx")
+--   local srv = nginx.start{ template = "spec/hosts/nginx/driver.conf",
+--                            vars = { EMULATOR = "http://127.0.0.1:1234" } }
+--   ... srv.url .. "/path" ...
+--   srv:stop()
+--
+-- Templates use ${NAME} placeholders; these are always defined:
+--   PREFIX, PORT, ROOT (the repository), LUA_PATH, LUA_CPATH, WORKERS, USER
+--   (a `user` directive, needed when the tests run as root), MODULES (the
+--   load_module lines) and COMMON_HTTP (temp paths, package paths).
+local socket = require("socket")
+
+local M = {}
+
+M.binary = os.getenv("PUSHPULL_NGINX") or "nginx"
+M.modules_dir = os.getenv("PUSHPULL_NGINX_MODULES") or "/usr/lib/nginx/modules"
+
+local started = {}   -- every server not yet stopped, to stop them at exit
+
+local function sh_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+end
+
+local function repo_root()
+  local src = debug.getinfo(1, "S").source:sub(2)
+  local dir = src:match("^(.*)/spec/support/[^/]*$")
+  if dir and dir ~= "" then
+    if dir:sub(1, 1) ~= "/" then
+      dir = (os.getenv("PWD") or ".") .. "/" .. dir
+    end
+    return dir
+  end
+  return os.getenv("PWD") or "."
+end
+M.root = repo_root()
+
+function M.build_dir()
+  return os.getenv("PUSHPULL_BUILD_DIR") or (M.root .. "/build")
+end
+
+-- A TCP port nobody listens on right now.
+function M.free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+-- os.execute returns true (5.2+) or 0 (5.1/LuaJIT) on success.
+local function run(cmd)
+  local r = os.execute(cmd)
+  return r == true or r == 0
+end
+M.run = run
+
+-- True while pid runs; a zombie counts as gone.
+local function alive(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "rb")
+  if not f then return false end
+  local stat = f:read("a") or ""
+  f:close()
+  local state = stat:match("^%d+ %b() (%a)")
+  return state ~= nil and state ~= "Z" and state ~= "X"
+end
+M.alive = alive
+
+local own_pid
+local function self_pid()
+  if not own_pid then
+    local p = io.popen("echo $PPID")
+    own_pid = tonumber(p:read("l"))
+    p:close()
+  end
+  return own_pid
+end
+
+-- The shell that starts nginx stays its parent (so that nginx is reaped when
+-- it ends) and runs a watchdog that stops nginx, master then any worker
+-- left, when the Lua process that started it is gone, whatever happened to
+-- the spec. It prints nginx's pid first.
+local function supervisor(cmd, stderr_path)
+  local me = self_pid() or 1
+  return "exec 3>&1; " .. cmd .. " >" .. sh_quote(stderr_path) .. " 2>&1 </dev/null & n=$!; echo $n;"
+    .. " exec 1>/dev/null 3>&-;"
+    .. " ( while kill -0 " .. me .. " 2>/dev/null && kill -0 $n 2>/dev/null; do sleep 1; done;"
+    .. " if ! kill -0 " .. me .. " 2>/dev/null; then w=$(ps -o pid= --ppid $n);"
+    .. " kill -TERM $n 2>/dev/null; sleep 3; kill -KILL $n $w 2>/dev/null; fi ) </dev/null >/dev/null 2>&1 &"
+    .. " wait $n"
+end
+
+local function can_connect(port)
+  local c = socket.tcp()
+  c:settimeout(0.2)
+  local ok = c:connect("127.0.0.1", port)
+  c:close()
+  return ok ~= nil
+end
+
+local function render(template, vars)
+  return (template:gsub("%${([%w_]+)}", function(name)
+    local v = vars[name]
+    if v == nil then error("nginx template: no value for ${" .. name .. "}", 0) end
+    return tostring(v)
+  end))
+end
+
+local Server = {}
+Server.__index = Server
+
+function Server:error_log()
+  return read_file(self.prefix .. "/logs/error.log") or ""
+end
+
+-- Lines of the error log at level `level` or worse ("error", "warn", ...).
+function Server:log_lines(pattern)
+  local out = {}
+  for line in self:error_log():gmatch("[^\n]+") do
+    if line:find(pattern) then out[#out + 1] = line end
+  end
+  return out
+end
+
+function Server:stop()
+  if not self.pid then return end
+  local pid = self.pid
+  self.pid = nil
+  started[self] = nil
+  local workers = children(pid)
+  os.execute("kill -TERM " .. pid .. " 2>/dev/null")
+  local deadline = socket.gettime() + 5
+  while alive(pid) and socket.gettime() < deadline do socket.sleep(0.05) end
+  if alive(pid) then os.execute("kill -KILL " .. pid .. " 2>/dev/null") end
+  for _, w in ipairs(workers) do
+    if alive(w) then os.execute("kill -KILL " .. w .. " 2>/dev/null") end
+  end
+  if self.shell then
+    self.shell:close()
+    self.shell = nil
+  end
+  if not os.getenv("PUSHPULL_KEEP_PREFIX") then
+    os.execute("rm -rf " .. sh_quote(self.prefix))
+  end
+end
+
+-- opts.template (path) or opts.conf (text); opts.vars; opts.workers (2).
+function M.start(opts)
+  opts = opts or {}
+  local prefix = opts.prefix
+  if not prefix then
+    local p = io.popen("mktemp -d /tmp/pushpull-nginx.XXXXXX")
+    prefix = p:read("l")
+    p:close()
+  end
+  for _, d in ipairs{ "conf", "logs", "tmp" } do
+    os.execute("mkdir -p " .. sh_quote(prefix .. "/" .. d))
+  end
+  local port = opts.port or M.free_port()
+  local build = M.build_dir()
+  local vars = {
+    PREFIX = prefix,
+    PORT = port,
+    ROOT = M.root,
+    WORKERS = opts.workers or 2,
+    LUA_PATH = M.root .. "/lua/?.lua;" .. M.root .. "/lua/?/init.lua;"
+      .. M.root .. "/spec/hosts/?.lua;" .. M.root .. "/examples/openresty/?.lua;;",
+    LUA_CPATH = build .. "/luajit/?.so;;",
+  }
+  vars.MODULES = "load_module " .. M.modules_dir .. "/ndk_http_module.so;\n"
+    .. "load_module " .. M.modules_dir .. "/ngx_http_lua_module.so;"
+  -- Workers of a root master run as nobody by default; keep the test user.
+  local idp = io.popen("id -u")
+  local uid = idp:read("l")
+  idp:close()
+  vars.USER = uid == "0" and "user root root;" or ""
+  vars.COMMON_HTTP = table.concat({
+    "client_body_temp_path " .. prefix .. "/tmp/body;",
+    "proxy_temp_path " .. prefix .. "/tmp/proxy;",
+    "fastcgi_temp_path " .. prefix .. "/tmp/fastcgi;",
+    "uwsgi_temp_path " .. prefix .. "/tmp/uwsgi;",
+    "scgi_temp_path " .. prefix .. "/tmp/scgi;",
+    'lua_package_path "' .. vars.LUA_PATH .. '";',
+    'lua_package_cpath "' .. vars.LUA_CPATH .. '";',
+  }, "\n  ")
+  for k, v in pairs(opts.vars or {}) do vars[k] = v end
+
+  local text = opts.conf or assert(read_file(opts.template), "no template " .. tostring(opts.template))
+  local conf = prefix .. "/conf/nginx.conf"
+  write_file(conf, render(text, vars))
+
+  local env = ""
+  for k, v in pairs(opts.env or {}) do env = env .. k .. "=" .. sh_quote(v) .. " " end
+  local cmd = env .. sh_quote(M.binary) .. " -p " .. sh_quote(prefix .. "/") .. " -c " .. sh_quote(conf)
+    .. " -g 'daemon off;'"
+  local p = io.popen(supervisor(cmd, prefix .. "/logs/stderr.log"))
+  local pid = tonumber(p:read("l"))
+  local srv = setmetatable({ pid = pid, shell = p, prefix = prefix, port = port, conf = conf,
+    url = "http://127.0.0.1:" .. port }, Server)
+  started[srv] = true
+
+  local deadline = socket.gettime() + (opts.start_timeout or 10)
+  while true do
+    if not alive(pid) then
+      local why = (read_file(prefix .. "/logs/stderr.log") or "") .. srv:error_log()
+      srv.pid = nil
+      started[srv] = nil
+      p:close()
+      error("nginx did not start: " .. why, 2)
+    end
+    if can_connect(port) then break end
+    if socket.gettime() > deadline then
+      local why = srv:error_log()
+      srv:stop()
+      error("nginx did not listen on port " .. port .. ": " .. why, 2)
+    end
+    socket.sleep(0.05)
+  end
+  return srv
+end
+
+-- Stop every server still running (for an `after`/`teardown` hook or exit).
+function M.stop_all()
+  for srv in pairs(started) do srv:stop() end
+end
+
+-- Stop leftovers when the Lua state closes (busted exits): a global object
+-- whose finalizer runs at lua_close (a userdata under Lua 5.1/LuaJIT).
+if newproxy then
+  M._guard = newproxy(true)
+  getmetatable(M._guard).__gc = function() M.stop_all() end
+else
+  M._guard = setmetatable({}, { __gc = function() M.stop_all() end })
+end
+_G.__pushpull_nginx_guard = M._guard
+
+return M
