@@ -1,0 +1,682 @@
+/*
+ * pushpull.core: the Lua binding of libpushpull.
+ *
+ * A thin layer: one userdata per pp_client, methods that map the functions
+ * of core/include/pushpull.h almost one to one, and a few constants. All
+ * policy (jobs as objects, waiting, drivers) lives in the Lua modules beside
+ * this file. The core never calls back into the host, so nothing here runs
+ * Lua from a libcurl callback: the host pulls events with take_events().
+ *
+ * One source for Lua 5.1 / LuaJIT and Lua 5.2 .. 5.4; the differences are in
+ * the compat section below.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "pushpull.h"
+
+/* ---- compat: the few 5.2+ functions used here, for Lua 5.1 and LuaJIT. */
+#if LUA_VERSION_NUM < 502
+static void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
+{
+    luaL_checkstack(L, nup + 1, "too many upvalues");
+    for (; l->name != NULL; l++) {
+        int i;
+        for (i = 0; i < nup; i++)
+            lua_pushvalue(L, -nup);
+        lua_pushcclosure(L, l->func, nup);
+        lua_setfield(L, -(nup + 2), l->name);
+    }
+    lua_pop(L, nup);
+}
+#undef luaL_setfuncs
+#define luaL_setfuncs(L, l, n) compat_setfuncs((L), (l), (n))
+#undef luaL_newlib
+#define luaL_newlib(L, l) \
+    (lua_createtable((L), 0, (int)(sizeof(l) / sizeof((l)[0]) - 1)), \
+     luaL_setfuncs((L), (l), 0))
+#endif
+
+/* Lua 5.3+ has 64-bit integers; older versions only doubles. */
+#if LUA_VERSION_NUM >= 503
+#define push_u64(L, v) lua_pushinteger((L), (lua_Integer)(v))
+#else
+#define push_u64(L, v) lua_pushnumber((L), (lua_Number)(v))
+#endif
+
+#define CLIENT_MT "pushpull.core.client"
+
+typedef struct lclient {
+    pp_client *c;
+} lclient;
+
+/* ---- helpers */
+
+static pp_client *check_client(lua_State *L)
+{
+    lclient *u = (lclient *)luaL_checkudata(L, 1, CLIENT_MT);
+    if (u->c == NULL)
+        luaL_error(L, "pushpull.core: client is closed");
+    return u->c;
+}
+
+static uint32_t check_handle(lua_State *L, int idx, const char *what)
+{
+    lua_Integer v = luaL_checkinteger(L, idx);
+    if (v <= 0 || (uint64_t)v > UINT32_MAX)
+        luaL_argerror(L, idx, what);
+    return (uint32_t)v;
+}
+
+#define check_job(L, idx) ((pp_job)check_handle((L), (idx), "invalid job handle"))
+#define check_op(L, idx) ((pp_op)check_handle((L), (idx), "invalid operation handle"))
+
+static void push_lstring_or_nil(lua_State *L, const char *s, size_t len)
+{
+    if (s != NULL)
+        lua_pushlstring(L, s, len);
+    else
+        lua_pushnil(L);
+}
+
+static void push_string_or_nil(lua_State *L, const char *s)
+{
+    if (s != NULL)
+        lua_pushstring(L, s);
+    else
+        lua_pushnil(L);
+}
+
+/* {message = ..., status = <HTTP status or nil>, body = <string or nil>} */
+static void push_error(lua_State *L, const pp_error *e)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, e->message != NULL ? e->message : "unknown error");
+    lua_setfield(L, -2, "message");
+    if (e->http_status != 0) {
+        lua_pushinteger(L, e->http_status);
+        lua_setfield(L, -2, "status");
+    }
+    if (e->body != NULL) {
+        lua_pushlstring(L, e->body, e->body_len);
+        lua_setfield(L, -2, "body");
+    }
+}
+
+/* An operation handle, or nil and a message when the core refused it. */
+static int push_op_result(lua_State *L, pp_op op, const char *what)
+{
+    if (op == 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, what);
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)op);
+    return 1;
+}
+
+/* ---- construction */
+
+static const char *opt_field_string(lua_State *L, int t, const char *k)
+{
+    const char *s;
+    lua_getfield(L, t, k); /* stays on the stack: the core copies it later */
+    if (lua_isnil(L, -1))
+        return NULL;
+    s = lua_tostring(L, -1);
+    if (s == NULL || lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "pushpull.core.new: field '%s' must be a string", k);
+    return s;
+}
+
+static lua_Number opt_field_number(lua_State *L, int t, const char *k, lua_Number dflt)
+{
+    lua_Number v = dflt;
+    lua_getfield(L, t, k);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            luaL_error(L, "pushpull.core.new: field '%s' must be a number", k);
+        v = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static int l_new(lua_State *L)
+{
+    pp_config cfg;
+    char err[256];
+    lclient *u;
+    pp_client *c;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    pp_config_init(&cfg);
+
+    {
+        const char *s;
+        if ((s = opt_field_string(L, 1, "base_url")) != NULL)
+            cfg.base_url = s;
+        if ((s = opt_field_string(L, 1, "username")) != NULL)
+            cfg.username = s;
+        if ((s = opt_field_string(L, 1, "password")) != NULL)
+            cfg.password = s;
+        if ((s = opt_field_string(L, 1, "user_agent")) != NULL)
+            cfg.user_agent = s;
+    }
+    cfg.timeout_ms = (long)opt_field_number(L, 1, "timeout_ms", (lua_Number)cfg.timeout_ms);
+    cfg.connect_timeout_ms =
+        (long)opt_field_number(L, 1, "connect_timeout_ms", (lua_Number)cfg.connect_timeout_ms);
+    cfg.max_connections =
+        (int)opt_field_number(L, 1, "max_connections", (lua_Number)cfg.max_connections);
+    cfg.max_retries = (int)opt_field_number(L, 1, "max_retries", (lua_Number)cfg.max_retries);
+    cfg.retry_base_ms = (long)opt_field_number(L, 1, "retry_base_ms", (lua_Number)cfg.retry_base_ms);
+    cfg.retry_max_ms = (long)opt_field_number(L, 1, "retry_max_ms", (lua_Number)cfg.retry_max_ms);
+    cfg.batch_size = (int)opt_field_number(L, 1, "batch_size", (lua_Number)cfg.batch_size);
+    cfg.poll.first_ms = (long)opt_field_number(L, 1, "poll_first_ms", (lua_Number)cfg.poll.first_ms);
+    cfg.poll.min_ms = (long)opt_field_number(L, 1, "poll_min_ms", (lua_Number)cfg.poll.min_ms);
+    cfg.poll.max_ms = (long)opt_field_number(L, 1, "poll_max_ms", (lua_Number)cfg.poll.max_ms);
+    cfg.poll.factor = (double)opt_field_number(L, 1, "poll_factor", (lua_Number)cfg.poll.factor);
+    lua_getfield(L, 1, "poll_fetch");
+    if (!lua_isnil(L, -1))
+        cfg.poll.fetch = lua_toboolean(L, -1) ? 1 : 0;
+    lua_pop(L, 1);
+
+    err[0] = '\0';
+    c = pp_client_new(&cfg, err, sizeof err);
+    if (c == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, err[0] != '\0' ? err : "cannot create client");
+        return 2;
+    }
+    u = (lclient *)lua_newuserdata(L, sizeof *u);
+    u->c = c;
+    luaL_getmetatable(L, CLIENT_MT);
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
+static int l_close(lua_State *L)
+{
+    lclient *u = (lclient *)luaL_checkudata(L, 1, CLIENT_MT);
+    if (u->c != NULL) {
+        pp_client_free(u->c);
+        u->c = NULL;
+    }
+    return 0;
+}
+
+static int l_tostring(lua_State *L)
+{
+    lclient *u = (lclient *)luaL_checkudata(L, 1, CLIENT_MT);
+    if (u->c == NULL)
+        lua_pushstring(L, "pushpull.core.client (closed)");
+    else
+        lua_pushfstring(L, "pushpull.core.client (%p)", (void *)u->c);
+    return 1;
+}
+
+/* ---- submitting and requests */
+
+static void push_op_jobs(lua_State *L, pp_client *c, pp_op op)
+{
+    size_t n = 0, i;
+    const pp_job *jobs = pp_op_jobs(c, op, &n);
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; jobs != NULL && i < n; i++) {
+        lua_pushinteger(L, (lua_Integer)jobs[i]);
+        lua_rawseti(L, -2, (int)(i + 1));
+    }
+}
+
+/* submit(json) -> op, {job, ...} | nil, err */
+static int l_submit(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t len;
+    const char *json = luaL_checklstring(L, 2, &len);
+    pp_error err;
+    pp_op op;
+
+    memset(&err, 0, sizeof err);
+    op = pp_submit(c, json, len, &err);
+    if (op == 0) {
+        lua_pushnil(L);
+        if (err.message == NULL)
+            err.message = "submission refused";
+        push_error(L, &err);
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)op);
+    push_op_jobs(L, c, op);
+    return 2;
+}
+
+static int l_op_jobs(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    push_op_jobs(L, c, check_op(L, 2));
+    return 1;
+}
+
+static int l_attach(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const char *id = luaL_checkstring(L, 2);
+    pp_job job = pp_attach(c, id);
+    if (job == 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot attach job id '%s'", id);
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)job);
+    return 1;
+}
+
+static int l_watch(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushboolean(L, pp_watch(c, check_job(L, 2)) == 0);
+    return 1;
+}
+
+static int l_refresh(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    return push_op_result(L, pp_refresh(c, check_job(L, 2)), "cannot refresh job");
+}
+
+/* fetch(job, type|nil, path|nil) -> op | nil, msg */
+static int l_fetch(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    pp_job job = check_job(L, 2);
+    const char *type = luaL_optstring(L, 3, NULL);
+    const char *path = luaL_optstring(L, 4, NULL);
+    return push_op_result(L, pp_fetch(c, job, type, path), "cannot fetch results");
+}
+
+/* request(method, path, body|nil) -> op | nil, msg */
+static int l_request(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const char *method = luaL_checkstring(L, 2);
+    const char *path = luaL_checkstring(L, 3);
+    size_t len = 0;
+    const char *body = luaL_optlstring(L, 4, NULL, &len);
+    return push_op_result(L, pp_request(c, method, path, body, len), "cannot start request");
+}
+
+/* ---- operations */
+
+static int l_op_done(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushboolean(L, pp_op_done(c, check_op(L, 2)));
+    return 1;
+}
+
+static int l_op_status(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushinteger(L, pp_op_status(c, check_op(L, 2)));
+    return 1;
+}
+
+static int l_op_body(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t len = 0;
+    const char *body = pp_op_body(c, check_op(L, 2), &len);
+    push_lstring_or_nil(L, body, len);
+    return 1;
+}
+
+static int l_op_error(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const pp_error *e = pp_op_error(c, check_op(L, 2));
+    if (e == NULL)
+        lua_pushnil(L);
+    else
+        push_error(L, e);
+    return 1;
+}
+
+static int l_op_free(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    pp_op_free(c, check_op(L, 2));
+    return 0;
+}
+
+/* ---- jobs */
+
+static int l_job_state(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushinteger(L, (lua_Integer)pp_job_state(c, check_job(L, 2)));
+    return 1;
+}
+
+static int l_job_id(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    push_string_or_nil(L, pp_job_id(c, check_job(L, 2)));
+    return 1;
+}
+
+static int l_job_info(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t len = 0;
+    const char *s = pp_job_info(c, check_job(L, 2), &len);
+    push_lstring_or_nil(L, s, len);
+    return 1;
+}
+
+static int l_job_results(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t len = 0;
+    const char *s = pp_job_results(c, check_job(L, 2), &len);
+    push_lstring_or_nil(L, s, len);
+    return 1;
+}
+
+static int l_job_error(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const pp_error *e = pp_job_error(c, check_job(L, 2));
+    if (e == NULL)
+        lua_pushnil(L);
+    else
+        push_error(L, e);
+    return 1;
+}
+
+static int l_job_set_results_path(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    pp_job job = check_job(L, 2);
+    const char *path = luaL_checkstring(L, 3);
+    lua_pushboolean(L, pp_job_set_results_path(c, job, path) == 0);
+    return 1;
+}
+
+static int l_job_results_path(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    push_string_or_nil(L, pp_job_results_path(c, check_job(L, 2)));
+    return 1;
+}
+
+static int l_job_drop_results(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    pp_job_drop_results(c, check_job(L, 2));
+    return 0;
+}
+
+static int l_job_release(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    pp_job_release(c, check_job(L, 2));
+    return 0;
+}
+
+static int l_feed_callback(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t len;
+    const char *json = luaL_checklstring(L, 2, &len);
+    lua_pushboolean(L, pp_feed_callback(c, json, len) == 0);
+    return 1;
+}
+
+/* ---- driving */
+
+static int l_socket_action(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    int fd = (int)luaL_checkinteger(L, 2);
+    int events = (int)luaL_optinteger(L, 3, 0);
+    lua_pushboolean(L, pp_socket_action(c, fd, events) == 0);
+    return 1;
+}
+
+static int l_timeout_ms(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushinteger(L, (lua_Integer)pp_timeout_ms(c));
+    return 1;
+}
+
+/* take_fd_changes() -> {{fd, events}, ...} (events 0: stop watching) */
+static int l_take_fd_changes(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    pp_fd_change buf[64];
+    size_t n, i;
+    int k = 0;
+
+    lua_newtable(L);
+    do {
+        n = pp_take_fd_changes(c, buf, sizeof buf / sizeof buf[0]);
+        for (i = 0; i < n; i++) {
+            lua_createtable(L, 2, 0);
+            lua_pushinteger(L, buf[i].fd);
+            lua_rawseti(L, -2, 1);
+            lua_pushinteger(L, buf[i].events);
+            lua_rawseti(L, -2, 2);
+            lua_rawseti(L, -2, ++k);
+        }
+    } while (n == sizeof buf / sizeof buf[0]);
+    return 1;
+}
+
+static int l_perform(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushinteger(L, pp_perform(c));
+    return 1;
+}
+
+static int l_poll(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    int ms = (int)luaL_optinteger(L, 2, 0);
+    lua_pushinteger(L, pp_poll(c, ms < 0 ? 0 : ms));
+    return 1;
+}
+
+static int l_busy(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushinteger(L, (lua_Integer)pp_busy(c));
+    return 1;
+}
+
+/* take_events() -> {job, state, job, state, ...}, {op, op, ...}
+ * Two flat arrays in the order the core reported them. */
+static int l_take_events(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    pp_event buf[256];
+    size_t n, i;
+    int nj = 0, no = 0;
+
+    lua_newtable(L); /* jobs */
+    lua_newtable(L); /* ops */
+    do {
+        n = pp_take_events(c, buf, sizeof buf / sizeof buf[0]);
+        for (i = 0; i < n; i++) {
+            if (buf[i].kind == PP_EVENT_JOB) {
+                lua_pushinteger(L, (lua_Integer)buf[i].job);
+                lua_rawseti(L, -3, ++nj);
+                lua_pushinteger(L, (lua_Integer)buf[i].state);
+                lua_rawseti(L, -3, ++nj);
+            } else if (buf[i].kind == PP_EVENT_OP) {
+                lua_pushinteger(L, (lua_Integer)buf[i].op);
+                lua_rawseti(L, -2, ++no);
+            }
+        }
+    } while (n == sizeof buf / sizeof buf[0]);
+    return 2;
+}
+
+static int l_stats(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    pp_stats st;
+    memset(&st, 0, sizeof st);
+    pp_get_stats(c, &st);
+    lua_createtable(L, 0, 5);
+    push_u64(L, st.requests);
+    lua_setfield(L, -2, "requests");
+    push_u64(L, st.retries);
+    lua_setfield(L, -2, "retries");
+    push_u64(L, st.submitted);
+    lua_setfield(L, -2, "submitted");
+    push_u64(L, st.polls);
+    lua_setfield(L, -2, "polls");
+    push_u64(L, st.bytes_in);
+    lua_setfield(L, -2, "bytes_in");
+    return 1;
+}
+
+/* ---- module functions */
+
+/* Monotonic seconds, for deadlines. */
+static int l_now(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+static int l_state_name(lua_State *L)
+{
+    push_string_or_nil(L, pp_state_name((pp_state)luaL_checkinteger(L, 1)));
+    return 1;
+}
+
+static int l_state_is_final(lua_State *L)
+{
+    lua_pushboolean(L, pp_state_is_final((pp_state)luaL_checkinteger(L, 1)));
+    return 1;
+}
+
+static const luaL_Reg client_methods[] = {
+    {"close", l_close},
+    {"submit", l_submit},
+    {"op_jobs", l_op_jobs},
+    {"attach", l_attach},
+    {"watch", l_watch},
+    {"refresh", l_refresh},
+    {"fetch", l_fetch},
+    {"request", l_request},
+    {"op_done", l_op_done},
+    {"op_status", l_op_status},
+    {"op_body", l_op_body},
+    {"op_error", l_op_error},
+    {"op_free", l_op_free},
+    {"job_state", l_job_state},
+    {"job_id", l_job_id},
+    {"job_info", l_job_info},
+    {"job_results", l_job_results},
+    {"job_error", l_job_error},
+    {"job_set_results_path", l_job_set_results_path},
+    {"job_results_path", l_job_results_path},
+    {"job_drop_results", l_job_drop_results},
+    {"job_release", l_job_release},
+    {"feed_callback", l_feed_callback},
+    {"socket_action", l_socket_action},
+    {"timeout_ms", l_timeout_ms},
+    {"take_fd_changes", l_take_fd_changes},
+    {"perform", l_perform},
+    {"poll", l_poll},
+    {"busy", l_busy},
+    {"take_events", l_take_events},
+    {"stats", l_stats},
+    {NULL, NULL},
+};
+
+static const luaL_Reg module_functions[] = {
+    {"new", l_new},
+    {"now", l_now},
+    {"state_name", l_state_name},
+    {"state_is_final", l_state_is_final},
+    {NULL, NULL},
+};
+
+static void set_int(lua_State *L, const char *name, lua_Integer v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, name);
+}
+
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
+int luaopen_pushpull_core(lua_State *L);
+
+int luaopen_pushpull_core(lua_State *L)
+{
+    int s;
+
+    if (luaL_newmetatable(L, CLIENT_MT)) {
+        luaL_newlib(L, client_methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, l_tostring);
+        lua_setfield(L, -2, "__tostring");
+#if LUA_VERSION_NUM >= 504
+        lua_pushcfunction(L, l_close);
+        lua_setfield(L, -2, "__close");
+#endif
+    }
+    lua_pop(L, 1);
+
+    luaL_newlib(L, module_functions);
+
+    /* states: core.PENDING == 2, core.states[2] == "pending", core.states.pending == 2 */
+    lua_createtable(L, PP_STATE_COUNT, PP_STATE_COUNT);
+    for (s = 0; s < PP_STATE_COUNT; s++) {
+        const char *name = pp_state_name((pp_state)s);
+        if (name == NULL)
+            continue;
+        lua_pushstring(L, name);
+        lua_rawseti(L, -2, s);
+        lua_pushinteger(L, s);
+        lua_setfield(L, -2, name);
+    }
+    lua_setfield(L, -2, "states");
+
+    set_int(L, "NEW", PP_NEW);
+    set_int(L, "SUBMITTING", PP_SUBMITTING);
+    set_int(L, "PENDING", PP_PENDING);
+    set_int(L, "DONE", PP_DONE);
+    set_int(L, "FAULTED", PP_FAULTED);
+    set_int(L, "FETCHING", PP_FETCHING);
+    set_int(L, "FETCHED", PP_FETCHED);
+    set_int(L, "REJECTED", PP_REJECTED);
+    set_int(L, "UNKNOWN", PP_UNKNOWN);
+    set_int(L, "EXPIRED", PP_EXPIRED);
+    set_int(L, "STATE_COUNT", PP_STATE_COUNT);
+    set_int(L, "WANT_READ", PP_WANT_READ);
+    set_int(L, "WANT_WRITE", PP_WANT_WRITE);
+    set_int(L, "EV_ERROR", PP_EV_ERROR);
+    set_int(L, "SOCKET_TIMEOUT", PP_SOCKET_TIMEOUT);
+    set_int(L, "BATCH_MAX", PP_BATCH_MAX);
+    lua_pushstring(L, PP_VERSION);
+    lua_setfield(L, -2, "VERSION");
+    return 1;
+}
