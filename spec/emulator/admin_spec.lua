@@ -1,16 +1,12 @@
 -- The /_emulator/ admin paths: request counts, job counts, reset.
 local http = require("support.http")
-local emulator = require("support.emulator")
+local fixture = require("support.fixture")
 
 describe("emulator: admin", function()
+  local ctx = fixture.servers()
   local emu
-
   setup(function()
-    emu = emulator.start()
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
+    emu = ctx.emu
   end)
 
   before_each(function()

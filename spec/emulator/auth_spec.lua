@@ -1,21 +1,18 @@
 -- Basic auth: missing or wrong credentials give 401 with an empty body;
 -- one user cannot see another's jobs.
 local http = require("support.http")
-local emulator = require("support.emulator")
+local fixture = require("support.fixture")
 
 describe("emulator: auth", function()
+  local ctx = fixture.servers{args = {"--user", "alice:secret1", "--user", "bob:secret2"}}
   local emu, job
 
   setup(function()
-    emu = emulator.start{"--user", "alice:secret1", "--user", "bob:secret2"}
+    emu = ctx.emu
     local res = assert(emu:request{method = "POST", path = "/v1/queries",
       user = "alice", password = "secret1",
       body = {source = "google_search", query = "shoes"}})
     job = http.json(res, 202)
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
   end)
 
   local calls = {

@@ -1,7 +1,7 @@
 -- Batch submission: one job per value, in order, up to 5,000 values, and
 -- the provider's own keywords.json samples.
 local http = require("support.http")
-local emulator = require("support.emulator")
+local fixture = require("support.fixture")
 local contract = require("support.contract")
 
 local function keywords(n, prefix)
@@ -13,15 +13,10 @@ local function keywords(n, prefix)
 end
 
 describe("emulator: batches", function()
+  local ctx = fixture.servers()
   local emu, host
-
   setup(function()
-    emu = emulator.start()
-    host = "127.0.0.1:" .. emu.port
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
+    emu, host = ctx.emu, ctx.host
   end)
 
   it("creates one job per value, in the order given", function()

@@ -2,20 +2,15 @@
 -- job of a batch, retried when the receiver fails.
 local emulator = require("support.emulator")
 local site = require("support.site")
+local fixture = require("support.fixture")
 local contract = require("support.contract")
 local socket = require("socket")
 
 describe("emulator: callbacks", function()
+  local ctx = fixture.servers{site = true}
   local emu, s
-
   setup(function()
-    s = site.start()
-    emu = emulator.start()
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
-    if s then s:stop() end
+    emu, s = ctx.emu, ctx.site
   end)
 
   it("posts the finished job object, with its links, from 127.0.0.1", function()

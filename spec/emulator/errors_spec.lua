@@ -1,17 +1,13 @@
 -- Bad input: malformed JSON, wrong types, unknown paths, wrong methods.
 -- Every error is {"message": ...} served as application/json.
 local http = require("support.http")
-local emulator = require("support.emulator")
+local fixture = require("support.fixture")
 
 describe("emulator: bad input", function()
+  local ctx = fixture.servers()
   local emu
-
   setup(function()
-    emu = emulator.start()
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
+    emu = ctx.emu
   end)
 
   local function post(path, body)

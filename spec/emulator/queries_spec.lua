@@ -1,21 +1,14 @@
 -- Single job submission, job status and the callbacker address list.
 local http = require("support.http")
 local emulator = require("support.emulator")
-local site = require("support.site")
+local fixture = require("support.fixture")
 local contract = require("support.contract")
 
 describe("emulator: single jobs", function()
+  local ctx = fixture.servers{site = true}
   local emu, s, host
-
   setup(function()
-    s = site.start()
-    emu = emulator.start()
-    host = "127.0.0.1:" .. emu.port
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
-    if s then s:stop() end
+    emu, s, host = ctx.emu, ctx.site, ctx.host
   end)
 
   it("answers a submission with 202 and a pending job object", function()

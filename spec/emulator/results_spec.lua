@@ -1,21 +1,14 @@
 -- Results: raw, parsed, png and markdown; 204 while pending; one page's
 -- content; real fetches of the test site; faulted jobs.
 local http = require("support.http")
-local emulator = require("support.emulator")
-local site = require("support.site")
+local fixture = require("support.fixture")
 local contract = require("support.contract")
 
 describe("emulator: results", function()
+  local ctx = fixture.servers{site = true}
   local emu, s
-
   setup(function()
-    s = site.start()
-    emu = emulator.start()
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
-    if s then s:stop() end
+    emu, s = ctx.emu, ctx.site
   end)
 
   local function only_result(res, rtype)
@@ -126,16 +119,10 @@ describe("emulator: results", function()
 end)
 
 describe("emulator: results of pending jobs", function()
+  local ctx = fixture.servers{site = true, args = {"--job-time", "2s"}}
   local emu, s
-
   setup(function()
-    s = site.start()
-    emu = emulator.start{"--job-time", "2s"}
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
-    if s then s:stop() end
+    emu, s = ctx.emu, ctx.site
   end)
 
   it("answers 204 with x-oxylabs-job-status: pending until the job ends", function()

@@ -1,23 +1,16 @@
 -- Schedules: create, list, get, change state, runs, and a tick that runs a
 -- schedule now.
 local http = require("support.http")
-local emulator = require("support.emulator")
-local site = require("support.site")
+local fixture = require("support.fixture")
 local contract = require("support.contract")
 
 local int = contract.int
 
 describe("emulator: schedules", function()
+  local ctx = fixture.servers{site = true}
   local emu, s
-
   setup(function()
-    s = site.start()
-    emu = emulator.start()
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
-    if s then s:stop() end
+    emu, s = ctx.emu, ctx.site
   end)
 
   local function create(items, cron)

@@ -1,7 +1,7 @@
 -- Cloud storage uploads, written under --storage-dir.
 local http = require("support.http")
-local emulator = require("support.emulator")
-local site = require("support.site")
+local fixture = require("support.fixture")
+local files = require("support.files")
 local contract = require("support.contract")
 
 local function status_with(job, code)
@@ -14,18 +14,15 @@ local function status_with(job, code)
 end
 
 describe("emulator: storage", function()
+  local ctx = fixture.servers{site = true,
+    args = function(c)
+      c.dir = files.tmpdir()
+      return {"--storage-dir", c.dir}
+    end,
+    cleanup = function(c) files.rmdir(c.dir) end}
   local emu, s, dir
-
   setup(function()
-    dir = contract.tmpdir()
-    s = site.start()
-    emu = emulator.start{"--storage-dir", dir}
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
-    if s then s:stop() end
-    contract.rmdir(dir)
+    emu, s, dir = ctx.emu, ctx.site, ctx.dir
   end)
 
   it("writes <storage_url>/<job_id>.json and reports upload 13000", function()
@@ -39,7 +36,7 @@ describe("emulator: storage", function()
     assert.truthy(st, "a 13000 status")
     assert.equal("S3_STORAGE_UPLOAD", st.event)
     assert.equal("Upload Successful", st.message)
-    local text = contract.read_file(dir .. "/bucket/path/" .. job.id .. ".json")
+    local text = files.read(dir .. "/bucket/path/" .. job.id .. ".json")
     assert.truthy(text, "the uploaded file")
     local doc = http.decode(text)
     assert.equal("table", type(doc))
@@ -54,6 +51,6 @@ describe("emulator: storage", function()
     end, 10)
     assert.truthy(st, "a 13102 status")
     assert.is_nil(status_with(emu:job(job.id), 13000))
-    assert.is_nil(contract.read_file(dir .. "/../escape/" .. job.id .. ".json"))
+    assert.is_nil(files.read(dir .. "/../escape/" .. job.id .. ".json"))
   end)
 end)

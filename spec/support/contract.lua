@@ -135,29 +135,4 @@ function contract.eventually(fn, timeout, step)
   return nil
 end
 
--- A fresh temporary directory; contract.rmdir removes it.
-function contract.tmpdir()
-  local p = assert(io.popen("mktemp -d /tmp/pushpull-spec.XXXXXX"))
-  local dir = p:read("*l")
-  p:close()
-  assert(dir and dir:match("^/tmp/pushpull%-spec%."), "mktemp failed")
-  return dir
-end
-
-function contract.rmdir(dir)
-  if dir and dir:match("^/tmp/pushpull%-spec%.[%w]+$") then
-    os.execute("rm -rf '" .. dir .. "'")
-  end
-end
-
-function contract.read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
 return contract

@@ -24,15 +24,7 @@ local function shell(cmd)
   return out
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
+local read_file = require("support.files").read
 
 -- The pid of this Lua process: the parent of the shell io.popen starts.
 local own_pid
