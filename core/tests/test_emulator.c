@@ -1,0 +1,439 @@
+/* Drives real clients against the real emulator over HTTP: submissions
+ * (single, batch, paced), polling, callbacks, downloads, errors, expiry,
+ * faults, and both ways of driving (pp_poll, and fd watching with
+ * pp_socket_action as an event-loop host does). Skipped (exit 77) when the
+ * emulator binary has not been built. */
+#include "internal.h"
+#include "check.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SKIP 77
+
+static const char *emulator_path;
+
+typedef struct emu {
+    pid_t pid;
+    int port;
+    char base[64];
+} emu;
+
+static int emu_start(emu *e, const char *const *extra)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = emulator_path;
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--user";
+    argv[n++] = "user:pass1";
+    argv[n++] = "--job-time";
+    argv[n++] = "0";
+    for (; extra && *extra && n < 30; extra++)
+        argv[n++] = *extra;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execv(emulator_path, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[256];
+    e->pid = pid;
+    e->port = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "listening on http://127.0.0.1:");
+        if (p) {
+            e->port = atoi(p + strlen("listening on http://127.0.0.1:"));
+            break;
+        }
+    }
+    if (f)
+        fclose(f);      /* the emulator may write more; it gets SIGPIPE-safe EPIPE */
+    if (!e->port) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    snprintf(e->base, sizeof e->base, "http://127.0.0.1:%d", e->port);
+    return 0;
+}
+
+static void emu_stop(emu *e)
+{
+    kill(e->pid, SIGTERM);
+    waitpid(e->pid, NULL, 0);
+}
+
+static pp_client *client_for(const emu *e, const char *password, int batch)
+{
+    pp_config cfg;
+    pp_config_init(&cfg);
+    cfg.base_url = e->base;
+    cfg.username = "user";
+    cfg.password = password;
+    cfg.batch_size = batch;
+    cfg.retry_base_ms = 50;
+    cfg.max_retries = 3;
+    char err[128];
+    pp_client *c = pp_client_new(&cfg, err, sizeof err);
+    if (!c)
+        fprintf(stderr, "pp_client_new: %s\n", err);
+    return c;
+}
+
+/* Drives with pp_poll until the op is done and every given job is in a
+ * final state (or timeout). Returns 1 when all finished. */
+static int drive(pp_client *c, pp_op op, const pp_job *jobs, size_t n, int timeout_ms)
+{
+    uint64_t end = pp_now_ms() + (uint64_t)timeout_ms;
+    pp_event ev[64];
+    while (pp_now_ms() < end) {
+        int all = op ? pp_op_done(c, op) : 1;
+        for (size_t i = 0; all && i < n; i++)
+            all = pp_state_is_final(pp_job_state(c, jobs[i]));
+        if (all)
+            return 1;
+        pp_poll(c, 200);
+        while (pp_take_events(c, ev, 64) == 64)
+            ;
+    }
+    return 0;
+}
+
+static int submit_one(pp_client *c, const char *json, pp_op *op_out, pp_job *job_out)
+{
+    pp_error err = {0};
+    pp_op op = pp_submit(c, json, strlen(json), &err);
+    pp_err_clear(&err);
+    if (!op)
+        return -1;
+    size_t n = 0;
+    const pp_job *jobs = pp_op_jobs(c, op, &n);
+    if (n != 1)
+        return -1;
+    *op_out = op;
+    *job_out = jobs[0];
+    return 0;
+}
+
+static void test_single_and_ops(const emu *e)
+{
+    pp_client *c = client_for(e, "pass1", 0);
+    CHECK(c != NULL);
+    pp_op op;
+    pp_job job;
+    CHECK(submit_one(c, "{\"source\":\"google_search\",\"query\":\"adidas\"}", &op, &job) == 0);
+    CHECK(drive(c, op, &job, 1, 10000));
+    CHECK(pp_op_error(c, op) == NULL);
+    CHECK(pp_op_status(c, op) == 202 || pp_op_status(c, op) == 200);
+    CHECK(pp_job_state(c, job) == PP_FETCHED);
+    const char *id = pp_job_id(c, job);
+    CHECK(id && strlen(id) >= 15);
+    size_t len = 0;
+    const char *info = pp_job_info(c, job, &len);
+    CHECK(info && strstr(info, "_links"));
+    const char *res = pp_job_results(c, job, &len);
+    CHECK(res && strstr(res, "\"results\"") && len == strlen(res));
+    CHECK(pp_attach(c, id) == job);
+
+    /* status, download to memory and to a file, any call */
+    pp_op r = pp_refresh(c, job);
+    pp_op f = pp_fetch(c, job, "raw", NULL);
+    char path[] = "/tmp/pp-core-test-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    pp_op ff = pp_fetch(c, job, NULL, path);
+    pp_op any = pp_request(c, "GET", "/v1/info/callbacker_ips", NULL, 0);
+    pp_op ops[] = {r, f, ff, any};
+    for (int i = 0; i < 4; i++) {
+        CHECK(ops[i] > 0);
+        CHECK(drive(c, ops[i], NULL, 0, 10000));
+        CHECK(pp_op_error(c, ops[i]) == NULL);
+        CHECK_EQ_LONG(pp_op_status(c, ops[i]), 200);
+    }
+    const char *body = pp_op_body(c, r, &len);
+    CHECK(body && strstr(body, "\"status\":\"done\"") != NULL);
+    body = pp_op_body(c, f, &len);
+    CHECK(body && strstr(body, "\"results\""));
+    CHECK(pp_op_body(c, ff, &len) == NULL);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && st.st_size > 20);
+    unlink(path);
+    body = pp_op_body(c, any, &len);
+    CHECK(body && strstr(body, "\"ips\""));
+    /* a failing download leaves no file behind */
+    pp_job ghost = pp_attach(c, "1000000000000000001");
+    pp_op g = pp_fetch(c, ghost, NULL, path);
+    CHECK(drive(c, g, NULL, 0, 10000));
+    CHECK_EQ_LONG(pp_op_status(c, g), 404);
+    CHECK(pp_op_error(c, g) && strncmp(pp_op_error(c, g)->message, "404", 3) == 0);
+    CHECK(access(path, F_OK) != 0);
+    CHECK(pp_job_state(c, ghost) == PP_EXPIRED);
+    for (int i = 0; i < 4; i++)
+        pp_op_free(c, ops[i]);
+    pp_op_free(c, g);
+    pp_op_free(c, op);
+    CHECK(pp_op_done(c, op) == 0);   /* freed: unknown handle */
+
+    /* an id the service does not know, watched: expired */
+    pp_job old = pp_attach(c, "1234567890123456789");
+    CHECK(pp_watch(c, old) == 0);
+    CHECK(drive(c, 0, &old, 1, 10000));
+    CHECK(pp_job_state(c, old) == PP_EXPIRED);
+    CHECK(pp_job_error(c, old) && pp_job_error(c, old)->http_status == 404);
+
+    pp_stats s0, s1;
+    pp_get_stats(c, &s0);
+    CHECK(s0.requests > 0 && s0.submitted == 1 && s0.bytes_in > 0);
+    pp_client_free(c);
+
+    /* a callback for a pending job: done, and fetched at once (1 request) */
+    c = client_for(e, "pass1", 0);
+    CHECK(submit_one(c, "{\"source\":\"google_search\",\"query\":\"nike\"}", &op, &job) == 0);
+    /* run until it has an id, but before its first poll */
+    uint64_t end = pp_now_ms() + 5000;
+    while (pp_job_state(c, job) != PP_PENDING && pp_now_ms() < end)
+        pp_poll(c, 20);
+    CHECK(pp_job_state(c, job) == PP_PENDING);
+    char cb[128];
+    snprintf(cb, sizeof cb, "{\"id\":\"%s\",\"status\":\"done\"}", pp_job_id(c, job));
+    pp_get_stats(c, &s0);
+    CHECK(pp_feed_callback(c, cb, strlen(cb)) == 0);
+    CHECK(pp_feed_callback(c, cb, strlen(cb)) == 0);     /* duplicate */
+    CHECK(drive(c, 0, &job, 1, 10000));
+    CHECK(pp_job_state(c, job) == PP_FETCHED);
+    pp_get_stats(c, &s1);
+    CHECK_EQ_LONG(s1.requests - s0.requests, 1);
+    pp_client_free(c);
+}
+
+static void test_bad_auth(const emu *e)
+{
+    pp_client *c = client_for(e, "wrong", 0);
+    pp_op op;
+    pp_job job;
+    CHECK(submit_one(c, "{\"source\":\"google_search\",\"query\":\"x\"}", &op, &job) == 0);
+    CHECK(drive(c, op, &job, 1, 10000));
+    CHECK(pp_job_state(c, job) == PP_REJECTED);
+    const pp_error *err = pp_op_error(c, op);
+    CHECK(err && err->http_status == 401);
+    CHECK(err && strncmp(err->message, "401 Unauthorized", 16) == 0);
+    CHECK(pp_job_error(c, job) && pp_job_error(c, job)->http_status == 401);
+    CHECK_EQ_LONG(pp_op_status(c, op), 401);
+    pp_client_free(c);
+}
+
+static char *batch_json(const char *source, int n, const char *extra)
+{
+    size_t cap = (size_t)n * 24 + 256, len = 0;
+    char *s = malloc(cap);
+    len += (size_t)snprintf(s + len, cap - len, "{\"source\":\"%s\",%s\"query\":[", source, extra);
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s\"kw %d\"", i ? "," : "", i);
+    snprintf(s + len, cap - len, "]}");
+    return s;
+}
+
+static void test_batch(const emu *e, int n, int batch, const char *const *emu_args,
+                       double max_req_per_job)
+{
+    emu e2;
+    const emu *use = e;
+    if (emu_args) {
+        if (emu_start(&e2, emu_args) < 0) {
+            CHECK(!"second emulator");
+            return;
+        }
+        use = &e2;
+    }
+    pp_client *c = client_for(use, "pass1", batch);
+    char *json = batch_json("google_search", n, "");
+    pp_error err = {0};
+    uint64_t t0 = pp_now_ms();
+    pp_op op = pp_submit(c, json, strlen(json), &err);
+    free(json);
+    CHECK(op > 0);
+    size_t cnt = 0;
+    const pp_job *jobs = pp_op_jobs(c, op, &cnt);
+    CHECK_EQ_LONG(cnt, n);
+    CHECK(drive(c, op, jobs, cnt, 60000));
+    size_t fetched = 0;
+    for (size_t i = 0; i < cnt; i++)
+        fetched += pp_job_state(c, jobs[i]) == PP_FETCHED;
+    CHECK_EQ_LONG(fetched, n);
+    pp_stats st;
+    pp_get_stats(c, &st);
+    CHECK_EQ_LONG(st.submitted, n);
+    double per_job = (double)st.requests / n;
+    printf("batch of %d (chunks of %d): %.2f s, %llu requests (%.2f per job), %llu retries\n",
+           n, batch, (pp_now_ms() - t0) / 1000.0, (unsigned long long)st.requests, per_job,
+           (unsigned long long)st.retries);
+    CHECK(per_job <= max_req_per_job);
+    CHECK(pp_busy(c) == 0);
+    CHECK(pp_timeout_ms(c) == -1);
+    /* results stay until dropped */
+    size_t len = 0;
+    CHECK(pp_job_results(c, jobs[0], &len) != NULL);
+    pp_job_drop_results(c, jobs[0]);
+    CHECK(pp_job_results(c, jobs[0], &len) == NULL);
+    pp_client_free(c);
+    if (emu_args)
+        emu_stop(&e2);
+}
+
+static void test_faulted(void)
+{
+    emu e;
+    const char *args[] = {"--fault-rate", "1", NULL};
+    if (emu_start(&e, args) < 0) {
+        CHECK(!"faulting emulator");
+        return;
+    }
+    pp_client *c = client_for(&e, "pass1", 0);
+    pp_op op;
+    pp_job job;
+    CHECK(submit_one(c, "{\"source\":\"google_search\",\"query\":\"x\"}", &op, &job) == 0);
+    CHECK(drive(c, op, &job, 1, 15000));
+    CHECK(pp_job_state(c, job) == PP_FAULTED);
+    CHECK(pp_job_error(c, job) != NULL);
+    pp_client_free(c);
+    emu_stop(&e);
+}
+
+/* The event-loop way: watch the fds the core reports, arm one timer. */
+static void test_socket_driver(const emu *e)
+{
+    pp_client *c = client_for(e, "pass1", 10);
+    char *json = batch_json("google_search", 25, "");
+    pp_error err = {0};
+    pp_op op = pp_submit(c, json, strlen(json), &err);
+    free(json);
+    size_t cnt = 0;
+    const pp_job *jobs = pp_op_jobs(c, op, &cnt);
+    char path[] = "/tmp/pp-core-res-XXXXXX";
+    int tfd = mkstemp(path);
+    close(tfd);
+    CHECK(pp_job_set_results_path(c, jobs[0], path) == 0);
+    struct pollfd pf[256];
+    int nfds = 0;
+    uint64_t end = pp_now_ms() + 30000;
+    int finished = 0;
+    size_t max_watched = 0;
+    while (pp_now_ms() < end && !finished) {
+        pp_fd_change ch[32];
+        size_t k;
+        while ((k = pp_take_fd_changes(c, ch, 32)) > 0) {
+            for (size_t i = 0; i < k; i++) {
+                int at = -1;
+                for (int x = 0; x < nfds; x++)
+                    if (pf[x].fd == ch[i].fd)
+                        at = x;
+                if (ch[i].events == 0) {
+                    if (at >= 0)
+                        pf[at] = pf[--nfds];
+                    continue;
+                }
+                if (at < 0 && nfds < 256) {
+                    at = nfds++;
+                    pf[at].fd = ch[i].fd;
+                }
+                if (at >= 0)
+                    pf[at].events = (short)(((ch[i].events & PP_WANT_READ) ? POLLIN : 0) |
+                                            ((ch[i].events & PP_WANT_WRITE) ? POLLOUT : 0));
+            }
+            if (k < 32)
+                break;
+        }
+        if ((size_t)nfds > max_watched)
+            max_watched = (size_t)nfds;
+        long t = pp_timeout_ms(c);
+        int wait = t < 0 ? 500 : (int)(t > 500 ? 500 : t);
+        int rc = poll(pf, (nfds_t)nfds, wait);
+        if (rc > 0) {
+            /* copy: socket actions change the set */
+            struct pollfd ready[256];
+            int nr = 0;
+            for (int x = 0; x < nfds; x++)
+                if (pf[x].revents)
+                    ready[nr++] = pf[x];
+            for (int x = 0; x < nr; x++) {
+                int ev = ((ready[x].revents & POLLIN) ? PP_WANT_READ : 0) |
+                         ((ready[x].revents & POLLOUT) ? PP_WANT_WRITE : 0) |
+                         ((ready[x].revents & (POLLERR | POLLHUP)) ? PP_EV_ERROR : 0);
+                pp_socket_action(c, ready[x].fd, ev);
+            }
+        }
+        if (pp_timeout_ms(c) == 0)
+            pp_socket_action(c, PP_SOCKET_TIMEOUT, 0);
+        finished = pp_op_done(c, op);
+        for (size_t i = 0; finished && i < cnt; i++)
+            finished = pp_state_is_final(pp_job_state(c, jobs[i]));
+    }
+    CHECK(finished);
+    CHECK(max_watched > 0);
+    for (size_t i = 0; i < cnt; i++)
+        CHECK(pp_job_state(c, jobs[i]) == PP_FETCHED);
+    CHECK(pp_job_results_path(c, jobs[0]) && strcmp(pp_job_results_path(c, jobs[0]), path) == 0);
+    CHECK(pp_job_results(c, jobs[0], NULL) == NULL);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && st.st_size > 20);
+    unlink(path);
+    /* job and op events were queued */
+    pp_event ev[64];
+    size_t got = 0, k, ops = 0;
+    while ((k = pp_take_events(c, ev, 64)) > 0) {
+        for (size_t i = 0; i < k; i++)
+            ops += ev[i].kind == PP_EVENT_OP && ev[i].op == op;
+        got += k;
+    }
+    CHECK(got >= cnt * 4);
+    CHECK_EQ_LONG(ops, 1);
+    pp_client_free(c);
+}
+
+int main(int argc, char **argv)
+{
+    emulator_path = argc > 1 ? argv[1] : "build/bin/pushpull-emulator";
+    if (access(emulator_path, X_OK) != 0) {
+        printf("SKIP: no emulator at %s (build the pushpull-emulator target first)\n",
+               emulator_path);
+        return SKIP;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    emu e;
+    if (emu_start(&e, NULL) < 0) {
+        fprintf(stderr, "cannot start %s\n", emulator_path);
+        return 1;
+    }
+    test_single_and_ops(&e);
+    test_bad_auth(&e);
+    test_batch(&e, 120, 50, NULL, 1.3);
+    test_socket_driver(&e);
+    emu_stop(&e);
+    test_faulted();
+    {
+        const char *args[] = {"--rate-limit", "100", NULL};
+        test_batch(NULL, 450, 40, args, 1.5);
+    }
+    DONE();
+}
