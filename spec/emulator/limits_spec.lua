@@ -102,10 +102,20 @@ describe("emulator: body size cap", function()
       body = {source = "google_search", query = "fits"}})
     assert.equal(202, small.status)
     local before = emu:stats().jobs_created
-    local big = assert(emu:request{method = "POST", path = "/v1/queries",
-      body = {source = "google_search", query = ("x"):rep(4000)}})
-    assert.equal(413, big.status)
-    assert.equal("string", type(http.json(big).message))
+    local big_body = http.encode{source = "google_search", query = ("x"):rep(4000)}
+    -- A declared length over the cap: answered before the body is sent.
+    local declared = assert(http.raw("127.0.0.1", emu.port,
+      "POST /v1/queries HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      .. "Authorization: " .. http.basic_auth("user", "pass1") .. "\r\n"
+      .. "Content-Type: application/json\r\nContent-Length: " .. #big_body .. "\r\n"
+      .. "Expect: 100-continue\r\nConnection: close\r\n\r\n"))
+    assert.equal(413, declared.status)
+    assert.truthy(declared.headers["content-type"]:find("application/json", 1, true))
+    -- A chunked body that grows over the cap: answered once it is read.
+    local chunked = assert(emu:request{method = "POST", path = "/v1/queries",
+      headers = {["Content-Type"] = "application/json"}, body = big_body, chunked = true})
+    assert.equal(413, chunked.status)
+    assert.equal("string", type(http.json(chunked).message))
     assert.equal(before, emu:stats().jobs_created)
   end)
 end)

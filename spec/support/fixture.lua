@@ -30,9 +30,20 @@ function fixture.servers(opts)
     ctx.host = "127.0.0.1:" .. ctx.emu.port
   end)
   busted.teardown(function()
-    if ctx.emu then ctx.emu:stop() end
-    if ctx.site then ctx.site:stop() end
-    if opts.cleanup then opts.cleanup(ctx) end
+    -- Stop everything first, then report the first failure (a sanitizer
+    -- report in a server's stderr, say).
+    local errors = {}
+    for _, stop in ipairs{
+      function() if ctx.emu then ctx.emu:stop() end end,
+      function() if ctx.site then ctx.site:stop() end end,
+      function() if opts.cleanup then opts.cleanup(ctx) end end,
+    } do
+      local ok, err = pcall(stop)
+      if not ok then errors[#errors + 1] = tostring(err) end
+    end
+    if #errors > 0 then
+      error(table.concat(errors, "\n"), 0)
+    end
   end)
   return ctx
 end

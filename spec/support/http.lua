@@ -8,6 +8,7 @@
 --
 -- A request the server answers with nothing (connection closed, refused,
 -- timed out) gives nil and the error text.
+local socket = require("socket")
 local shttp = require("socket.http")
 local ltn12 = require("ltn12")
 local mime = require("mime")
@@ -38,7 +39,10 @@ function http.request(opts)
       body = cjson.encode(body)
       headers["content-type"] = headers["content-type"] or "application/json"
     end
-    headers["content-length"] = tostring(#body)
+    -- opts.chunked sends the body with chunked transfer encoding instead
+    if not opts.chunked then
+      headers["content-length"] = tostring(#body)
+    end
     source = ltn12.source.string(body)
   elseif method == "POST" or method == "PUT" then
     headers["content-length"] = "0"
@@ -70,6 +74,40 @@ function http.request(opts)
     headers = lower,
     body = table.concat(chunks),
   }
+end
+
+-- Sends `text` as it is on a new connection to host:port and reads the
+-- answer until the server closes the connection (or `timeout` seconds pass).
+-- Returns {status, headers (lowercase keys), body, raw}, or nil and an error.
+function http.raw(host, port, text, timeout)
+  local c = socket.tcp()
+  c:settimeout(timeout or 5)
+  local ok, err = c:connect(host, port)
+  if not ok then
+    return nil, err
+  end
+  ok, err = c:send(text)
+  if not ok then
+    c:close()
+    return nil, err
+  end
+  local data, rerr, partial = c:receive("*a")
+  c:close()
+  data = data or partial
+  if data then
+    data = data:gsub("^HTTP/%d%.%d 100[^\r\n]*\r\n\r\n", "")
+  end
+  if not data or data == "" then
+    return nil, rerr or "closed"
+  end
+  local head, body = data:match("^(.-)\r\n\r\n(.*)$")
+  head = head or data
+  local status = tonumber(head:match("^HTTP/%d%.%d (%d%d%d)"))
+  local headers = {}
+  for name, value in head:gmatch("\r\n([^:\r\n]+):%s*([^\r\n]*)") do
+    headers[name:lower()] = value
+  end
+  return {status = status, headers = headers, body = body or "", raw = data}
 end
 
 -- Encodes a Lua value as JSON.

@@ -55,7 +55,8 @@ function Process:log()
 end
 
 -- Stops the process (SIGTERM, then SIGKILL after `grace` seconds) and waits
--- until it is gone. Safe to call twice.
+-- until it is gone. Safe to call twice. Raises when the process' stderr
+-- holds a sanitizer report (builds with PUSHPULL_SANITIZE=ON).
 function Process:stop(grace)
   if self.stopped then
     return true
@@ -75,11 +76,27 @@ function Process:stop(grace)
       socket.sleep(0.02)
     end
   end
+  self.final_log = read_file(self.err_path) or ""
   os.remove(self.out_path)
   if not self.keep_log then
     os.remove(self.err_path)
   end
+  local report = process.sanitizer_report(self.final_log)
+  if report then
+    error(("%s reported a sanitizer error:\n%s"):format(self.bin, report), 2)
+  end
   return not alive(self.pid)
+end
+
+-- The AddressSanitizer / LeakSanitizer / UBSan report in a log, or nil.
+function process.sanitizer_report(log)
+  local at = log:find("ERROR: AddressSanitizer", 1, true)
+    or log:find("ERROR: LeakSanitizer", 1, true)
+    or log:find("runtime error:", 1, true)
+  if at then
+    return log:sub(math.max(1, at - 200), at + 3000)
+  end
+  return nil
 end
 
 -- Starts bin with the list args. opts.timeout: seconds to wait for the
@@ -135,7 +152,7 @@ end
 -- Stops every process started here and not stopped yet.
 function process.stop_all()
   for _, p in pairs(running) do
-    p:stop()
+    pcall(p.stop, p)
   end
 end
 
