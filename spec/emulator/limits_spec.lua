@@ -77,6 +77,19 @@ describe("emulator: rate limit", function()
   end)
 end)
 
+describe("emulator: no rate limit", function()
+  it("accepts every submission with --rate-limit 0", function()
+    local emu = emulator.start{"--rate-limit", "0"}
+    finally(function() emu:stop() end)
+    for _ = 1, 30 do
+      local res = assert(emu:request{method = "POST", path = "/v1/queries",
+        body = {source = "google_search", query = "q"}})
+      assert.equal(202, res.status)
+    end
+    assert.equal(30, emu:stats().jobs_created)
+  end)
+end)
+
 describe("emulator: retention", function()
   it("forgets results after --retention seconds", function()
     local emu = emulator.start{"--retention", "1"}

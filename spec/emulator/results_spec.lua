@@ -86,6 +86,19 @@ describe("emulator: results", function()
     assert.falsy(r.content:find("<html", 1, true))
   end)
 
+  it("serves xhr results and one result per type for a comma list", function()
+    local job = emu:submit{source = "universal", url = s:page_url(12)}
+    local xhr = http.json(emu:results(job.id, "xhr"), 200)
+    assert.is_true(#xhr.results >= 1)
+    assert.equal(job.id, xhr.results[1].job_id)
+    local both = http.json(emu:results(job.id, "raw,parsed"), 200).results
+    assert.equal(2, #both)
+    local by_type = {}
+    for _, r in ipairs(both) do by_type[r.type] = r end
+    assert.equal("string", type(by_type.raw.content))
+    assert.equal("Page 12", by_type.parsed.content.title)
+  end)
+
   it("synthesizes a page for query sources, mentioning the query", function()
     local job = emu:submit{source = "google_search", query = "blue widgets"}
     local r = only_result(emu:results(job.id, "raw"))
