@@ -271,7 +271,10 @@ function Client:submit_batch(params, opts)
     return nil, jobs
   end
   local batch = batchmod.new(self, jobs)
-  local _, err = self:_finish(op)
+  local status, err = self:_finish(op)
+  if status then
+    err = nil
+  end
   local any = false
   for i = 1, #jobs do
     local job = jobs[i]

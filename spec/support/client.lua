@@ -2,10 +2,17 @@
 -- running emulator with test-friendly settings, and temporary folders.
 --
 --   local h = require("support.client")
---   local emu = h.emulator{"--fault-rate", "1"}     -- support.emulator.start
+--   describe("...", function()
+--     local ctx = h.context{args = {"--fault-rate", "1"}, client = {timeout = 2}}
+--     it("...", function() ctx.client:submit{...}; ctx.site:page_url(1) end)
+--   end)
+--   local emu = h.emulator{"--job-time", "5s"}      -- support.emulator.start
 --   local client = h.client(emu, {timeout = 2})     -- pushpull.new{...}
 require("support.env") -- package.cpath for the binding built for this Lua
+local busted = require("busted")
 local emulator = require("support.emulator")
+local fixture = require("support.fixture")
+local files = require("support.files")
 local site = require("support.site")
 local pushpull = require("pushpull")
 
@@ -35,32 +42,24 @@ function M.client(emu, extra)
   return assert(pushpull.new(M.options(emu, extra)))
 end
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+M.tmpdir = files.tmpdir
+M.rmdir = files.rmdir
+M.read_file = files.read
 
-function M.tmpdir()
-  local p = io.popen("mktemp -d")
-  local dir = p:read("*l")
-  p:close()
-  assert(dir and dir ~= "", "mktemp -d failed")
-  return dir
-end
-
-function M.rmdir(dir)
-  if dir and dir:match("^/tmp/") then
-    os.execute("rm -rf " .. shell_quote(dir))
-  end
-end
-
-function M.read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
+-- The emulator and the test site for a describe block (support.fixture),
+-- and ctx.client, a client on that emulator with options opts.client.
+function M.context(opts)
+  opts = opts or {}
+  local ctx = fixture.servers{site = true, args = opts.args}
+  busted.setup(function()
+    ctx.client = M.client(ctx.emu, opts.client)
+  end)
+  busted.teardown(function()
+    if ctx.client then
+      ctx.client:close()
+    end
+  end)
+  return ctx
 end
 
 -- The N of "<title>Page N</title>" in a test-site page.
