@@ -90,7 +90,13 @@ function M.new(opts)
     _jobs = setmetatable({}, {__mode = "v"}), -- handle -> job object
     _drivers = {}, -- name -> driver instance
     _driver_name = opts.driver,
+    _loop = opts.loop, -- for the luv driver
   }, Client)
+  self.options = {}
+  for k, v in pairs(opts) do
+    self.options[k] = v
+  end
+  self.options.password = nil
   self.schedules = schedules.new(self)
   return self
 end

@@ -29,17 +29,22 @@ THE HOST (what a driver gets)
                      after a burst is enough) and before it re-checks waiters'
                      conditions. Returns the number of events applied. It never
                      yields and never calls a driver.
+    host.options     the options table given to pushpull.new (a copy), so
+                     that a driver can take settings of its own from it
+                     (e.g. `loop`, also kept as host._loop, for luv).
     drivers.now()    monotonic clock in seconds (a float); deadlines use it.
 
 THE DRIVER MODULE (lua/pushpull/drivers/<name>.lua) returns a table:
     name             "<name>"
     new(host)        -> driver instance for that client (created lazily, once
                         per client and driver name, cached by the client)
-    detect()         optional: true when this driver should be chosen
-                        automatically in the current context (called at each
-                        wait when the client was not given `driver = ...`).
-                        Tried in the order of drivers.order below; blocking is
-                        the fallback.
+    detect(host)     optional: true when this driver should be chosen
+                        automatically in the current context for that client
+                        (called at each wait when the client was not given
+                        `driver = ...`; keep it cheap). Tried in the order of
+                        drivers.order below; blocking is the fallback. A module
+                        that cannot load (its host library is missing) is
+                        skipped by detection; naming it with driver = raises.
 
 THE DRIVER INSTANCE implements:
     driver:wait(cond, deadline) -> true | nil, reason
@@ -139,8 +144,12 @@ function M.pick(host, forced)
   end
   for i = 1, #M.order do
     local name = M.order[i]
-    local mod = M.load(name)
-    if mod and mod.detect and mod.detect() then
+    local ok, mod = pcall(M.load, name)
+    if not ok then
+      modules[name] = false -- present but cannot load here: skip it from now on
+      mod = nil
+    end
+    if mod and mod.detect and mod.detect(host) then
       return M.instance(host, name)
     end
   end
