@@ -141,26 +141,32 @@ typedef struct pp_poll_plan {
     long first_ms, min_ms, max_ms;
     double factor;
 } pp_poll_plan;
-/* Delay of the first poll for an expected job time est_ms. */
-long pp_poll_first_delay(const pp_poll_plan *p, double est_ms, double u);
-/* The interval after the first poll. */
-long pp_poll_initial_interval(const pp_poll_plan *p, double est_ms);
+/* Delay of the first poll aimed at target_ms (p->first_ms wins when set),
+ * +-10% jitter from u in [0,1). */
+long pp_poll_first_delay(const pp_poll_plan *p, double target_ms, double u);
+/* The first interval, target_ms kept within [min, max]. */
+long pp_poll_initial_interval(const pp_poll_plan *p, double target_ms);
 /* The next interval (grown by factor, capped). */
 long pp_poll_next_interval(const pp_poll_plan *p, long interval);
 /* interval with +-10% jitter from u in [0,1), kept within [min, max]. */
 long pp_poll_jitter(const pp_poll_plan *p, long interval, double u);
 
-/* A running estimate of how long jobs take (median of recent samples). */
-#define PP_EST_WINDOW 128
+/* A running estimate of how long jobs take: the median of a histogram of
+ * observed durations on a log scale whose counts fade with time (not with
+ * the number of samples: within one batch the long jobs finish last, and a
+ * window of recent samples would only see them). */
+#define PP_EST_BUCKETS 96
+#define PP_EST_HALF_LIFE_MS 600000.0
 typedef struct pp_estimate {
-    double samples[PP_EST_WINDOW];
-    size_t n, next;
+    double count[PP_EST_BUCKETS];
+    double total;
+    uint64_t last_ms;
     double cached;
     int dirty;
     double initial;
 } pp_estimate;
 void pp_estimate_init(pp_estimate *e, double initial_ms);
-void pp_estimate_add(pp_estimate *e, double ms);
+void pp_estimate_add(pp_estimate *e, double ms, uint64_t now_ms);
 double pp_estimate_get(pp_estimate *e);
 
 /* ---- the objects */
@@ -225,6 +231,7 @@ typedef struct pp_jobrec {
     uint64_t last_poll_at;     /* when the last 204 poll was sent */
     pp_timer timer;            /* next poll */
     long interval;
+    double age_share;          /* an interval is at least this share of the age */
     int polls;
     int bare_204s;             /* consecutive 204s without a status header */
     int status_next;           /* next poll is a status GET */

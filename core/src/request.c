@@ -349,6 +349,10 @@ void pp_req_fail_local(pp_req *r, const char *why)
 void pp_req_free(pp_req *r)
 {
     pp_client *c = r->c;
+    pp_jobrec *j = (r->kind == PP_RK_POLL || r->kind == PP_RK_STATUS)
+                   ? pp_job_get(c, r->job) : NULL;
+    if (j && j->poll_req == r)
+        j->poll_req = NULL;
     if (r->timer.idx != PP_NOT_QUEUED) {
         pp_heap_remove(&c->heap, &r->timer);
         c->retry_timers--;
