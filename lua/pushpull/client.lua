@@ -218,8 +218,12 @@ local function check_submit_opts(fname, opts)
 end
 
 -- Starts the submission; returns op and the job objects, or nil, err.
-function Client:_start(params, opts)
-  local op, handles = self.core:submit(json.encode(params))
+function Client:_start(fname, params, opts)
+  local ok, text = pcall(json.encode, params)
+  if not ok then
+    util.argerror(fname, "params", "cannot be encoded as JSON: " .. tostring(text), 3)
+  end
+  local op, handles = self.core:submit(text)
   if not op then
     return nil, errors.from_core(handles)
   end
@@ -244,7 +248,7 @@ end
 function Client:submit(params, opts)
   check_params("client:submit", params, false)
   opts = check_submit_opts("client:submit", opts)
-  local op, jobs = self:_start(params, opts)
+  local op, jobs = self:_start("client:submit", params, opts)
   if not op then
     return nil, jobs
   end
@@ -272,7 +276,7 @@ end
 function Client:submit_batch(params, opts)
   check_params("client:submit_batch", params, true)
   opts = check_submit_opts("client:submit_batch", opts)
-  local op, jobs = self:_start(params, opts)
+  local op, jobs = self:_start("client:submit_batch", params, opts)
   if not op then
     return nil, jobs
   end

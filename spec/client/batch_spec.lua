@@ -27,6 +27,8 @@ describe("pushpull batches", function()
     assert.equal(n, batch:size())
     local after = ctx.emu:stats()
     assert.equal(n, after.jobs_created - before.jobs_created)
+    local batch_requests = "POST /v1/queries/batch"
+    assert.equal(3, after.requests[batch_requests] - before.requests[batch_requests])
 
     local count, seen = 0, {}
     for job in batch:completed{timeout = 240} do
