@@ -222,6 +222,12 @@ int pp_req_prepare(pp_req *r)
         SET(CURLOPT_USERNAME, c->username);
         SET(CURLOPT_PASSWORD, c->password ? c->password : "");
     }
+    /* curl silently re-sends a request on a reused connection that closed
+     * without a byte of answer; for a request that must not be repeated
+     * (a submission, a POST) that would be a blind resubmission, so these
+     * always get a connection of their own. */
+    if (r->retry_kind != 0)
+        SET(CURLOPT_FRESH_CONNECT, 1L);
     SET(CURLOPT_HTTPHEADER, r->body ? c->hdr_json : c->hdr_get);
     if (!strcmp(r->method, "GET")) {
         SET(CURLOPT_HTTPGET, 1L);

@@ -320,6 +320,144 @@ static void test_faulted(void)
     emu_stop(&e);
 }
 
+/* GET a number out of the emulator's /_emulator/stats. */
+static long emu_stat(pp_client *c, const char *path1, const char *key)
+{
+    pp_op op = pp_request(c, "GET", "/_emulator/stats", NULL, 0);
+    if (!op || !drive(c, op, NULL, 0, 10000))
+        return -1;
+    size_t len = 0;
+    const char *body = pp_op_body(c, op, &len);
+    long v = -1;
+    json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *node = path1 ? json_object_get(root, path1) : root;
+    json_t *val = json_object_get(node, key);
+    if (json_is_integer(val))
+        v = (long)json_integer_value(val);
+    if (root)
+        json_decref(root);
+    pp_op_free(c, op);
+    return v;
+}
+
+/* A submission whose answer is lost is never sent again: unknown. */
+static void test_lost_answer(void)
+{
+    emu e;
+    const char *args[] = {"--inject", "drop=1", NULL};
+    if (emu_start(&e, args) < 0) {
+        CHECK(!"dropping emulator");
+        return;
+    }
+    pp_client *c = client_for(&e, "pass1", 0);
+    pp_op op;
+    pp_job job;
+    CHECK(submit_one(c, "{\"source\":\"google_search\",\"query\":\"x\"}", &op, &job) == 0);
+    CHECK(drive(c, op, &job, 1, 15000));
+    CHECK(pp_job_state(c, job) == PP_UNKNOWN);
+    CHECK(pp_job_error(c, job) != NULL);
+    CHECK(pp_op_error(c, op) != NULL);
+    CHECK(pp_job_id(c, job) == NULL);
+    pp_stats st;
+    pp_get_stats(c, &st);
+    CHECK_EQ_LONG(st.requests, 1);
+    CHECK_EQ_LONG(st.retries, 0);
+    CHECK_EQ_LONG(emu_stat(c, "requests", "POST /v1/queries"), 1);
+    pp_client_free(c);
+    emu_stop(&e);
+
+    /* mixed: dropped and slow answers (past the client's timeout) on kept-
+     * alive connections; every job ends, none is created twice */
+    const char *mixed[] = {"--inject", "drop=0.2,slow=0.2:1s", NULL};
+    if (emu_start(&e, mixed) < 0) {
+        CHECK(!"mixed emulator");
+        return;
+    }
+    pp_config cfg;
+    pp_config_init(&cfg);
+    cfg.base_url = e.base;
+    cfg.username = "user";
+    cfg.password = "pass1";
+    cfg.timeout_ms = 300;
+    cfg.retry_base_ms = 10;
+    cfg.max_retries = 10;
+    cfg.batch_size = 10;
+    c = pp_client_new(&cfg, NULL, 0);
+    pp_job all[80];
+    size_t n = 0;
+    char q[96];
+    for (int i = 0; i < 40; i++) {
+        snprintf(q, sizeof q, "{\"source\":\"google_search\",\"query\":\"single %d\"}", i);
+        if (submit_one(c, q, &op, &job) == 0)
+            all[n++] = job;
+    }
+    char *json = batch_json("google_search", 40, "");
+    pp_error err = {0};
+    op = pp_submit(c, json, strlen(json), &err);
+    free(json);
+    size_t cnt = 0;
+    const pp_job *jobs = pp_op_jobs(c, op, &cnt);
+    for (size_t i = 0; i < cnt && n < 80; i++)
+        all[n++] = jobs[i];
+    CHECK_EQ_LONG(n, 80);
+    CHECK(drive(c, 0, all, n, 60000));
+    size_t unknown = 0, fetched = 0;
+    for (size_t i = 0; i < n; i++) {
+        unknown += pp_job_state(c, all[i]) == PP_UNKNOWN;
+        fetched += pp_job_state(c, all[i]) == PP_FETCHED;
+    }
+    long created = -1;
+    for (int k = 0; k < 20 && created < 0; k++)
+        created = emu_stat(c, NULL, "jobs_created");
+    printf("lost answers: %zu unknown, %zu fetched, %ld created of 80\n", unknown, fetched, created);
+    CHECK(unknown > 0 && fetched > 0);
+    CHECK(created >= 0 && created <= 80);
+    pp_client_free(c);
+    emu_stop(&e);
+}
+
+/* 429s and 5xx on every endpoint: retried, and nothing submitted twice. */
+static void test_flaky(void)
+{
+    emu e;
+    const char *args[] = {"--inject", "500=0.25,429=0.1", NULL};
+    if (emu_start(&e, args) < 0) {
+        CHECK(!"flaky emulator");
+        return;
+    }
+    pp_config cfg;
+    pp_config_init(&cfg);
+    cfg.base_url = e.base;
+    cfg.username = "user";
+    cfg.password = "pass1";
+    cfg.batch_size = 20;
+    cfg.retry_base_ms = 20;
+    cfg.max_retries = 10;
+    pp_client *c = pp_client_new(&cfg, NULL, 0);
+    char *json = batch_json("google_search", 100, "");
+    pp_error err = {0};
+    pp_op op = pp_submit(c, json, strlen(json), &err);
+    free(json);
+    size_t cnt = 0;
+    const pp_job *jobs = pp_op_jobs(c, op, &cnt);
+    CHECK(drive(c, op, jobs, cnt, 60000));
+    size_t fetched = 0;
+    for (size_t i = 0; i < cnt; i++)
+        fetched += pp_job_state(c, jobs[i]) == PP_FETCHED;
+    CHECK_EQ_LONG(fetched, 100);
+    pp_stats st;
+    pp_get_stats(c, &st);
+    CHECK(st.retries > 0);
+    CHECK_EQ_LONG(st.submitted, 100);
+    long created = emu_stat(c, NULL, "jobs_created");
+    if (created >= 0)
+        CHECK_EQ_LONG(created, 100);
+    printf("flaky service: %llu requests, %llu retries for 100 jobs\n",
+           (unsigned long long)st.requests, (unsigned long long)st.retries);
+    pp_client_free(c);
+    emu_stop(&e);
+}
+
 /* The event-loop way: watch the fds the core reports, arm one timer. */
 static void test_socket_driver(const emu *e)
 {
@@ -431,6 +569,8 @@ int main(int argc, char **argv)
     test_socket_driver(&e);
     emu_stop(&e);
     test_faulted();
+    test_lost_answer();
+    test_flaky();
     {
         const char *args[] = {"--rate-limit", "100", NULL};
         test_batch(NULL, 450, 40, args, 1.5);
