@@ -32,6 +32,7 @@ sanitize: deps
 	PUSHPULL_SANITIZE=1 ./scripts/run-tests.sh build-sanitize
 
 bench: build
+	./scripts/deps.sh bench
 	./bench/run.sh
 
 clean:

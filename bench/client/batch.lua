@@ -1,0 +1,42 @@
+-- Benchmark: one batch of URLs through pushpull, every result streamed to a
+-- file. Prints one JSON line with what it measured.
+--
+--   lua5.4 bench/client/batch.lua BASE_URL SITE_URL COUNT OUT_DIR [PAGE_SIZE]
+local pushpull = require("pushpull")
+local socket = require("socket")
+local cjson = require("cjson")
+
+local base_url, site, count, out_dir, size = arg[1], arg[2], tonumber(arg[3]), arg[4], tonumber(arg[5] or "20000")
+assert(base_url and site and count and out_dir, "usage: batch.lua BASE_URL SITE_URL COUNT OUT_DIR [PAGE_SIZE]")
+assert(os.execute("mkdir -p '" .. out_dir .. "'"))
+
+local client = assert(pushpull.new{
+  base_url = base_url,
+  username = os.getenv("PUSHPULL_USERNAME") or "user",
+  password = os.getenv("PUSHPULL_PASSWORD") or "pass1",
+})
+
+local urls = {}
+for i = 1, count do urls[i] = string.format("%s/page/%d?size=%d", site, i, size) end
+
+local t0 = socket.gettime()
+local batch = assert(client:submit_batch({source = "universal", url = urls}, {results_dir = out_dir}))
+local submitted = socket.gettime()
+
+-- When each job was noticed as finished, by id, in seconds since t0.
+local noticed = {}
+local n, faulted = 0, 0
+for job in batch:completed{timeout = 600} do
+  n = n + 1
+  noticed[job.id] = socket.gettime() - t0
+  if job.status == "faulted" then faulted = faulted + 1 end
+end
+local wall = socket.gettime() - t0
+
+local stats = client:stats()
+io.stdout:write(cjson.encode{
+  jobs = #batch.jobs, finished = n, faulted = faulted, pending = #batch:pending(),
+  wall_s = wall, submit_s = submitted - t0,
+  requests = stats.requests, requests_per_job = stats.requests / #batch.jobs,
+  t0 = t0, noticed = noticed,
+}, "\n")

@@ -1,0 +1,58 @@
+#!/bin/sh
+# Client benchmarks: a batch of URLs through pushpull and through a plain-Lua
+# baseline that shells out to curl, against the bundled emulator and the local
+# site. Prints the figures bench/README.md reports.
+#
+#   bench/run.sh [COUNT]          (default 5000)
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BUILD_DIR=${PUSHPULL_BUILD_DIR:-$ROOT/build}
+COUNT=${1:-5000}
+BASELINE_COUNT=${BASELINE_COUNT:-$COUNT}
+export LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
+export LUA_CPATH="$BUILD_DIR/lua5.4/?.so;;"
+
+tmp=$(mktemp -d)
+pids=""
+cleanup() {
+  for p in $pids; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+start() {
+  name=$1; shift
+  "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pids="$pids $!"
+  i=0
+  until grep -q '^listening on ' "$tmp/$name.out" 2>/dev/null; do
+    i=$((i + 1)); [ $i -le 100 ] || { cat "$tmp/$name.err" >&2; exit 1; }
+    sleep 0.05
+  done
+  sed -n 's/^listening on //p' "$tmp/$name.out" | head -n 1
+}
+
+SITE=$(start site "$BUILD_DIR/bin/pushpull-testsite" --port 0)
+
+# run LABEL JOB_TIME SCRIPT COUNT: one run against a fresh emulator.
+run() {
+  label=$1; job_time=$2; script=$3; count=$4
+  emu=$(start "emu-$label" "$BUILD_DIR/bin/pushpull-emulator" --port 0 --user user:pass1 --job-time "$job_time")
+  out="$tmp/out-$label"
+  /usr/bin/time -v -o "$tmp/time-$label" lua5.4 "$script" "$emu" "$SITE" "$count" "$out" 20000 >"$tmp/res-$label.json"
+  files=$(find "$out" -name '*.json' | wc -l)
+  bytes=$(du -sb "$out" | cut -f1)
+  lua5.4 bench/client/summary.lua "$label" "$tmp/res-$label.json" "$tmp/time-$label" "$files" "$bytes"
+  if [ "$job_time" != 0 ]; then
+    printf '%-24s ' "$label"
+    lua5.4 bench/client/notice_delay.lua "$emu" <"$tmp/res-$label.json"
+  fi
+}
+
+echo "== $COUNT URLs, 20 KB pages, results streamed to files"
+run pushpull-instant 0 bench/client/batch.lua "$COUNT"
+run pushpull-lognormal lognormal:3s:0.6 bench/client/batch.lua "$COUNT"
+run curl-baseline-instant 0 bench/client/baseline_curl.lua "$BASELINE_COUNT"
+run curl-baseline-lognormal lognormal:3s:0.6 bench/client/baseline_curl.lua "$BASELINE_COUNT"
