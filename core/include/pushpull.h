@@ -21,6 +21,9 @@
  * drive call or pp_job_release; for an operation: pp_op_free).
  *
  * One pp_client is single-threaded; two clients in one process share nothing.
+ * libcurl's global state is set up once per process by the first
+ * pp_client_new (curl_global_init under pthread_once) and never torn down;
+ * a host that manages it itself may call curl_global_init first.
  */
 #ifndef PUSHPULL_H
 #define PUSHPULL_H
@@ -72,7 +75,10 @@ typedef struct pp_poll_config {
     long max_ms;       /* interval cap */
     double factor;     /* growth of the interval after each 204 */
     int fetch;         /* 1: poll the results endpoint and keep the answer
-                          (a finished job costs one request); 0: poll status */
+                          (a finished job costs one request); 0: poll status
+                          (the job then stops at done until pp_fetch).
+                          Unlike the other fields, 0 here is a setting, not
+                          "keep the default": pp_config_init sets 1. */
 } pp_poll_config;
 
 typedef struct pp_config {
@@ -92,7 +98,8 @@ typedef struct pp_config {
 
 void pp_config_init(pp_config *cfg);
 
-/* NULL on failure with a message in err (errlen bytes, may be 0). */
+/* NULL on failure with a message in err (errlen bytes, may be 0).
+ * max_retries < 0 means no retries. */
 pp_client *pp_client_new(const pp_config *cfg, char *err, size_t errlen);
 void pp_client_free(pp_client *c);
 
@@ -111,10 +118,15 @@ typedef struct pp_error {
  * split into requests of at most cfg.batch_size values. Jobs are created at
  * once (state new) so they can be waited on before they have ids.
  * Returns an operation that finishes when every job has left `submitting`;
- * 0 on a local error (bad JSON, empty list, ...), described in *err. */
+ * 0 on a local error (bad JSON, empty list, ...), described in *err (err
+ * may be NULL; its strings belong to the client and stay valid until the
+ * next pp_submit or pp_client_free).
+ * The operation's status is that of the first refused request, else of the
+ * last answer; its error is the first one any of its jobs met. */
 pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err);
 
-/* The jobs an operation created (pp_submit), in input order. */
+/* The jobs an operation created (pp_submit), in input order. Valid until
+ * pp_op_free. */
 const pp_job *pp_op_jobs(pp_client *c, pp_op op, size_t *count);
 
 /* A job handle for an id the service already has (state pending; its
@@ -130,10 +142,15 @@ pp_op pp_refresh(pp_client *c, pp_job job);
 
 /* Download results. type: NULL for the service's default, or "raw",
  * "parsed", "png", "markdown", a comma list. path: NULL keeps the body in
- * memory (pp_op_body), else it is streamed to that file (created/truncated). */
+ * memory (pp_op_body), else it is streamed to that file (created/truncated
+ * only once the answer is 2xx; a failed download leaves no file). A job in
+ * state done moves to fetching, then fetched (to a file: pp_job_results_path
+ * names it); a 404 makes it expired. 0 for a job without an id or a bad
+ * type. */
 pp_op pp_fetch(pp_client *c, pp_job job, const char *type, const char *path);
 
-/* Any call of the API, with retries for idempotent requests.
+/* Any call of the API, with retries for idempotent requests (a POST is
+ * retried only when it surely never reached the service, or on 429).
  * method "GET"/"POST"/"PUT"/"DELETE"; path begins with "/"; body may be NULL. */
 pp_op pp_request(pp_client *c, const char *method, const char *path,
                  const char *body, size_t len);
@@ -147,7 +164,7 @@ const pp_error *pp_op_error(pp_client *c, pp_op op);
 void pp_op_free(pp_client *c, pp_op op);
 
 /* ---- Jobs. */
-pp_state pp_job_state(pp_client *c, pp_job job);
+pp_state pp_job_state(pp_client *c, pp_job job);  /* PP_NEW for an unknown handle */
 const char *pp_job_id(pp_client *c, pp_job job);      /* NULL until pending */
 /* The last job object the service returned, as JSON text (NULL if none). */
 const char *pp_job_info(pp_client *c, pp_job job, size_t *len);
@@ -167,7 +184,10 @@ void pp_job_drop_results(pp_client *c, pp_job job);
 void pp_job_release(pp_client *c, pp_job job);
 
 /* Feed a callback the service posted (the job object) into the state
- * machine. 0 if it named a job this client knows, -1 if malformed. */
+ * machine. 0 if it named a job this client knows, 1 if it is well formed
+ * but names no job this client knows (ignored), -1 if malformed (not a JSON
+ * object with an `id` and a `status`). Duplicates are harmless. A job said
+ * done is fetched at once (with poll.fetch), faulted ends faulted. */
 int pp_feed_callback(pp_client *c, const char *json, size_t len);
 
 /* ---- Driving. */
@@ -192,7 +212,7 @@ size_t pp_take_fd_changes(pp_client *c, pp_fd_change *out, size_t max);
 /* Non-blocking step: progress every transfer and run what is due. */
 int pp_perform(pp_client *c);
 /* Blocking step: wait up to ms (capped by pp_timeout_ms) for I/O, then
- * pp_perform. */
+ * pp_perform. ms < 0: until the core's next deadline (at most 1 s if none). */
 int pp_poll(pp_client *c, int ms);
 
 /* Number of transfers in flight plus work scheduled (polls, retries). */

@@ -110,6 +110,7 @@ void pp_client_free(pp_client *c)
     pp_jobs_free_all(c);
     pp_ops_free_all(c);
     pp_heap_free(&c->heap);
+    pp_err_clear(&c->submit_err);
     pp_evq_free(&c->events);
     pp_fdq_free(&c->fdchanges);
     free(c->base_url);

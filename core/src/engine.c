@@ -310,7 +310,7 @@ long pp_timeout_ms(pp_client *c)
     if (c->queued && c->inflight < (size_t)c->max_connections)
         return 0;
     if (c->sq_head && c->pace_timer.idx == PP_NOT_QUEUED &&
-        !(c->submits_inflight && !c->rl_known))
+        !(c->submits_inflight && !c->rl_known && !c->rl_probed))
         return 0;
     uint64_t now = pp_now_ms();
     long best = -1;

@@ -318,6 +318,7 @@ struct pp_client {
     size_t submits_inflight;
     pp_timer pace_timer;
     int rl_known;
+    int rl_probed;             /* a submission answer has been seen */
     long rl_remaining, rl_limit;
     uint64_t rl_window_start;
 
@@ -328,6 +329,7 @@ struct pp_client {
     pp_fdq fdchanges;
     int fd_taker;              /* the host has called pp_take_fd_changes */
 
+    pp_error submit_err;       /* the last local pp_submit error */
     pp_stats stats;
     int in_teardown;
 };

@@ -190,7 +190,7 @@ void pp_submit_pump(pp_client *c)
             pp_heap_set(&c->heap, &c->pace_timer, ch->not_before);
             return;
         }
-        if (!c->rl_known && c->submits_inflight) {
+        if (!c->rl_known && !c->rl_probed && c->submits_inflight) {
             /* learn the budget from the first answer before sending more */
             return;
         }
@@ -284,6 +284,7 @@ void pp_submit_on_answer(pp_client *c, pp_req *r)
     pp_chunk *ch = r->chunk;
     pp_oprec *o = chunk_op(c, ch);
     uint64_t now = pp_now_ms();
+    c->rl_probed = 1;
     if (r->code == CURLE_OK)
         pp_ratelimit_update(c, r->rl_remaining, r->rl_limit, r->status, now);
     if (!o) {
@@ -327,27 +328,35 @@ void pp_submit_free_queue(pp_client *c)
 
 /* ---- public */
 
-static pp_op submit_fail(pp_error *err, const char *msg)
+static pp_op submit_fail(pp_client *c, pp_error *err, const char *msg)
 {
-    if (err)
-        pp_err_set(err, msg, 0, NULL, 0);
+    if (c) {
+        pp_err_set(&c->submit_err, msg, 0, NULL, 0);
+        if (err)
+            *err = c->submit_err;
+    } else if (err) {
+        err->message = "no client";
+        err->http_status = 0;
+        err->body = NULL;
+        err->body_len = 0;
+    }
     return 0;
 }
 
 pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err)
 {
     if (!c || !params_json)
-        return submit_fail(err, "no parameters");
+        return submit_fail(c, err, "no parameters");
     json_error_t jerr;
     json_t *root = json_loadb(params_json, len, 0, &jerr);
     if (!root) {
         char msg[256];
         snprintf(msg, sizeof msg, "invalid JSON: %s (line %d)", jerr.text, jerr.line);
-        return submit_fail(err, msg);
+        return submit_fail(c, err, msg);
     }
     if (!json_is_object(root)) {
         json_decref(root);
-        return submit_fail(err, "the job parameters must be a JSON object");
+        return submit_fail(c, err, "the job parameters must be a JSON object");
     }
     const char *key = NULL;
     json_t *values = NULL;
@@ -357,7 +366,7 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err
         if (json_is_array(v)) {
             if (key) {
                 json_decref(root);
-                return submit_fail(err, "only one of url and query may be a list");
+                return submit_fail(c, err, "only one of url and query may be a list");
             }
             key = keys[k];
             values = v;
@@ -368,7 +377,7 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err
         n = json_array_size(values);
         if (n == 0) {
             json_decref(root);
-            return submit_fail(err, "empty list of values");
+            return submit_fail(c, err, "empty list of values");
         }
         json_incref(values);
         json_object_del(root, key);
@@ -422,5 +431,5 @@ oom:
         json_decref(root);
     if (values)
         json_decref(values);
-    return submit_fail(err, pp_oom_message);
+    return submit_fail(c, err, pp_oom_message);
 }

@@ -83,7 +83,8 @@ static void emu_stop(emu *e)
     waitpid(e->pid, NULL, 0);
 }
 
-static pp_client *client_for(const emu *e, const char *password, int batch)
+static pp_client *client_with(const emu *e, const char *password, int batch,
+                              long timeout_ms, long retry_base_ms, int max_retries)
 {
     pp_config cfg;
     pp_config_init(&cfg);
@@ -91,13 +92,19 @@ static pp_client *client_for(const emu *e, const char *password, int batch)
     cfg.username = "user";
     cfg.password = password;
     cfg.batch_size = batch;
-    cfg.retry_base_ms = 50;
-    cfg.max_retries = 3;
+    cfg.timeout_ms = timeout_ms;
+    cfg.retry_base_ms = retry_base_ms;
+    cfg.max_retries = max_retries;
     char err[128];
     pp_client *c = pp_client_new(&cfg, err, sizeof err);
     if (!c)
         fprintf(stderr, "pp_client_new: %s\n", err);
     return c;
+}
+
+static pp_client *client_for(const emu *e, const char *password, int batch)
+{
+    return client_with(e, password, batch, 0, 50, 3);
 }
 
 /* Drives with pp_poll until the op is done and every given job is in a
@@ -123,7 +130,6 @@ static int submit_one(pp_client *c, const char *json, pp_op *op_out, pp_job *job
 {
     pp_error err = {0};
     pp_op op = pp_submit(c, json, strlen(json), &err);
-    pp_err_clear(&err);
     if (!op)
         return -1;
     size_t n = 0;
@@ -301,21 +307,32 @@ static void test_batch(const emu *e, int n, int batch, const char *const *emu_ar
         emu_stop(&e2);
 }
 
+/* Starts an emulator with args, submits one job and drives it to a final
+ * state, which must be `want`. Leaves client and emulator running. */
+static pp_client *one_job_on(emu *e, const char *const *args, pp_state want,
+                             pp_op *op, pp_job *job)
+{
+    if (emu_start(e, args) < 0) {
+        CHECK(!"emulator with faults");
+        return NULL;
+    }
+    pp_client *c = client_for(e, "pass1", 0);
+    CHECK(submit_one(c, "{\"source\":\"google_search\",\"query\":\"x\"}", op, job) == 0);
+    CHECK(drive(c, *op, job, 1, 15000));
+    CHECK(pp_job_state(c, *job) == want);
+    CHECK(pp_job_error(c, *job) != NULL);
+    return c;
+}
+
 static void test_faulted(void)
 {
     emu e;
     const char *args[] = {"--fault-rate", "1", NULL};
-    if (emu_start(&e, args) < 0) {
-        CHECK(!"faulting emulator");
-        return;
-    }
-    pp_client *c = client_for(&e, "pass1", 0);
     pp_op op;
     pp_job job;
-    CHECK(submit_one(c, "{\"source\":\"google_search\",\"query\":\"x\"}", &op, &job) == 0);
-    CHECK(drive(c, op, &job, 1, 15000));
-    CHECK(pp_job_state(c, job) == PP_FAULTED);
-    CHECK(pp_job_error(c, job) != NULL);
+    pp_client *c = one_job_on(&e, args, PP_FAULTED, &op, &job);
+    if (!c)
+        return;
     pp_client_free(c);
     emu_stop(&e);
 }
@@ -345,17 +362,11 @@ static void test_lost_answer(void)
 {
     emu e;
     const char *args[] = {"--inject", "drop=1", NULL};
-    if (emu_start(&e, args) < 0) {
-        CHECK(!"dropping emulator");
-        return;
-    }
-    pp_client *c = client_for(&e, "pass1", 0);
     pp_op op;
     pp_job job;
-    CHECK(submit_one(c, "{\"source\":\"google_search\",\"query\":\"x\"}", &op, &job) == 0);
-    CHECK(drive(c, op, &job, 1, 15000));
-    CHECK(pp_job_state(c, job) == PP_UNKNOWN);
-    CHECK(pp_job_error(c, job) != NULL);
+    pp_client *c = one_job_on(&e, args, PP_UNKNOWN, &op, &job);
+    if (!c)
+        return;
     CHECK(pp_op_error(c, op) != NULL);
     CHECK(pp_job_id(c, job) == NULL);
     pp_stats st;
@@ -373,16 +384,7 @@ static void test_lost_answer(void)
         CHECK(!"mixed emulator");
         return;
     }
-    pp_config cfg;
-    pp_config_init(&cfg);
-    cfg.base_url = e.base;
-    cfg.username = "user";
-    cfg.password = "pass1";
-    cfg.timeout_ms = 300;
-    cfg.retry_base_ms = 10;
-    cfg.max_retries = 10;
-    cfg.batch_size = 10;
-    c = pp_client_new(&cfg, NULL, 0);
+    c = client_with(&e, "pass1", 10, 300, 10, 10);
     pp_job all[80];
     size_t n = 0;
     char q[96];
@@ -425,15 +427,7 @@ static void test_flaky(void)
         CHECK(!"flaky emulator");
         return;
     }
-    pp_config cfg;
-    pp_config_init(&cfg);
-    cfg.base_url = e.base;
-    cfg.username = "user";
-    cfg.password = "pass1";
-    cfg.batch_size = 20;
-    cfg.retry_base_ms = 20;
-    cfg.max_retries = 10;
-    pp_client *c = pp_client_new(&cfg, NULL, 0);
+    pp_client *c = client_with(&e, "pass1", 20, 0, 20, 10);
     char *json = batch_json("google_search", 100, "");
     pp_error err = {0};
     pp_op op = pp_submit(c, json, strlen(json), &err);

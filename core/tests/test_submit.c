@@ -136,6 +136,5 @@ int main(void)
     pp_ratelimit_update(c, -1, -1, 429, pp_now_ms());
     CHECK(c->rl_known && c->rl_remaining == 0);
     pp_client_free(c);
-    pp_err_clear(&err);
     DONE();
 }
