@@ -326,10 +326,13 @@ static void on_results(pp_client *c, pp_jobrec *j, pp_req *r)
             return;
         }
         if (!pending) {
-            /* told done (callback) but the service still says pending */
-            if (j->state == PP_FETCHING)
+            /* A download of a done job answered 204: the service lags
+             * behind its callback; try again shortly. (A poll that was out
+             * when the callback came is followed by a download at once.) */
+            if (j->state == PP_FETCHING) {
                 pp_job_transition(c, j, PP_DONE);
-            pp_poll_start(c, j, pp_now_ms() + (uint64_t)c->plan.min_ms);
+                pp_poll_start(c, j, pp_now_ms() + (uint64_t)c->plan.min_ms);
+            }
             return;
         }
         j->last_poll_at = r->started_at;
