@@ -40,6 +40,7 @@ struct emu_config {
   int ncallbacker_ips;
   int workers;
   uint64_t seed;
+  int seed_given;
   size_t max_body;
   int actual_port; /* the port really bound (differs when --port 0) */
 };

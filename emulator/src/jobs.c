@@ -193,7 +193,9 @@ static json_t *build_locked(struct job *j, const char *host) {
     if (strcmp(key, "source") != 0)
       bad |= json_object_set(o, key, v);
   }
-  bad |= json_object_set(o, "statuses", j->statuses);
+  /* A copy: the worker appends to the job's own list later, possibly while
+   * this object is being serialized on another thread. */
+  bad |= jset(o, "statuses", json_deep_copy(j->statuses));
   json_t *links = json_pack("[o, o, o, o, o]", make_link("self", base, ""),
                             make_link("results", base, "/results"),
                             make_link("results-html", base, "/results?type=raw"),

@@ -8,6 +8,7 @@
 #include "util.h"
 #include "worker.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct emu_config g_cfg;
 
@@ -45,7 +47,8 @@ static const char usage[] =
     "  --callbacker-ip IP    address listed by /v1/info/callbacker_ips (repeatable;\n"
     "                        default the address callbacks come from)\n"
     "  --workers N           HTTP server threads (default 2)\n"
-    "  --seed N              seed for every random draw (default 1)\n"
+    "  --seed N              seed for every random draw and the job ids\n"
+    "                        (default: different on every run)\n"
     "  --max-body BYTES      largest accepted request body (default 16777216)\n"
     "  --help                this text\n"
     "\n"
@@ -148,6 +151,14 @@ static int parse_args(int argc, char **argv) {
       return bad("unknown option '%s'", arg);
     memcpy(name, arg, nlen);
     name[nlen] = '\0';
+    static const char *const known[] = {
+        "--port", "--bind", "--user", "--job-time", "--fault-rate", "--inject", "--rate-limit",
+        "--retention", "--storage-dir", "--callbacker-ip", "--workers", "--seed", "--max-body", NULL};
+    int ok = 0;
+    for (int k = 0; known[k]; k++)
+      ok |= strcmp(name, known[k]) == 0;
+    if (!ok)
+      return bad("unknown option '%s'", name);
     if (eq)
       val = eq + 1;
     else if (i + 1 < argc)
@@ -161,6 +172,9 @@ static int parse_args(int argc, char **argv) {
         return bad("--port needs 0..65535, got '%s'", val);
       g_cfg.port = (int)n;
     } else if (strcmp(name, "--bind") == 0) {
+      unsigned char addr[16];
+      if (inet_pton(AF_INET, val, addr) != 1 && inet_pton(AF_INET6, val, addr) != 1)
+        return bad("--bind needs a numeric IPv4 or IPv6 address, got '%s'", val);
       g_cfg.bind = val;
     } else if (strcmp(name, "--user") == 0) {
       if (!users_given) {
@@ -191,6 +205,9 @@ static int parse_args(int argc, char **argv) {
     } else if (strcmp(name, "--storage-dir") == 0) {
       g_cfg.storage_dir = val;
     } else if (strcmp(name, "--callbacker-ip") == 0) {
+      unsigned char addr[16];
+      if (inet_pton(AF_INET, val, addr) != 1 && inet_pton(AF_INET6, val, addr) != 1)
+        return bad("--callbacker-ip needs a numeric IP address, got '%s'", val);
       if (g_cfg.ncallbacker_ips == EMU_MAX_CALLBACKER_IPS)
         return bad("at most %s --callbacker-ip", "16");
       g_cfg.callbacker_ips[g_cfg.ncallbacker_ips++] = val;
@@ -204,12 +221,11 @@ static int parse_args(int argc, char **argv) {
       g_cfg.seed = strtoull(val, &end, 10);
       if (end == val || *end || errno)
         return bad("--seed needs a non-negative integer, got '%s'", val);
+      g_cfg.seed_given = 1;
     } else if (strcmp(name, "--max-body") == 0) {
       if (parse_long(val, 1, 1L << 40, &n))
         return bad("--max-body needs a positive number of bytes, got '%s'", val);
       g_cfg.max_body = (size_t)n;
-    } else {
-      return bad("unknown option '%s'", name);
     }
   }
   return 0;
@@ -265,6 +281,10 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  /* Without --seed every run differs (also its job ids, so that ids from an
+   * earlier run are never answered by a later one). */
+  if (!g_cfg.seed_given)
+    g_cfg.seed = (uint64_t)(now_s() * 1e6) ^ ((uint64_t)getpid() << 32);
   rng_seed(g_cfg.seed);
   int rc = 1;
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

@@ -8,6 +8,9 @@
 #include "worker.h"
 
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,7 +161,15 @@ static void housekeeping(void *arg, int cancelled) {
   if (cancelled)
     return;
   double now = now_s();
-  jobs_expire(now, g_cfg.retention);
+  size_t expired = jobs_expire(now, g_cfg.retention);
+#ifdef __GLIBC__
+  /* After a large expiry, hand the freed pages back to the system, so that
+   * the resident size follows the live jobs rather than the peak. */
+  if (expired >= 1000)
+    malloc_trim(0);
+#else
+  (void)expired;
+#endif
   schedules_run_due(now);
   /* Short retentions (tests) get a finer sweep. */
   double every = g_cfg.retention < 4 ? 0.2 : 1.0;

@@ -349,8 +349,7 @@ int server_start(void) {
     fprintf(stderr, "pushpull-emulator: --bind %s is not a numeric IPv4 or IPv6 address\n", g_cfg.bind);
     return -1;
   }
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                   MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
   if (ai->ai_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   unsigned pool = g_cfg.workers > 0 ? (unsigned)g_cfg.workers : 1;
