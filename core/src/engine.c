@@ -168,8 +168,6 @@ void pp_engine_detach(pp_client *c, pp_req *r)
     r->lprev = r->lnext = NULL;
     r->inflight = 0;
     c->inflight--;
-    if (r->kind == PP_RK_SUBMIT && c->submits_inflight)
-        c->submits_inflight--;
 }
 
 static pp_req *dequeue(pp_client *c)
@@ -214,8 +212,6 @@ static size_t dispatch(pp_client *c)
         c->stats.requests++;
         if (r->kind == PP_RK_POLL || r->kind == PP_RK_STATUS)
             c->stats.polls++;
-        if (r->kind == PP_RK_SUBMIT)
-            c->submits_inflight++;
         started++;
     }
     return started;

@@ -315,7 +315,8 @@ struct pp_client {
     /* submissions */
     pp_chunk *sq_head, *sq_tail;
     size_t sq_len;
-    size_t submits_inflight;
+    size_t submits_inflight;   /* submission requests sent, not answered */
+    size_t rl_inflight;        /* values in those requests */
     pp_timer pace_timer;
     int rl_known;
     int rl_probed;             /* a submission answer has been seen */

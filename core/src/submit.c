@@ -178,6 +178,8 @@ static void send_chunk(pp_client *c, pp_chunk *ch)
     }
     r->chunk = ch;
     r->high = 1;
+    c->submits_inflight++;
+    c->rl_inflight += ch->count;
     pp_engine_enqueue(c, r);
 }
 
@@ -285,8 +287,16 @@ void pp_submit_on_answer(pp_client *c, pp_req *r)
     pp_oprec *o = chunk_op(c, ch);
     uint64_t now = pp_now_ms();
     c->rl_probed = 1;
-    if (r->code == CURLE_OK)
-        pp_ratelimit_update(c, r->rl_remaining, r->rl_limit, r->status, now);
+    if (c->submits_inflight)
+        c->submits_inflight--;
+    c->rl_inflight = c->rl_inflight > ch->count ? c->rl_inflight - ch->count : 0;
+    if (r->code == CURLE_OK) {
+        /* what the service will have left once our other chunks land */
+        long rem = r->rl_remaining;
+        if (rem >= 0)
+            rem = rem > (long)c->rl_inflight ? rem - (long)c->rl_inflight : 0;
+        pp_ratelimit_update(c, rem, r->rl_limit, r->status, now);
+    }
     if (!o) {
         pp_req_free(r);
         return;

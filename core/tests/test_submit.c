@@ -53,7 +53,15 @@ int main(void)
     CHECK(pp_busy(c) >= 3);
     CHECK(pp_timeout_ms(c) == 0);
     pp_submit_pump(c);
+    /* the first request learns the rate-limit budget; the rest wait for it */
+    CHECK_EQ_LONG(c->queued, 1);
+    CHECK_EQ_LONG(c->sq_len, 2);
+    CHECK_EQ_LONG(c->submits_inflight, 1);
+    CHECK_EQ_LONG(c->rl_inflight, 3);
+    c->rl_probed = 1;      /* as if it came back without rate-limit headers */
+    pp_submit_pump(c);
     CHECK_EQ_LONG(c->queued, 3);
+    CHECK_EQ_LONG(c->rl_inflight, 7);
     size_t sizes[3] = {0, 0, 0};
     int k = 0;
     for (pp_req *r = c->qhi_head; r && k < 3; r = r->qnext, k++) {
