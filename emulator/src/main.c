@@ -133,6 +133,15 @@ static int add_user(const char *spec) {
   return 0;
 }
 
+static void free_users(void) {
+  for (int i = 0; i < g_cfg.nusers; i++) {
+    free(g_cfg.users[i].name);
+    free(g_cfg.users[i].pass);
+    free(g_cfg.users[i].auth_header);
+  }
+  g_cfg.nusers = 0;
+}
+
 /* Accepts "--flag value" and "--flag=value". */
 static int parse_args(int argc, char **argv) {
   int users_given = 0;
@@ -178,7 +187,7 @@ static int parse_args(int argc, char **argv) {
       g_cfg.bind = val;
     } else if (strcmp(name, "--user") == 0) {
       if (!users_given) {
-        g_cfg.nusers = 0; /* the first --user replaces the default account */
+        free_users(); /* the first --user replaces the default account */
         users_given = 1;
       }
       if (add_user(val))
@@ -245,15 +254,6 @@ static void set_defaults(void) {
   snprintf(default_storage, sizeof default_storage, "%s/pushpull-emulator-storage",
            tmp && *tmp ? tmp : "/tmp");
   g_cfg.storage_dir = default_storage;
-}
-
-static void free_users(void) {
-  for (int i = 0; i < g_cfg.nusers; i++) {
-    free(g_cfg.users[i].name);
-    free(g_cfg.users[i].pass);
-    free(g_cfg.users[i].auth_header);
-  }
-  g_cfg.nusers = 0;
 }
 
 int main(int argc, char **argv) {
