@@ -111,6 +111,8 @@ void pp_client_free(pp_client *c)
     pp_ops_free_all(c);
     pp_heap_free(&c->heap);
     pp_err_clear(&c->submit_err);
+    if (c->early)
+        json_decref(c->early);
     pp_evq_free(&c->events);
     pp_fdq_free(&c->fdchanges);
     free(c->base_url);

@@ -331,6 +331,8 @@ struct pp_client {
     int fd_taker;              /* the host has called pp_take_fd_changes */
 
     pp_error submit_err;       /* the last local pp_submit error */
+    json_t *early;             /* callbacks that came before their job's id:
+                                  id -> job object (a jansson hash) */
     pp_stats stats;
     int in_teardown;
 };
@@ -392,6 +394,9 @@ void pp_poll_schedule_first(pp_client *c, pp_jobrec *j);
 void pp_poll_fire(pp_client *c, pp_jobrec *j);                  /* timer */
 void pp_poll_on_answer(pp_client *c, pp_req *r);
 void pp_poll_stop(pp_client *c, pp_jobrec *j);
+/* A job just got its id: apply a callback that came before it, if any.
+ * Returns 1 when one was applied. */
+int pp_early_callback_take(pp_client *c, pp_jobrec *j);
 /* Starts the results GET for a done job now (fetch = 1). */
 void pp_poll_fetch_now(pp_client *c, pp_jobrec *j);
 /* Applies a job object (callback, refresh, status poll). */

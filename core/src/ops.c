@@ -217,7 +217,7 @@ static void op_job_effects(pp_client *c, pp_oprec *o, pp_req *r)
         if (r->code == CURLE_OK && r->status == 200 && r->resp.data) {
             json_t *obj = json_loadb(r->resp.data, r->resp.len, 0, NULL);
             if (json_is_object(obj))
-                pp_job_apply_object(c, j, obj, 0);
+                pp_job_apply_object(c, j, obj, 1);   /* fetched only if watched */
             if (obj)
                 json_decref(obj);
         }

@@ -419,6 +419,39 @@ void pp_poll_on_answer(pp_client *c, pp_req *r)
 
 /* ---- callbacks */
 
+/* A job can end before the answer to its submission arrives (a large batch
+ * answer takes a while): while submissions are out, callbacks for unknown
+ * ids are kept, up to EARLY_MAX, and applied when the id shows up. */
+#define EARLY_MAX 4096
+
+static void remember_early(pp_client *c, const char *id, json_t *obj)
+{
+    if (!c->submits_inflight) {
+        if (c->early)
+            json_object_clear(c->early);
+        return;
+    }
+    if (!c->early && !(c->early = json_object()))
+        return;
+    if (json_object_size(c->early) >= EARLY_MAX)
+        json_object_clear(c->early);
+    (void)json_object_set(c->early, id, obj);
+}
+
+int pp_early_callback_take(pp_client *c, pp_jobrec *j)
+{
+    if (!c->early || !j->id || !json_object_size(c->early))
+        return 0;
+    json_t *obj = json_object_get(c->early, j->id);
+    if (!obj)
+        return 0;
+    json_incref(obj);
+    json_object_del(c->early, j->id);
+    pp_job_apply_object(c, j, obj, 0);
+    json_decref(obj);
+    return 1;
+}
+
 int pp_feed_callback(pp_client *c, const char *json, size_t len)
 {
     if (!c || !json)
@@ -437,6 +470,7 @@ int pp_feed_callback(pp_client *c, const char *json, size_t len)
     }
     pp_jobrec *j = pp_job_find_id(c, id);
     if (!j) {
+        remember_early(c, id, obj);
         json_decref(obj);
         return 1;
     }

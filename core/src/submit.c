@@ -269,6 +269,8 @@ static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, pp_req *r)
         pp_job_transition(c, j, PP_PENDING);
         c->stats.submitted++;
         const char *st = pp_json_str(item, "status");
+        if (pp_early_callback_take(c, j))
+            continue;
         if (st && (!strcmp(st, "done") || !strcmp(st, "faulted")))
             pp_job_apply_object(c, j, item, 1);
         else if (j->watched)
@@ -326,6 +328,8 @@ void pp_submit_on_answer(pp_client *c, pp_req *r)
         pp_err_clear(&e);
     }
     pp_req_free(r);     /* frees the chunk too */
+    if (!c->submits_inflight && c->early)
+        json_object_clear(c->early);
 }
 
 void pp_submit_free_queue(pp_client *c)

@@ -144,5 +144,36 @@ int main(void)
     pp_ratelimit_update(c, -1, -1, 429, pp_now_ms());
     CHECK(c->rl_known && c->rl_remaining == 0);
     pp_client_free(c);
+
+    /* a callback that beats the submission answer is applied on arrival
+     * of the id: that job is downloaded at once, not polled */
+    c = client(0);
+    const char *two = "{\"source\":\"universal\",\"url\":[\"a\",\"b\"]}";
+    op = pp_submit(c, two, strlen(two), &err);
+    pp_submit_pump(c);
+    pp_req *r = c->qhi_head;
+    CHECK(r && r->kind == PP_RK_SUBMIT);
+    c->qhi_head = c->qhi_tail = NULL;
+    c->queued = 0;
+    const char *cb = "{\"id\":\"501\",\"status\":\"done\"}";
+    CHECK(pp_feed_callback(c, cb, strlen(cb)) == 1);
+    r->code = CURLE_OK;
+    r->status = 202;
+    const char *ans = "{\"queries\":[{\"id\":\"501\",\"status\":\"pending\"},"
+                      "{\"id\":\"502\",\"status\":\"pending\"}]}";
+    pp_buf_append(&r->resp, ans, strlen(ans));
+    pp_submit_on_answer(c, r);
+    jobs = pp_op_jobs(c, op, &n);
+    CHECK(pp_op_done(c, op) && pp_op_error(c, op) == NULL);
+    CHECK(pp_job_state(c, jobs[0]) == PP_FETCHING);
+    CHECK(pp_job_state(c, jobs[1]) == PP_PENDING);
+    CHECK(pp_job_get(c, jobs[1])->timer.idx != PP_NOT_QUEUED);
+    CHECK(c->early == NULL || json_object_size(c->early) == 0);
+    CHECK_EQ_LONG(c->stats.submitted, 2);
+    /* with nothing submitted, unknown ids are not kept */
+    cb = "{\"id\":\"9\",\"status\":\"done\"}";
+    CHECK(pp_feed_callback(c, cb, strlen(cb)) == 1);
+    CHECK(c->early == NULL || json_object_size(c->early) == 0);
+    pp_client_free(c);
     DONE();
 }
