@@ -13,47 +13,20 @@
 --   (a `user` directive, needed when the tests run as root), MODULES (the
 --   load_module lines) and COMMON_HTTP (temp paths, package paths).
 local socket = require("socket")
+local common = require("hosts.common")
 
 local M = {}
 
 M.binary = os.getenv("PUSHPULL_NGINX") or "nginx"
 M.modules_dir = os.getenv("PUSHPULL_NGINX_MODULES") or "/usr/lib/nginx/modules"
+M.root = common.root
 
 local started = {}   -- every server not yet stopped, to stop them at exit
 
-local function sh_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function repo_root()
-  local src = debug.getinfo(1, "S").source:sub(2)
-  local dir = src:match("^(.*)/spec/support/[^/]*$")
-  if dir and dir ~= "" then
-    if dir:sub(1, 1) ~= "/" then
-      dir = (os.getenv("PWD") or ".") .. "/" .. dir
-    end
-    return dir
-  end
-  return os.getenv("PWD") or "."
-end
-M.root = repo_root()
+local sh_quote, read_file, write_file, run = common.sh_quote, common.read_file, common.write_file, common.run
 
 function M.build_dir()
-  return os.getenv("PUSHPULL_BUILD_DIR") or (M.root .. "/build")
+  return common.build_dir
 end
 
 -- A TCP port nobody listens on right now.
@@ -63,13 +36,6 @@ function M.free_port()
   s:close()
   return tonumber(port)
 end
-
--- os.execute returns true (5.2+) or 0 (5.1/LuaJIT) on success.
-local function run(cmd)
-  local r = os.execute(cmd)
-  return r == true or r == 0
-end
-M.run = run
 
 -- True while pid runs; a zombie counts as gone.
 local function alive(pid)
@@ -85,25 +51,36 @@ M.alive = alive
 local own_pid
 local function self_pid()
   if not own_pid then
-    local p = io.popen("echo $PPID")
-    own_pid = tonumber(p:read("l"))
-    p:close()
+    own_pid = tonumber(common.line("echo $PPID"))
   end
   return own_pid
 end
 
--- The shell that starts nginx stays its parent (so that nginx is reaped when
--- it ends) and runs a watchdog that stops nginx, master then any worker
--- left, when the Lua process that started it is gone, whatever happened to
--- the spec. It prints nginx's pid first.
-local function supervisor(cmd, stderr_path)
+-- A detached shell starts nginx, stays its parent (so that nginx is reaped
+-- when it ends), writes its pid to pidfile and watches: when the Lua process
+-- that started it is gone, whatever happened to the spec, it stops nginx,
+-- master then any worker left.
+local function supervisor(cmd, stderr_path, pidfile)
   local me = self_pid() or 1
-  return "exec 3>&1; " .. cmd .. " >" .. sh_quote(stderr_path) .. " 2>&1 </dev/null & n=$!; echo $n;"
-    .. " exec 1>/dev/null 3>&-;"
-    .. " ( while kill -0 " .. me .. " 2>/dev/null && kill -0 $n 2>/dev/null; do sleep 1; done;"
-    .. " if ! kill -0 " .. me .. " 2>/dev/null; then w=$(ps -o pid= --ppid $n);"
-    .. " kill -TERM $n 2>/dev/null; sleep 3; kill -KILL $n $w 2>/dev/null; fi ) </dev/null >/dev/null 2>&1 &"
-    .. " wait $n"
+  return "( up() { st=$(sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -c1); [ -n \"$st\" ] && [ \"$st\" != Z ]; };"
+    .. " " .. cmd .. " >" .. sh_quote(stderr_path) .. " 2>&1 </dev/null & n=$!; echo $n >" .. sh_quote(pidfile) .. ";"
+    .. " ( while up " .. me .. " && up $n; do sleep 1; done;"
+    .. " if ! up " .. me .. "; then w=$(ps -o pid= --ppid $n);"
+    .. " kill -TERM $n 2>/dev/null; sleep 3; kill -KILL $n $w 2>/dev/null; fi ) &"
+    .. " wait $n ) </dev/null >/dev/null 2>&1 &"
+end
+
+local function children(pid)
+  local out = {}
+  local p = io.popen("ps -o pid= --ppid " .. pid .. " 2>/dev/null")
+  if p then
+    for line in p:lines() do
+      local c = tonumber(line)
+      if c then out[#out + 1] = c end
+    end
+    p:close()
+  end
+  return out
 end
 
 local function can_connect(port)
@@ -151,10 +128,6 @@ function Server:stop()
   for _, w in ipairs(workers) do
     if alive(w) then os.execute("kill -KILL " .. w .. " 2>/dev/null") end
   end
-  if self.shell then
-    self.shell:close()
-    self.shell = nil
-  end
   if not os.getenv("PUSHPULL_KEEP_PREFIX") then
     os.execute("rm -rf " .. sh_quote(self.prefix))
   end
@@ -164,11 +137,7 @@ end
 function M.start(opts)
   opts = opts or {}
   local prefix = opts.prefix
-  if not prefix then
-    local p = io.popen("mktemp -d /tmp/pushpull-nginx.XXXXXX")
-    prefix = p:read("l")
-    p:close()
-  end
+  prefix = prefix or common.mktemp(true)
   for _, d in ipairs{ "conf", "logs", "tmp" } do
     os.execute("mkdir -p " .. sh_quote(prefix .. "/" .. d))
   end
@@ -186,9 +155,7 @@ function M.start(opts)
   vars.MODULES = "load_module " .. M.modules_dir .. "/ndk_http_module.so;\n"
     .. "load_module " .. M.modules_dir .. "/ngx_http_lua_module.so;"
   -- Workers of a root master run as nobody by default; keep the test user.
-  local idp = io.popen("id -u")
-  local uid = idp:read("l")
-  idp:close()
+  local uid = common.line("id -u")
   vars.USER = uid == "0" and "user root root;" or ""
   vars.COMMON_HTTP = table.concat({
     "client_body_temp_path " .. prefix .. "/tmp/body;",
@@ -209,9 +176,17 @@ function M.start(opts)
   for k, v in pairs(opts.env or {}) do env = env .. k .. "=" .. sh_quote(v) .. " " end
   local cmd = env .. sh_quote(M.binary) .. " -p " .. sh_quote(prefix .. "/") .. " -c " .. sh_quote(conf)
     .. " -g 'daemon off;'"
-  local p = io.popen(supervisor(cmd, prefix .. "/logs/stderr.log"))
-  local pid = tonumber(p:read("l"))
-  local srv = setmetatable({ pid = pid, shell = p, prefix = prefix, port = port, conf = conf,
+  local pidfile = prefix .. "/logs/master.pid"
+  os.remove(pidfile)
+  run(supervisor(cmd, prefix .. "/logs/stderr.log", pidfile))
+  local pid
+  for _ = 1, 200 do
+    pid = tonumber(read_file(pidfile) or "")
+    if pid then break end
+    socket.sleep(0.01)
+  end
+  if not pid then error("nginx: could not start " .. cmd, 2) end
+  local srv = setmetatable({ pid = pid, prefix = prefix, port = port, conf = conf,
     url = "http://127.0.0.1:" .. port }, Server)
   started[srv] = true
 
@@ -221,7 +196,6 @@ function M.start(opts)
       local why = (read_file(prefix .. "/logs/stderr.log") or "") .. srv:error_log()
       srv.pid = nil
       started[srv] = nil
-      p:close()
       error("nginx did not start: " .. why, 2)
     end
     if can_connect(port) then break end

@@ -69,7 +69,7 @@ function M.new(host)
   local self = setmetatable({
     host = host,
     uv = uv,
-    vim = host._loop == nil and nvim() or (nvim() and (host._loop == (nvim().uv or nvim().loop)) and nvim()) or nil,
+    vim = nvim(),    -- inside Neovim, waiters are resumed through vim.schedule
     polls = {},      -- fd -> uv poll handle
     npolls = 0,
     waiters = {},    -- list of {cond, resume, deadline, timer}
@@ -123,25 +123,55 @@ function Driver:apply_fd_changes()
   end
 end
 
--- (Re)arms the one timer from the core's next deadline.
-function Driver:arm_timer()
-  local ms = self.host.core:timeout_ms()
+-- (Re)arms the one timer from the core's next deadline. When the core wants
+-- a call right away, a few are made here; if it still wants one, the timer
+-- gets at least 1 ms: a 0 ms timer re-armed from its own callback would run
+-- again in the same pass of libuv (< 1.45) and starve every other handle.
+-- A core that keeps saying 0 without making progress (a curl deadline that
+-- expired without curl moving it) is not allowed to spin: with nothing in
+-- flight the timer stops, otherwise the retry interval doubles up to 50 ms.
+local NOW_CALLS = 8
+local STALE_MAX_MS = 50
+
+function Driver:arm_timer(in_loop)
+  local c = self.host.core
+  local ms = c:timeout_ms()
+  local n = 0
+  while ms == 0 and n < NOW_CALLS do
+    n = n + 1
+    c:socket_action(SOCKET_TIMEOUT, 0)
+    self:apply_fd_changes()
+    ms = c:timeout_ms()
+  end
   local t = self.timer
-  if ms < 0 then
+  if ms == 0 then
+    if c:busy() == 0 then
+      ms = -1
+    else
+      self.stale_ms = math.min((self.stale_ms or 0.5) * 2, STALE_MAX_MS)
+      ms = math.floor(self.stale_ms)
+    end
+  else
+    self.stale_ms = nil
+  end
+  if ms < 0 and (n == 0 or in_loop) then
     t:stop()
   else
-    t:start(ms, 0, self.on_timer)
+    -- (outside the loop, after calls made here, the timer brings their
+    -- events to the waiters soon, from the loop, not from the caller's stack)
+    t:start(ms > 0 and ms or 1, 0, self.on_timer)
   end
 end
 
 -- After any call into the core: watchers first (before the loop runs again),
 -- then the timer.
-function Driver:rearm()
+-- in_loop: called from a loop callback, which dispatches and wakes next.
+function Driver:rearm(in_loop)
   if self.closed then
     return
   end
   self:apply_fd_changes()
-  self:arm_timer()
+  self:arm_timer(in_loop)
 end
 
 -- A poll handle or the timer fired.
@@ -150,7 +180,7 @@ function Driver:drive(fd, events)
     return
   end
   self.host.core:socket_action(fd, events)
-  self:rearm()
+  self:rearm(true)
   self.host:dispatch()
   self:wake()
 end
@@ -174,7 +204,7 @@ function Driver:wake()
   if #keep > 0 and self.host.core:busy() == 0 then
     -- one step to be sure, as the blocking driver does
     if blocking.idle(self.host) then
-      self:rearm()
+      self:rearm(true)
       for i = 1, #keep do
         local w = keep[i]
         if w.cond() then
@@ -331,6 +361,12 @@ function Driver:close()
   self.waiters = {}
   for i = 1, #waiters do
     self:finish(waiters[i], nil, "client is closed")
+  end
+  -- Plain luv outside its loop: let the loop finish closing the handles now
+  -- (a handle still closing when the Lua state goes away crashes luv).
+  local uv = self.uv
+  if not self.vim and uv.loop_mode and not uv.loop_mode() then
+    uv.run("nowait")
   end
 end
 
