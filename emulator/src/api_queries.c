@@ -163,14 +163,21 @@ void api_get_results(struct request *req, struct reply *rep) {
   }
   double updated;
   enum job_status st = jobs_status(j, &updated);
+  char key[RT__COUNT + 1];
+  for (int i = 0; i < ntypes; i++)
+    key[i] = (char)('0' + types[i]);
+  key[ntypes] = '\0';
+  size_t len;
+  char *cached = st == JOB_PENDING ? NULL : jobs_results_cached(j, key, &len);
   if (st == JOB_PENDING) {
     reply_empty(rep, 204);
+  } else if (cached) {
+    reply_raw(rep, 200, "application/json", cached, len);
   } else {
     json_t *res = results_build(j, st, updated, types, ntypes);
-    if (res)
-      reply_json(rep, 200, res);
-    else
-      reply_message(rep, 500, "out of memory");
+    reply_json(rep, 200, res); /* a NULL res (out of memory) becomes a 500 */
+    if (rep->status == 200)
+      jobs_results_store(j, key, rep->body, rep->len);
   }
   reply_header(rep, "x-oxylabs-job-status", jobs_status_name(st));
   jobs_put(j);

@@ -22,6 +22,7 @@ struct shard {
 
 static struct shard shards[NSHARDS];
 static uint64_t next_id;
+static size_t results_cache_bytes; /* atomic: bytes held by all res_cache */
 
 static struct shard *shard_of(uint64_t id) { return &shards[mix64(id) % NSHARDS]; }
 static size_t bucket_of(const struct shard *s, uint64_t id) {
@@ -52,6 +53,9 @@ static void job_free(struct job *j) {
   json_decref(j->statuses);
   free(j->cache);
   free(j->cache_host);
+  if (j->res_cache)
+    __atomic_sub_fetch(&results_cache_bytes, j->res_len, __ATOMIC_RELAXED);
+  free(j->res_cache);
   free(j);
 }
 
@@ -217,9 +221,21 @@ json_t *jobs_object(struct job *j, const char *host) {
   return o;
 }
 
+/* Copies the cached text when the key matches; shard lock held. */
+static char *copy_if(const char *data, size_t len, int match, size_t *out_len) {
+  if (!data || !match)
+    return NULL;
+  char *out = malloc(len + 1);
+  if (out) {
+    memcpy(out, data, len + 1);
+    *out_len = len;
+  }
+  return out;
+}
+
 char *jobs_render(struct job *j, const char *host, size_t *len) {
   struct shard *s = shard_of(j->id);
-  char *out = NULL;
+  char *out;
   pthread_mutex_lock(&s->lock);
   if (!j->cache || strcmp(j->cache_host, host) != 0) {
     /* Rebuild; readers of a job mostly come through one Host, so one cached
@@ -233,12 +249,42 @@ char *jobs_render(struct job *j, const char *host, size_t *len) {
       j->cache = json_dump_alloc(o, &j->cache_len);
     json_decref(o);
   }
-  if (j->cache && (out = malloc(j->cache_len + 1)) != NULL) {
-    memcpy(out, j->cache, j->cache_len + 1);
-    *len = j->cache_len;
-  }
+  out = copy_if(j->cache, j->cache_len, 1, len);
   pthread_mutex_unlock(&s->lock);
   return out;
+}
+
+char *jobs_results_cached(struct job *j, const char *key, size_t *len) {
+  struct shard *s = shard_of(j->id);
+  pthread_mutex_lock(&s->lock);
+  char *out = copy_if(j->res_cache, j->res_len, strcmp(j->res_key, key) == 0, len);
+  pthread_mutex_unlock(&s->lock);
+  return out;
+}
+
+void jobs_results_store(struct job *j, const char *key, const char *data, size_t len) {
+  if (strlen(key) >= sizeof j->res_key)
+    return;
+  size_t total = __atomic_add_fetch(&results_cache_bytes, len, __ATOMIC_RELAXED);
+  char *copy = total <= RESULTS_CACHE_BYTES ? malloc(len + 1) : NULL;
+  if (!copy) {
+    __atomic_sub_fetch(&results_cache_bytes, len, __ATOMIC_RELAXED);
+    return;
+  }
+  memcpy(copy, data, len);
+  copy[len] = '\0';
+  struct shard *s = shard_of(j->id);
+  pthread_mutex_lock(&s->lock);
+  char *old = j->res_cache;
+  size_t old_len = j->res_len;
+  j->res_cache = copy;
+  j->res_len = len;
+  strcpy(j->res_key, key);
+  pthread_mutex_unlock(&s->lock);
+  if (old) {
+    __atomic_sub_fetch(&results_cache_bytes, old_len, __ATOMIC_RELAXED);
+    free(old);
+  }
 }
 
 enum job_status jobs_status(struct job *j, double *updated) {

@@ -45,6 +45,9 @@ struct job {
   char *cache; /* serialized job object for cache_host, NULL when stale */
   size_t cache_len;
   char *cache_host;
+  char *res_cache; /* serialized results of a finished job for res_key */
+  size_t res_len;
+  char res_key[16];
   /* Table internals. */
   int removed; /* out of the table (expired, reset); guarded by the shard lock */
   int refs;
@@ -74,6 +77,15 @@ enum job_status jobs_status(struct job *j, double *updated);
 /* Ends a pending job: status, finish time now, and optionally one entry to
  * append to statuses (stolen). Returns 0, or -1 if it had already ended. */
 int jobs_finish(struct job *j, enum job_status st, json_t *status_entry);
+
+/* Results of a finished job never change, so their serialization can be
+ * kept for repeated reads. key names the result types asked for. The cache
+ * is bounded process-wide (RESULTS_CACHE_BYTES); beyond that, results are
+ * simply rebuilt each time. jobs_results_cached returns a malloc'd copy or
+ * NULL. */
+#define RESULTS_CACHE_BYTES (64u * 1024u * 1024u)
+char *jobs_results_cached(struct job *j, const char *key, size_t *len);
+void jobs_results_store(struct job *j, const char *key, const char *data, size_t len);
 
 /* Removes finished jobs whose retention ran out. Returns how many. */
 size_t jobs_expire(double now, double retention);

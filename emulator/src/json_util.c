@@ -7,21 +7,21 @@
 /* Compact output, no spaces, keys in insertion order. */
 #define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
 
+static int to_buf(const char *data, size_t len, void *b) {
+  buf_add(b, data, len);
+  return ((struct buf *)b)->oom ? -1 : 0;
+}
+
 char *json_dump_alloc(const json_t *v, size_t *len) {
-  size_t n = json_dumpb(v, NULL, 0, DUMP_FLAGS);
-  if (n == 0)
-    return NULL;
-  char *s = malloc(n + 1);
-  if (!s)
-    return NULL;
-  if (json_dumpb(v, s, n, DUMP_FLAGS) != n) {
-    free(s);
+  /* One pass into a growing buffer: sizing first with json_dumpb would
+   * escape every string twice, which is most of the cost for big pages. */
+  struct buf b;
+  buf_init(&b);
+  if (json_dump_callback(v, to_buf, &b, DUMP_FLAGS) != 0) {
+    buf_free(&b);
     return NULL;
   }
-  s[n] = '\0';
-  if (len)
-    *len = n;
-  return s;
+  return buf_take(&b, len);
 }
 
 json_t *json_bytes(const char *data, size_t len) {

@@ -5,8 +5,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* Compact serialization into a malloc'd, NUL-terminated buffer (json_dumpb
- * sized exactly, so no realloc dance). NULL when out of memory. */
+/* Compact serialization into a malloc'd, NUL-terminated buffer. NULL when
+ * out of memory. */
 char *json_dump_alloc(const json_t *v, size_t *len);
 
 /* A string value built from arbitrary bytes: invalid UTF-8 is repaired, so

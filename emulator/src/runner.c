@@ -133,7 +133,7 @@ static void launch_fetch(void *arg, int cancelled) {
 void runner_launch(struct job *j) {
   struct pending *p = calloc(1, sizeof *p);
   if (!p)
-    return; /* stays pending until it expires with a reset; out of memory */
+    return; /* out of memory: the job stays pending (until a reset) */
   p->id = j->id;
   p->due = j->created + runner_job_time();
   if (j->is_url) {
