@@ -140,20 +140,25 @@ struct job *jobs_get(uint64_t id) {
   return j;
 }
 
-struct job *jobs_get_for(const char *idstr, int user) {
+uint64_t jobs_parse_id(const char *idstr) {
   uint64_t id = 0;
   size_t n = strlen(idstr);
   if (n == 0 || n > 20)
-    return NULL;
+    return 0;
   for (size_t i = 0; i < n; i++) {
     if (idstr[i] < '0' || idstr[i] > '9')
-      return NULL;
+      return 0;
     unsigned d = (unsigned)(idstr[i] - '0');
     if (id > (UINT64_MAX - d) / 10)
-      return NULL;
+      return 0;
     id = id * 10 + d;
   }
-  struct job *j = jobs_get(id);
+  return id;
+}
+
+struct job *jobs_get_for(const char *idstr, int user) {
+  uint64_t id = jobs_parse_id(idstr);
+  struct job *j = id ? jobs_get(id) : NULL;
   if (j && j->user != user) {
     jobs_put(j);
     return NULL;

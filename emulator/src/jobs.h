@@ -65,6 +65,8 @@ struct job *jobs_get(uint64_t id);
 /* Parses a decimal id and looks it up for that user only: another user's
  * job is as invisible as an unknown one. */
 struct job *jobs_get_for(const char *idstr, int user);
+/* Parses a decimal job id; 0 when it is not one. */
+uint64_t jobs_parse_id(const char *idstr);
 void jobs_put(struct job *j);
 
 /* The job object as JSON text (with _links for host), from the cache when

@@ -53,7 +53,7 @@ static const char usage[] =
     "  --help                this text\n"
     "\n"
     "Admin endpoints (no auth): GET /_emulator/stats, POST /_emulator/reset,\n"
-    "POST /_emulator/schedules/ID/tick.\n";
+    "POST /_emulator/schedules/ID/tick, GET /_emulator/jobs/ID.\n";
 
 static int bad(const char *fmt, const char *arg) {
   fprintf(stderr, "pushpull-emulator: ");

@@ -55,4 +55,18 @@ describe("emulator: admin", function()
       assert.is_not_nil(stats[key], key)
     end
   end)
+
+  it("tells when a job was created and finished, to the sub-second", function()
+    local before = require("socket").gettime()
+    local job = emu:submit{source = "google_search", query = "timed"}
+    emu:wait_status(job.id, "done", 10)
+    local res = assert(emu:request{path = "/_emulator/jobs/" .. job.id})
+    local info = http.json(res, 200)
+    assert.equal(job.id, info.id)
+    assert.equal("done", info.status)
+    assert.is_true(info.created_at >= before - 1 and info.created_at <= info.finished_at)
+    assert.is_true(info.finished_at <= require("socket").gettime() + 1)
+    assert.equal(404, assert(emu:request{path = "/_emulator/jobs/123"}).status)
+    assert.equal(404, assert(emu:request{path = "/_emulator/jobs/not-a-number"}).status)
+  end)
 end)
