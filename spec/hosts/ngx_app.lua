@@ -1,0 +1,197 @@
+-- Handlers of spec/hosts/nginx/driver.conf: the ngx driver exercised from
+-- content, access, timer, light-thread and non-yielding contexts of a real
+-- nginx. Every answer is JSON that spec/hosts/ngx_driver_spec.lua checks.
+local cjson = require("cjson.safe")
+local pushpull = require("pushpull")
+local ngx_driver = require("pushpull.drivers.ngx")
+
+local M = {}
+
+local config = {}
+local client -- one per worker, made on first use
+
+function M.configure(cfg)
+  config = cfg
+end
+
+local function get_client()
+  if not client then
+    client = assert(pushpull.new{
+      username = config.username, password = config.password, base_url = config.base_url,
+    })
+  end
+  return client
+end
+
+local function reply(t, status)
+  ngx.status = status or 200
+  ngx.header["Content-Type"] = "application/json"
+  ngx.say(cjson.encode(t))
+end
+
+local function page_url(n)
+  return config.site .. "/page/" .. n
+end
+
+-- Whether job's results are the page it asked for.
+local function check_job(job, n)
+  local res, err = job:results()
+  if not res then
+    return false, tostring(err and err.message or err)
+  end
+  local content = res[1] and res[1].content
+  if type(content) ~= "string" or not content:find("<title>Page " .. n .. "</title>", 1, true) then
+    return false, "wrong content for page " .. n
+  end
+  return true
+end
+
+-- Submits n jobs one after another and waits for each; returns a summary.
+local function run_jobs(first, n)
+  local c = get_client()
+  local out = {ok = 0, failed = {}}
+  for i = first, first + n - 1 do
+    local job, err = c:submit{source = "universal", url = page_url(i)}
+    local good
+    if job then
+      local ok, werr = job:wait{timeout = 30}
+      if ok then
+        good, err = check_job(job, i)
+      else
+        err = werr
+      end
+    end
+    if good then
+      out.ok = out.ok + 1
+    else
+      out.failed[#out.failed + 1] = tostring(type(err) == "table" and err.message or err)
+    end
+  end
+  out.phase = ngx.get_phase()
+  -- the driver the client picked by itself in this context
+  out.driver = c:driver() == c._drivers.ngx and "ngx" or "other"
+  return out
+end
+
+function M.init_worker()
+  -- a wait here must fail with a clear message (recorded for the spec)
+  local job = get_client():job("1234567890123456789")
+  local ok, err = pcall(job.wait, job, {timeout = 1})
+  ngx.shared.results:set("init_worker:" .. ngx.worker.id(), cjson.encode{ok = ok, err = tostring(err)})
+end
+
+function M.init_worker_report()
+  reply{report = cjson.decode(ngx.shared.results:get("init_worker:" .. ngx.worker.id()) or "null")}
+end
+
+function M.batch()
+  local args = ngx.req.get_uri_args()
+  local n = tonumber(args.n) or 200
+  local base = tonumber(args.base) or 1000
+  local t0 = ngx.now()
+  local c = get_client()
+  local urls = {}
+  for i = 1, n do
+    urls[i] = page_url(base + i)
+  end
+  local batch, err = c:submit_batch{source = "universal", url = urls}
+  if not batch then
+    return reply({error = tostring(err.message or err)}, 500)
+  end
+  local ok, werr = c:wait_all(batch, {timeout = 60})
+  local good, bad = 0, {}
+  for i, job in ipairs(batch.jobs) do
+    local jok, jerr = check_job(job, base + i)
+    if jok then
+      good = good + 1
+    elseif #bad < 5 then
+      bad[#bad + 1] = jerr
+    end
+  end
+  ngx.update_time()
+  reply{n = n, waited = ok == true, wait_error = werr and tostring(werr.message or werr),
+    correct = good, bad = bad, seconds = ngx.now() - t0, worker = ngx.worker.id()}
+end
+
+function M.ping()
+  ngx.say("pong ", ngx.worker.id())
+end
+
+function M.jobs()
+  local args = ngx.req.get_uri_args()
+  local n = tonumber(args.n) or 3
+  local first = tonumber(args.first) or 1
+  local r = run_jobs(first, n)
+  r.worker = ngx.worker.id()
+  reply(r)
+end
+
+function M.threads()
+  local args = ngx.req.get_uri_args()
+  local n = tonumber(args.n) or 3
+  local first = tonumber(args.first) or 1
+  local threads = {}
+  for i = 1, n do
+    threads[i] = ngx.thread.spawn(run_jobs, first + (i - 1) * 2, 2)
+  end
+  local total, failed, phases = 0, {}, {}
+  for i = 1, n do
+    local ok, r = ngx.thread.wait(threads[i])
+    if ok then
+      total = total + r.ok
+      phases[#phases + 1] = r.phase
+      for _, f in ipairs(r.failed) do failed[#failed + 1] = f end
+    else
+      failed[#failed + 1] = tostring(r)
+    end
+  end
+  reply{ok = total, expected = n * 2, failed = failed, phases = phases}
+end
+
+function M.access()
+  local first = tonumber(ngx.req.get_uri_args().first) or 1
+  ngx.ctx.r = run_jobs(first, 2)
+end
+
+function M.after_access()
+  reply(ngx.ctx.r or {error = "access phase did not run"})
+end
+
+function M.timer()
+  local key = "timer:" .. ngx.now() .. ":" .. math.random(1e9)
+  local first = tonumber(ngx.req.get_uri_args().first) or 1
+  local ok, err = ngx.timer.at(0, function(premature)
+    if premature then return end
+    ngx.shared.results:set(key, cjson.encode(run_jobs(first, 2)))
+  end)
+  if not ok then
+    return reply({error = err}, 500)
+  end
+  -- poll the shared dict (this handler is not the one doing the work)
+  for _ = 1, 3000 do
+    local v = ngx.shared.results:get(key)
+    if v then
+      return reply(cjson.decode(v))
+    end
+    ngx.sleep(0.01)
+  end
+  reply({error = "timer did not finish"}, 500)
+end
+
+-- a wait in header_filter must raise a clear error (not block the worker)
+function M.header_filter()
+  local c = get_client()
+  -- an id nobody has seen: the wait cannot be satisfied at once
+  local job = c:job(string.format("%d%09d", 1000000000 + math.random(1e9), ngx.worker.pid()))
+  local ok, err = pcall(job.wait, job, {timeout = 1})
+  ngx.header["X-Wait-Ok"] = tostring(ok)
+  ngx.header["X-Wait-Error"] = tostring(err):gsub("[\r\n]", " ")
+end
+
+function M.engine()
+  local s = ngx_driver.stats()
+  s.worker = ngx.worker.id()
+  reply(s)
+end
+
+return M

@@ -1,0 +1,194 @@
+-- The ngx driver in a real nginx (Debian's nginx + libnginx-mod-http-lua):
+-- a batch of 200 jobs waited for in one handler while other requests are
+-- answered, several handlers waiting at once, waits from access, timer and
+-- light-thread contexts, and clear errors where nginx cannot yield.
+-- The spec only orchestrates over HTTP; the driver runs in nginx's LuaJIT.
+local cjson = require("cjson")
+local socket = require("socket")
+local env = require("support.env")
+local emulator = require("support.emulator")
+local site = require("support.site")
+local nginx = require("support.nginx")
+local http = require("support.http")
+local common = require("hosts.common")
+
+local TEMPLATE = env.root .. "/spec/hosts/nginx/driver.conf"
+
+local function get(srv, path, timeout)
+  local res, err = http.request{url = srv.url .. path, timeout = timeout or 60}
+  assert(res, "GET " .. path .. ": " .. tostring(err))
+  return res
+end
+
+local function get_json(srv, path, timeout)
+  local res = get(srv, path, timeout)
+  local ok, v = pcall(cjson.decode, res.body)
+  assert(ok, "GET " .. path .. " answered " .. res.status .. ": " .. tostring(res.body))
+  return v, res
+end
+
+-- Runs `curl` for every url at once (--parallel); returns one
+-- {code, seconds, body} per url, in order.
+local function parallel_get(urls)
+  local dir = common.mktemp(true)
+  local args = {}
+  for i, u in ipairs(urls) do
+    args[#args + 1] = common.sh_quote(u) .. " -o " .. common.sh_quote(dir .. "/" .. i)
+  end
+  local p = io.popen("curl -s --no-progress-meter -Z --parallel-immediate --parallel-max " .. #urls
+    .. " -m 30 -w '%{url_effective} %{http_code} %{time_total}\\n' " .. table.concat(args, " ") .. " 2>/dev/null")
+  local by_url = {}
+  for line in p:lines() do
+    local u, code, t = line:match("^(%S+) (%d+) ([%d.]+)$")
+    if u then by_url[u] = {code = tonumber(code), seconds = tonumber(t)} end
+  end
+  p:close()
+  local out = {}
+  for i, u in ipairs(urls) do
+    local r = by_url[u] or {code = 0, seconds = math.huge}
+    r.body = common.read_file(dir .. "/" .. i) or ""
+    out[i] = r
+  end
+  common.run("rm -rf " .. common.sh_quote(dir))
+  return out
+end
+
+-- Starts `curl url` in the background; returns a function that waits for and
+-- returns its body, and one that says whether it has finished.
+local function background_get(url)
+  local dir = common.mktemp(true)
+  common.run("(curl -s -m 90 " .. common.sh_quote(url) .. " -o " .. common.sh_quote(dir .. "/body")
+    .. "; touch " .. common.sh_quote(dir .. "/done") .. ") >/dev/null 2>&1 &")
+  local function finished()
+    return common.read_file(dir .. "/done") ~= nil
+  end
+  local function result(timeout)
+    local deadline = socket.gettime() + (timeout or 90)
+    while not finished() and socket.gettime() < deadline do
+      socket.sleep(0.05)
+    end
+    local body = common.read_file(dir .. "/body")
+    common.run("rm -rf " .. common.sh_quote(dir))
+    return body
+  end
+  return result, finished
+end
+
+describe("ngx driver in nginx", function()
+  local emu, s, srv
+
+  lazy_setup(function()
+    emu = emulator.start{"--job-time", "uniform:50ms:500ms", "--workers", "4"}
+    s = site.start()
+    srv = nginx.start{template = TEMPLATE, workers = 1,
+      vars = {EMULATOR = emu.url, SITE = s.url}}
+  end)
+
+  lazy_teardown(function()
+    if srv then srv:stop() end
+    if s then s:stop() end
+    if emu then emu:stop() end
+  end)
+
+  it("waits for a batch of 200 jobs while the same worker answers 50 other requests", function()
+    local batch_result, batch_finished = background_get(srv.url .. "/batch?n=200&base=1000")
+    socket.sleep(0.2) -- the batch is submitted and its jobs are running
+    local urls = {}
+    for i = 1, 50 do urls[i] = srv.url .. "/ping?i=" .. i end
+    local t0 = socket.gettime()
+    local answers = parallel_get(urls)
+    local took = socket.gettime() - t0
+    local still_running = not batch_finished()
+    for i, a in ipairs(answers) do
+      assert.are.equal(200, a.code, "ping " .. i)
+      assert.are.equal("pong 0\n", a.body, "ping " .. i)
+      assert.is_true(a.seconds < 1, "ping " .. i .. " took " .. a.seconds .. " s")
+    end
+    -- the pings were answered while the batch was still being waited for
+    assert.is_true(still_running, "the batch ended before the pings (" .. took .. " s)")
+    local body = batch_result(90)
+    assert(body, "no answer to the batch request")
+    local r = cjson.decode(body)
+    assert.are.equal(200, r.n)
+    assert.is_true(r.waited, tostring(r.wait_error))
+    assert.are.equal(200, r.correct, cjson.encode(r.bad))
+  end)
+
+  it("serves several handlers waiting on jobs at once", function()
+    local urls = {}
+    for i = 1, 8 do urls[i] = srv.url .. "/jobs?n=3&first=" .. (2000 + i * 10) end
+    local answers = parallel_get(urls)
+    for i, a in ipairs(answers) do
+      assert.are.equal(200, a.code, a.body)
+      local r = cjson.decode(a.body)
+      assert.are.equal(3, r.ok, a.body)
+      assert.are.same({}, r.failed)
+      assert.are.equal("content", r.phase)
+      assert.are.equal("ngx", r.driver)
+    end
+  end)
+
+  it("waits from light threads, access_by_lua and ngx.timer callbacks", function()
+    local t = get_json(srv, "/threads?n=3&first=3000")
+    assert.are.equal(6, t.ok, cjson.encode(t))
+    local a = get_json(srv, "/access?first=3100")
+    assert.are.equal(2, a.ok, cjson.encode(a))
+    assert.are.equal("access", a.phase)
+    assert.are.equal("ngx", a.driver)
+    local tm = get_json(srv, "/timer?first=3200")
+    assert.are.equal(2, tm.ok, cjson.encode(tm))
+    assert.are.equal("timer", tm.phase)
+    assert.are.equal("ngx", tm.driver)
+  end)
+
+  it("says clearly where nginx cannot yield", function()
+    local iw = get_json(srv, "/init_worker")
+    assert.is_false(iw.report.ok)
+    assert.matches("cannot wait in the 'init_worker' phase", iw.report.err, 1, true)
+    local res = get(srv, "/header_filter")
+    assert.are.equal(200, res.status)
+    assert.are.equal("false", res.headers["x-wait-ok"])
+    assert.matches("cannot wait in the 'header_filter' phase", res.headers["x-wait-error"], 1, true)
+  end)
+
+  it("runs one engine in the worker, with no error in the log", function()
+    local e = get_json(srv, "/engine")
+    assert.is_true(e.running)
+    assert.are.equal(1, e.clients)
+    assert.are.same({}, srv:log_lines("%[error%]"))
+    assert.are.same({}, srv:log_lines("%[alert%]"))
+    assert.are.same({}, srv:log_lines("%[crit%]"))
+  end)
+end)
+
+describe("ngx driver with two workers", function()
+  local emu, s, srv
+
+  lazy_setup(function()
+    emu = emulator.start{"--job-time", "uniform:50ms:500ms", "--workers", "4"}
+    s = site.start()
+    srv = nginx.start{template = TEMPLATE, workers = 2,
+      vars = {EMULATOR = emu.url, SITE = s.url}}
+  end)
+
+  lazy_teardown(function()
+    if srv then srv:stop() end
+    if s then s:stop() end
+    if emu then emu:stop() end
+  end)
+
+  it("checks results from concurrent handlers in every worker", function()
+    local urls = {}
+    for i = 1, 16 do urls[i] = srv.url .. "/jobs?n=2&first=" .. (5000 + i * 10) end
+    local answers = parallel_get(urls)
+    local ok = 0
+    for _, a in ipairs(answers) do
+      assert.are.equal(200, a.code, a.body)
+      local r = cjson.decode(a.body)
+      assert.are.same({}, r.failed)
+      ok = ok + r.ok
+    end
+    assert.are.equal(32, ok)
+    assert.are.same({}, srv:log_lines("%[error%]"))
+  end)
+end)
