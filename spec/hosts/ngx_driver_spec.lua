@@ -74,21 +74,29 @@ local function background_get(url)
   return result, finished
 end
 
-describe("ngx driver in nginx", function()
-  local emu, s, srv
-
+-- The emulator (jobs take 50-500 ms), the test site its jobs scrape, and an
+-- nginx with `workers` workers, started before and stopped after the
+-- enclosing describe block. Returns a table filled in by then.
+local function servers(workers)
+  local t = {}
   lazy_setup(function()
-    emu = emulator.start{"--job-time", "uniform:50ms:500ms", "--workers", "4"}
-    s = site.start()
-    srv = nginx.start{template = TEMPLATE, workers = 1,
-      vars = {EMULATOR = emu.url, SITE = s.url}}
+    t.emu = emulator.start{"--job-time", "uniform:50ms:500ms", "--workers", "4"}
+    t.site = site.start()
+    t.nginx = nginx.start{template = TEMPLATE, workers = workers,
+      vars = {EMULATOR = t.emu.url, SITE = t.site.url}}
   end)
-
   lazy_teardown(function()
-    if srv then srv:stop() end
-    if s then s:stop() end
-    if emu then emu:stop() end
+    for _, k in ipairs{"nginx", "site", "emu"} do
+      if t[k] then t[k]:stop() end
+    end
   end)
+  return t
+end
+
+describe("ngx driver in nginx", function()
+  local t = servers(1)
+  local srv
+  before_each(function() srv = t.nginx end)
 
   it("waits for a batch of 200 jobs while the same worker answers 50 other requests", function()
     local batch_result, batch_finished = background_get(srv.url .. "/batch?n=200&base=1000")
@@ -162,22 +170,10 @@ describe("ngx driver in nginx", function()
 end)
 
 describe("ngx driver with two workers", function()
-  local emu, s, srv
-
-  lazy_setup(function()
-    emu = emulator.start{"--job-time", "uniform:50ms:500ms", "--workers", "4"}
-    s = site.start()
-    srv = nginx.start{template = TEMPLATE, workers = 2,
-      vars = {EMULATOR = emu.url, SITE = s.url}}
-  end)
-
-  lazy_teardown(function()
-    if srv then srv:stop() end
-    if s then s:stop() end
-    if emu then emu:stop() end
-  end)
+  local t = servers(2)
 
   it("checks results from concurrent handlers in every worker", function()
+    local srv = t.nginx
     local urls = {}
     for i = 1, 16 do urls[i] = srv.url .. "/jobs?n=2&first=" .. (5000 + i * 10) end
     local answers = parallel_get(urls)

@@ -39,9 +39,10 @@ local function nvim()
   return nil
 end
 
--- Inside Neovim the luv driver is the natural one.
-function M.detect()
-  return nvim() ~= nil
+-- Chosen for a client made with a loop (pushpull.new{loop = vim.loop}), and
+-- by default inside Neovim.
+function M.detect(host)
+  return (host ~= nil and host._loop ~= nil) or nvim() ~= nil
 end
 
 local function resolve_uv(host)

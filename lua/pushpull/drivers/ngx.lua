@@ -288,16 +288,13 @@ function Driver:wait(cond, deadline)
   if cond() then
     return true
   end
-  if self.closed then
-    return nil, "client is closed"
-  end
   local p = phase()
   if not YIELDABLE[p] then
     error(cannot_wait(p), 3)
   end
   local now = core.now
-  if deadline and now() >= deadline then
-    return nil, "timeout"
+  if self.closed or (deadline and now() >= deadline) then
+    return nil, self.closed and "client is closed" or "timeout"
   end
   local ok, err = ensure_engine()
   if not ok then

@@ -1,0 +1,45 @@
+-- The luv driver in a real headless Neovim (its LuaJIT and libuv loop): see
+-- spec/hosts/nvim/waits.lua for what runs inside.
+local cjson = require("cjson")
+local emulator = require("support.emulator")
+local site = require("support.site")
+local nvim = require("support.nvim")
+
+describe("luv driver in Neovim", function()
+  local emu, s
+
+  lazy_setup(function()
+    emu = emulator.start{"--job-time", "uniform:50ms:500ms"}
+    s = site.start()
+  end)
+
+  lazy_teardown(function()
+    if s then s:stop() end
+    if emu then emu:stop() end
+  end)
+
+  it("runs coroutines that wait on jobs while a uv timer keeps firing", function()
+    local r, log = nvim.run("spec/hosts/nvim/waits.lua", {EMULATOR = emu.url, SITE = s.url})
+    assert(r, log)
+    assert.is_nil(r.error, r.error)
+    assert.is_true(r.driver_default) -- luv, chosen by itself inside Neovim
+    assert.are.same({}, r.failures)
+    assert.are.equal(6, r.coroutines)
+    assert.are.equal(30, r.jobs_ok)
+    -- every resumed coroutine could use vim.api (resumed via vim.schedule)
+    assert.are.equal(6, r.api_calls)
+    assert.are.equal(6, r.buffer_lines - 1)
+    -- the 10 ms timer kept its pace during the waits
+    assert.is_true(r.ticks_during_waits >= 10, cjson.encode(r))
+    assert.is_true(r.worst_timer_lateness_ms < 100, cjson.encode(r))
+    -- a wait outside a coroutine runs the editor's loop (vim.wait)
+    assert.is_true(r.plain_wait)
+    assert.is_true(r.plain_wait_content)
+    -- and one in a fast callback says why it cannot
+    assert.is_false(r.fast_wait_ok, r.fast_wait_error)
+    assert.matches("fast callback", r.fast_wait_error, 1, true)
+    -- nothing in flight: no fd watched (curl's idle connections are not)
+    assert.are.equal(0, r.busy_when_idle)
+    assert.are.equal(0, r.watched_when_idle)
+  end)
+end)
