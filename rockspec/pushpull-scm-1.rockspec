@@ -38,6 +38,7 @@ build = {
     ["pushpull.drivers.blocking"] = "lua/pushpull/drivers/blocking.lua",
     ["pushpull.drivers.coro"] = "lua/pushpull/drivers/coro.lua",
     ["pushpull.drivers.luv"] = "lua/pushpull/drivers/luv.lua",
+    ["pushpull.drivers.ngx"] = "lua/pushpull/drivers/ngx.lua",
     ["pushpull.core"] = {
       sources = {
         "lua/pushpull/core.c",
