@@ -292,6 +292,11 @@ static int answer_faulted(pp_req *r)
 {
     if (r->jobhdr == PP_HDR_FAULTED)
         return 1;
+    /* A service that says the job is done is believed: only an answer
+     * without that header is read back (a whole results file, possibly
+     * megabytes) to look for the 613 of a faulted job. */
+    if (r->jobhdr == PP_HDR_DONE)
+        return 0;
     json_t *root = NULL;
     if (r->path)
         root = json_load_file(r->path, 0, NULL);
