@@ -83,7 +83,8 @@ local function servers(workers)
     t.emu = emulator.start{"--job-time", "uniform:50ms:500ms", "--workers", "4"}
     t.site = site.start()
     t.nginx = nginx.start{template = TEMPLATE, workers = workers,
-      vars = {EMULATOR = t.emu.url, SITE = t.site.url}}
+      vars = {EMULATOR = t.emu.url, SITE = t.site.url},
+      env = {PUSHPULL_BASE_URL = t.emu.url, PUSHPULL_USERNAME = "user", PUSHPULL_PASSWORD = "pass1"}}
   end)
   lazy_teardown(function()
     for _, k in ipairs{"nginx", "site", "emu"} do
@@ -159,10 +160,31 @@ describe("ngx driver in nginx", function()
     assert.matches("cannot wait in the 'header_filter' phase", res.headers["x-wait-error"], 1, true)
   end)
 
+  it("streams a batch's progress with the OpenResty example", function()
+    local urls = {}
+    for i = 1, 5 do urls[i] = t.site.url .. "/page/" .. (7000 + i) end
+    local res = assert(http.request{method = "POST", url = srv.url .. "/scrape",
+      body = table.concat(urls, "\n"), timeout = 60})
+    assert.are.equal(200, res.status, res.body)
+    local lines = {}
+    for l in res.body:gmatch("[^\n]+") do lines[#lines + 1] = cjson.decode(l) end
+    assert.are.equal(7, #lines, res.body)
+    assert.are.equal(5, lines[1].submitted)
+    local seen = {}
+    for i = 2, 6 do
+      assert.are.equal("fetched", lines[i].status)
+      assert.are.equal(200, lines[i].status_code)
+      seen[lines[i].url] = true
+    end
+    for _, u in ipairs(urls) do assert.is_true(seen[u], u) end
+    assert.are.same({done = 5, ok = 5, pending = 0}, lines[7])
+  end)
+
   it("runs one engine in the worker, with no error in the log", function()
     local e = get_json(srv, "/engine")
     assert.is_true(e.running)
-    assert.are.equal(1, e.clients)
+    -- the spec's client and the example's (pushpull.ngx) share it
+    assert.are.equal(2, e.clients)
     assert.are.same({}, srv:log_lines("%[error%]"))
     assert.are.same({}, srv:log_lines("%[alert%]"))
     assert.are.same({}, srv:log_lines("%[crit%]"))

@@ -143,10 +143,12 @@ local function loop_body()
       engine.step = MIN_STEP
     end
     engine.posted = false
+    -- A deadline of 0 right after a perform() is one the core could not act
+    -- on yet (or a stale curl deadline): it gets the backoff, not a spin.
     if any_fds then
       -- sockets in flight: back off while nothing happens
       local step = engine.step
-      if next_ms >= 0 then
+      if next_ms > 0 then
         step = math.min(step, math.max(next_ms / 1000, MIN_STEP))
       end
       ngx.sleep(step)
@@ -156,12 +158,14 @@ local function loop_body()
     else
       -- timers only, or nothing: sleep until due, or until kicked
       local wait = IDLE_WAIT
-      if any_busy and next_ms >= 0 then
+      if any_busy and next_ms > 0 then
         wait = math.min(math.max(next_ms / 1000, MIN_STEP), IDLE_WAIT)
       elseif any_busy then
-        -- busy without a deadline or fds (a transfer starting): look again soon
+        -- due now again, or busy without a deadline: look again soon
         wait = engine.step
-        engine.step = math.min(engine.step * 2, MAX_STEP)
+        if not progress then
+          engine.step = math.min(engine.step * 2, MAX_STEP)
+        end
       end
       engine.sleeping = true
       engine.sema:wait(wait)
