@@ -43,4 +43,27 @@ function M.mktemp(dir)
   return M.line("mktemp " .. (dir and "-d " or "") .. "/tmp/pushpull-host.XXXXXX")
 end
 
+-- The servers a host spec needs: t.start() starts the emulator (with
+-- emulator_args) and the test site, and nginx too when nginx_opts is given
+-- (a function of t returning spec/support/nginx.lua's options); t.stop()
+-- stops them. In a describe block:
+--   local t = common.servers{...}; lazy_setup(t.start); lazy_teardown(t.stop)
+-- then t.emu, t.site, t.nginx in the tests.
+function M.servers(emulator_args, nginx_opts)
+  local t = {}
+  function t.start()
+    t.emu = require("support.emulator").start(emulator_args)
+    t.site = require("support.site").start()
+    if nginx_opts then
+      t.nginx = require("support.nginx").start(nginx_opts(t))
+    end
+  end
+  function t.stop()
+    for _, k in ipairs{"nginx", "site", "emu"} do
+      if t[k] then t[k]:stop() end
+    end
+  end
+  return t
+end
+
 return M

@@ -6,9 +6,6 @@
 local cjson = require("cjson")
 local socket = require("socket")
 local env = require("support.env")
-local emulator = require("support.emulator")
-local site = require("support.site")
-local nginx = require("support.nginx")
 local http = require("support.http")
 local common = require("hosts.common")
 
@@ -75,22 +72,15 @@ local function background_get(url)
 end
 
 -- The emulator (jobs take 50-500 ms), the test site its jobs scrape, and an
--- nginx with `workers` workers, started before and stopped after the
--- enclosing describe block. Returns a table filled in by then.
+-- nginx with `workers` workers, for the enclosing describe block.
 local function servers(workers)
-  local t = {}
-  lazy_setup(function()
-    t.emu = emulator.start{"--job-time", "uniform:50ms:500ms", "--workers", "4"}
-    t.site = site.start()
-    t.nginx = nginx.start{template = TEMPLATE, workers = workers,
-      vars = {EMULATOR = t.emu.url, SITE = t.site.url},
-      env = {PUSHPULL_BASE_URL = t.emu.url, PUSHPULL_USERNAME = "user", PUSHPULL_PASSWORD = "pass1"}}
+  local t = common.servers({"--job-time", "uniform:50ms:500ms", "--workers", "4"}, function(up)
+    return {template = TEMPLATE, workers = workers,
+      vars = {EMULATOR = up.emu.url, SITE = up.site.url},
+      env = {PUSHPULL_BASE_URL = up.emu.url, PUSHPULL_USERNAME = "user", PUSHPULL_PASSWORD = "pass1"}}
   end)
-  lazy_teardown(function()
-    for _, k in ipairs{"nginx", "site", "emu"} do
-      if t[k] then t[k]:stop() end
-    end
-  end)
+  lazy_setup(t.start)
+  lazy_teardown(t.stop)
   return t
 end
 

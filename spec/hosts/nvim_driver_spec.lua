@@ -1,22 +1,15 @@
 -- The luv driver in a real headless Neovim (its LuaJIT and libuv loop): see
 -- spec/hosts/nvim/waits.lua for what runs inside.
 local cjson = require("cjson")
-local emulator = require("support.emulator")
-local site = require("support.site")
 local nvim = require("support.nvim")
+local common = require("hosts.common")
 
 describe("luv driver in Neovim", function()
+  local t = common.servers{"--job-time", "uniform:50ms:500ms"}
+  lazy_setup(t.start)
+  lazy_teardown(t.stop)
   local emu, s
-
-  lazy_setup(function()
-    emu = emulator.start{"--job-time", "uniform:50ms:500ms"}
-    s = site.start()
-  end)
-
-  lazy_teardown(function()
-    if s then s:stop() end
-    if emu then emu:stop() end
-  end)
+  before_each(function() emu, s = t.emu, t.site end)
 
   it("runs coroutines that wait on jobs while a uv timer keeps firing", function()
     local r, log = nvim.run("spec/hosts/nvim/waits.lua", {EMULATOR = emu.url, SITE = s.url})
