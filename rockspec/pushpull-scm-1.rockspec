@@ -39,6 +39,7 @@ build = {
     ["pushpull.drivers.coro"] = "lua/pushpull/drivers/coro.lua",
     ["pushpull.drivers.luv"] = "lua/pushpull/drivers/luv.lua",
     ["pushpull.drivers.ngx"] = "lua/pushpull/drivers/ngx.lua",
+    ["pushpull.ngx"] = "lua/pushpull/ngx.lua",
     ["pushpull.core"] = {
       sources = {
         "lua/pushpull/core.c",
