@@ -72,6 +72,8 @@ describe("luv driver with lua-luv", function()
     assert.is_true(worst < 100, "worst timer lateness " .. worst .. " ms")
     assert.are.equal(0, client.core:busy())
     assert.are.equal(0, client:driver():watched())
+    -- nothing due: no timer armed either (no periodic wake-ups)
+    assert.is_false(client:driver().timer:is_active())
     client:close()
   end)
 
