@@ -29,6 +29,8 @@ typedef struct pp_buf {
 
 int pp_buf_append(pp_buf *b, const void *p, size_t n);   /* 0 / -1 */
 void pp_buf_reset(pp_buf *b);                              /* len = 0 */
+/* Room for n more bytes in one allocation. 0 / -1. */
+int pp_buf_reserve(pp_buf *b, size_t n);
 void pp_buf_free(pp_buf *b);
 /* Moves src into dst (dst freed first); src becomes empty. */
 void pp_buf_move(pp_buf *dst, pp_buf *src);

@@ -161,6 +161,9 @@ static int open_sink(pp_req *r)
     return 0;
 }
 
+/* Above this an announced length is not trusted for one allocation. */
+#define PP_PRESIZE_MAX ((uint64_t)256 << 20)
+
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 {
     pp_req *r = ud;
@@ -185,6 +188,14 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
             }
             return len;
         }
+    }
+    if (r->resp.cap == 0) {
+        /* A batch answer runs to megabytes: one allocation of the announced
+         * size instead of doubling (which peaks at up to three times it). */
+        curl_off_t cl = -1;
+        if (curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+            cl > 0 && (uint64_t)cl < PP_PRESIZE_MAX)
+            (void)pp_buf_reserve(&r->resp, (size_t)cl);
     }
     if (pp_buf_append(&r->resp, ptr, len) < 0)
         return 0;

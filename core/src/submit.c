@@ -266,15 +266,23 @@ static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, pp_req *r)
         }
         (void)pp_job_store_info(c, j, item);
         j->pending_at = now;
+        /* The rest of this job's handling reads only the item; freeing its
+         * branch of the tree now lets the next jobs' info reuse the memory,
+         * so a 5,000-job answer never holds the whole tree and every job's
+         * copy at once. */
+        json_incref(item);
+        if (list)
+            json_array_set_new(list, i, json_null());
         pp_job_transition(c, j, PP_PENDING);
         c->stats.submitted++;
         const char *st = pp_json_str(item, "status");
         if (pp_early_callback_take(c, j))
-            continue;
-        if (st && (!strcmp(st, "done") || !strcmp(st, "faulted")))
+            ; /* a callback that came first already moved it on */
+        else if (st && (!strcmp(st, "done") || !strcmp(st, "faulted")))
             pp_job_apply_object(c, j, item, 1);
         else if (j->watched)
             pp_poll_schedule_first(c, j);
+        json_decref(item);
     }
     if (root)
         json_decref(root);

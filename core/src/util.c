@@ -32,6 +32,20 @@ int pp_buf_append(pp_buf *b, const void *p, size_t n)
     return 0;
 }
 
+int pp_buf_reserve(pp_buf *b, size_t n)
+{
+    if (n >= SIZE_MAX - b->len)
+        return -1;
+    if (b->len + n + 1 <= b->cap)
+        return 0;
+    char *d = realloc(b->data, b->len + n + 1);
+    if (!d)
+        return -1;
+    b->data = d;
+    b->cap = b->len + n + 1;
+    return 0;
+}
+
 void pp_buf_reset(pp_buf *b)
 {
     b->len = 0;
