@@ -22,6 +22,7 @@ dependencies = {
 external_dependencies = {
   CURL = { library = "curl" },
   JANSSON = { header = "jansson.h", library = "jansson" },
+  MHD = { header = "microhttpd.h", library = "microhttpd" },
 }
 build = {
   type = "builtin",
@@ -51,6 +52,7 @@ build = {
         "core/src/jobs.c",
         "core/src/json_util.c",
         "core/src/links.c",
+        "core/src/listener.c",
         "core/src/ops.c",
         "core/src/poll.c",
         "core/src/request.c",
@@ -59,9 +61,9 @@ build = {
         "core/src/submit.c",
         "core/src/util.c",
       },
-      incdirs = { "core/include", "core/src", "$(CURL_INCDIR)", "$(JANSSON_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(JANSSON_LIBDIR)" },
-      libraries = { "curl", "jansson" },
+      incdirs = { "core/include", "core/src", "$(CURL_INCDIR)", "$(JANSSON_INCDIR)", "$(MHD_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(JANSSON_LIBDIR)", "$(MHD_LIBDIR)" },
+      libraries = { "curl", "jansson", "microhttpd" },
     },
   },
 }

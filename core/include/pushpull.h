@@ -190,6 +190,61 @@ void pp_job_release(pp_client *c, pp_job job);
  * done is fetched at once (with poll.fetch), faulted ends faulted. */
 int pp_feed_callback(pp_client *c, const char *json, size_t len);
 
+/* ---- Callback listener.
+ *
+ * pp_listen starts an HTTP server (libmicrohttpd) inside the client that
+ * takes the service's callbacks and feeds them to the state machine, so a
+ * job is known to have ended the moment the service says so. It runs no
+ * thread and no loop of its own: it is one more fd the host watches. Its fd
+ * (an epoll fd) comes out of pp_take_fd_changes with PP_WANT_READ like a
+ * curl socket, pp_socket_action(fd, ...) serves it, pp_timeout_ms includes
+ * its deadlines, pp_poll waits on it and pp_perform serves it; a host that
+ * drives the core in any of the documented ways serves callbacks unchanged.
+ *
+ * Answers: a callback (POST to path with a job object) gets 200
+ * {"status":"ok"} (a well formed one naming no job of this client gets 200
+ * {"status":"ignored"}: retrying it cannot help); a sender outside the
+ * allowlist 403, another path 404, another method 405, a body over max_body
+ * 413, a body that is not a job object (a JSON object with an id and a
+ * status) 400.
+ *
+ * Jobs submitted with a callback_url that names this listener (its public
+ * URL, optionally followed by a query) are still polled, but only as a
+ * safety net for lost callbacks: first after max(safety_factor x the
+ * expected job time, safety_min_ms), then every half of that. Callbacks
+ * also teach the client how long jobs take. */
+typedef struct pp_listen_config {
+    const char *bind;          /* numeric IPv4 or IPv6 address; NULL = "127.0.0.1" */
+    int port;                  /* 0 = a free port (pp_listen_port says which) */
+    const char *path;          /* NULL = "/callback" */
+    const char *const *allow;  /* numeric sender addresses allowed (allow_count
+                                  of them); NULL = every sender */
+    size_t allow_count;
+    size_t max_body;           /* bytes; 0 = 1 MiB */
+    const char *public_url;    /* the callback_url to give the service; NULL =
+                                  http://bind:port/path */
+    unsigned max_connections;  /* 0 = 64 */
+    long safety_min_ms;        /* 0 = 30000 */
+    double safety_factor;      /* 0 = 3 */
+} pp_listen_config;
+
+void pp_listen_config_init(pp_listen_config *cfg);
+/* Starts the listener. 0, or -1 with err set (its strings belong to the
+ * client and stay valid until the next pp_listen call or pp_client_free;
+ * err may be NULL). One listener per client. */
+int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err);
+/* The port it listens on, 0 when not listening. */
+int pp_listen_port(pp_client *c);
+/* The public callback URL, NULL when not listening. */
+const char *pp_listen_url(pp_client *c);
+/* Replaces the allowlist (e.g. after a refresh of the service's callbacker
+ * IPs); ips NULL allows every sender. 0, or -1 (bad address: nothing
+ * changes) with err set as for pp_listen. */
+int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *err);
+/* Stops the listener (pp_client_free does too). Jobs that expected a
+ * callback go back to the ordinary poll schedule. */
+void pp_listen_stop(pp_client *c);
+
 /* ---- Driving. */
 #define PP_SOCKET_TIMEOUT (-1)
 enum { PP_WANT_READ = 1, PP_WANT_WRITE = 2, PP_EV_ERROR = 4 };
@@ -235,6 +290,11 @@ typedef struct pp_stats {
     uint64_t submitted;       /* jobs the service accepted */
     uint64_t polls;           /* status/results polls */
     uint64_t bytes_in;
+    /* Callback listener (pp_listen): callbacks answered 200, and requests
+     * refused with a 4xx (sender not allowed, wrong path or method, body too
+     * large or not a job object). */
+    uint64_t callbacks_received;
+    uint64_t callbacks_rejected;
 } pp_stats;
 void pp_get_stats(pp_client *c, pp_stats *out);
 

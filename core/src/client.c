@@ -105,6 +105,7 @@ void pp_client_free(pp_client *c)
     if (!c)
         return;
     c->in_teardown = 1;
+    pp_listener_free(c);         /* before the jobs its handler feeds */
     pp_engine_cleanup(c);        /* frees requests: in flight, queued, waiting */
     pp_submit_free_queue(c);
     pp_jobs_free_all(c);

@@ -283,8 +283,15 @@ int pp_socket_action(pp_client *c, int fd, int events)
         return -1;
     int running = 0;
     CURLMcode rc;
+    if (fd >= 0 && fd == pp_listener_fd(c)) {
+        /* the callback listener's epoll fd: not curl's */
+        pp_listener_run(c, 1);
+        pp_engine_run(c);
+        return 0;
+    }
     if (fd == PP_SOCKET_TIMEOUT) {
         rc = curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        pp_listener_run(c, 0);
     } else {
         int mask = 0;
         if (events & PP_WANT_READ)
@@ -318,6 +325,9 @@ long pp_timeout_ms(pp_client *c)
         if (best < 0 || d < best)
             best = d;
     }
+    long l = pp_listener_timeout_ms(c);
+    if (l >= 0 && (best < 0 || l < best))
+        best = l;
     return best;
 }
 
@@ -325,6 +335,12 @@ size_t pp_take_fd_changes(pp_client *c, pp_fd_change *out, size_t max)
 {
     if (!c)
         return 0;
+    if (!c->fd_taker && pp_listener_fd(c) >= 0) {
+        /* a host that starts watching fds late still learns the listener's
+         * (pp_perform drops changes while nobody takes them) */
+        if (pp_fdq_push(&c->fdchanges, pp_listener_fd(c), PP_WANT_READ) < 0)
+            return 0;
+    }
     c->fd_taker = 1;
     return (out && max) ? pp_fdq_take(&c->fdchanges, out, max) : 0;
 }
@@ -337,6 +353,7 @@ int pp_perform(pp_client *c)
         pp_fdq_clear(&c->fdchanges);    /* nobody watches fds: keep no backlog */
     int running = 0;
     CURLMcode rc = curl_multi_perform(c->multi, &running);
+    pp_listener_run(c, 1);
     pp_engine_run(c);
     /* transfers the run just started get their first step now */
     if (rc == CURLM_OK && c->inflight) {
@@ -359,7 +376,14 @@ int pp_poll(pp_client *c, int ms)
     if (wait > INT_MAX)
         wait = INT_MAX;
     if (wait > 0) {
-        CURLMcode rc = curl_multi_poll(c->multi, NULL, 0, (int)wait, NULL);
+        struct curl_waitfd extra = {0};
+        unsigned int nextra = 0;
+        if (pp_listener_fd(c) >= 0) {
+            extra.fd = (curl_socket_t)pp_listener_fd(c);
+            extra.events = CURL_WAIT_POLLIN;
+            nextra = 1;
+        }
+        CURLMcode rc = curl_multi_poll(c->multi, nextra ? &extra : NULL, nextra, (int)wait, NULL);
         if (rc != CURLM_OK)
             return -1;
     }

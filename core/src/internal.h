@@ -238,6 +238,8 @@ typedef struct pp_jobrec {
     int bare_204s;             /* consecutive 204s without a status header */
     int status_next;           /* next poll is a status GET */
     int watched;
+    int cb_expected;           /* submitted with this client's listener as
+                                  callback_url: polls are only a safety net */
     pp_req *poll_req;          /* a poll in flight */
 } pp_jobrec;
 
@@ -337,6 +339,8 @@ struct pp_client {
                                   id -> job object (a jansson hash) */
     pp_stats stats;
     int in_teardown;
+    struct pp_listener *listener;  /* the callback listener, NULL if none */
+    pp_error listen_err;       /* the last pp_listen / pp_listen_allow error */
 };
 
 /* ---- jobs.c */
@@ -403,8 +407,28 @@ int pp_early_callback_take(pp_client *c, pp_jobrec *j);
 void pp_poll_fetch_now(pp_client *c, pp_jobrec *j);
 /* Applies a job object (callback, refresh, status poll). */
 void pp_job_apply_object(pp_client *c, pp_jobrec *j, json_t *obj, int from_poll);
+/* Feeds a callback's text: 0 it named a known job, 1 kept until its job's
+ * id arrives, 2 well formed but for no job of this client, -1 malformed. */
+int pp_callback_apply(pp_client *c, const char *json, size_t len);
 /* Results of a 200: faulted when every result has status_code 613. */
 int pp_results_all_faulted(json_t *root);
+
+/* ---- listener.c: the callback listener (libmicrohttpd, external epoll) */
+/* Its epoll fd, -1 when not listening. */
+int pp_listener_fd(pp_client *c);
+/* Serves what is ready: always when force, else only when its own
+ * deadline (MHD_get_timeout) has come. */
+void pp_listener_run(pp_client *c, int force);
+/* Milliseconds until it needs a run, -1 when nothing is due. */
+long pp_listener_timeout_ms(pp_client *c);
+/* 1 when url names this client's listener (its public URL, possibly with a
+ * query after it). */
+int pp_listener_owns_url(pp_client *c, const char *url);
+/* The safety-net delay for a job expecting a callback, est_ms the expected
+ * job time. */
+long pp_listener_safety_ms(pp_client *c, double est_ms);
+/* Stops and frees the listener and its error (pp_client_free). */
+void pp_listener_free(pp_client *c);
 
 /* ---- submit.c */
 void pp_submit_pump(pp_client *c);

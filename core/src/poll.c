@@ -150,23 +150,51 @@ void pp_poll_stop(pp_client *c, pp_jobrec *j)
     pp_heap_remove(&c->heap, &j->timer);
 }
 
+/* A job whose callback is coming is polled only as a safety net: first
+ * after the listener's safety delay, then every half of it (no max_ms cap:
+ * these polls only catch lost callbacks). */
+static int schedule_safety(pp_client *c, pp_jobrec *j, uint64_t from)
+{
+    if (!j->cb_expected)
+        return 0;
+    double est = c->poll.first_ms > 0 ? (double)c->poll.first_ms : pp_estimate_get(&c->est);
+    long s = pp_listener_safety_ms(c, est);
+    if (s < 0) {
+        j->cb_expected = 0;     /* the listener is gone */
+        return 0;
+    }
+    double u = pp_rand_unit(&c->rng);
+    long d = (long)((double)s * (1.0 - JITTER + 2.0 * JITTER * u) + 0.5);
+    j->interval = s / 2 > c->plan.min_ms ? s / 2 : c->plan.min_ms;
+    pp_poll_start(c, j, from + (uint64_t)d);
+    return 1;
+}
+
 void pp_poll_schedule_first(pp_client *c, pp_jobrec *j)
 {
+    j->last_poll_at = 0;
+    j->bare_204s = 0;
+    j->status_next = 0;
+    if (schedule_safety(c, j, j->pending_at))
+        return;
     int fixed = c->poll.first_ms > 0;
     const shares *sh = (fixed || c->est.total >= WARM_SAMPLES) ? &WARM : &COLD;
     double est = fixed ? (double)c->poll.first_ms : pp_estimate_get(&c->est);
     long d = pp_poll_first_delay(&c->plan, est * sh->first, pp_rand_unit(&c->rng));
     j->interval = pp_poll_initial_interval(&c->plan, est * sh->interval);
     j->age_share = sh->age;
-    j->last_poll_at = 0;
-    j->bare_204s = 0;
-    j->status_next = 0;
     pp_poll_start(c, j, j->pending_at + (uint64_t)d);
 }
 
 static void schedule_next(pp_client *c, pp_jobrec *j)
 {
     uint64_t now = pp_now_ms();
+    if (j->cb_expected && c->listener) {
+        double u = pp_rand_unit(&c->rng);
+        long d = (long)((double)j->interval * (1.0 - JITTER + 2.0 * JITTER * u) + 0.5);
+        pp_poll_start(c, j, now + (uint64_t)d);
+        return;
+    }
     long iv = j->interval;
     if (iv <= 0)
         iv = c->plan.min_ms;
@@ -351,7 +379,8 @@ static void on_results(pp_client *c, pp_jobrec *j, pp_req *r)
         return;
     }
     if (r->status == 200) {
-        if (pending && c->poll.first_ms <= 0) {
+        /* (a safety-net poll of a lost callback says little about job times) */
+        if (pending && c->poll.first_ms <= 0 && !j->cb_expected) {
             uint64_t lo = j->last_poll_at ? j->last_poll_at : j->pending_at;
             double mid = ((double)lo + (double)r->started_at) / 2.0 - (double)j->pending_at;
             pp_estimate_add(&c->est, mid, r->started_at);
@@ -429,18 +458,18 @@ void pp_poll_on_answer(pp_client *c, pp_req *r)
  * ids are kept, up to EARLY_MAX, and applied when the id shows up. */
 #define EARLY_MAX 4096
 
-static void remember_early(pp_client *c, const char *id, json_t *obj)
+static int remember_early(pp_client *c, const char *id, json_t *obj)
 {
     if (!c->submits_inflight) {
         if (c->early)
             json_object_clear(c->early);
-        return;
+        return 0;
     }
     if (!c->early && !(c->early = json_object()))
-        return;
+        return 0;
     if (json_object_size(c->early) >= EARLY_MAX)
         json_object_clear(c->early);
-    (void)json_object_set(c->early, id, obj);
+    return json_object_set(c->early, id, obj) == 0;
 }
 
 int pp_early_callback_take(pp_client *c, pp_jobrec *j)
@@ -461,6 +490,12 @@ int pp_feed_callback(pp_client *c, const char *json, size_t len)
 {
     if (!c || !json)
         return -1;
+    int rc = pp_callback_apply(c, json, len);
+    return rc > 0 ? 1 : rc;
+}
+
+int pp_callback_apply(pp_client *c, const char *json, size_t len)
+{
     json_t *obj = json_loadb(json, len, 0, NULL);
     if (!json_is_object(obj)) {
         if (obj)
@@ -475,9 +510,15 @@ int pp_feed_callback(pp_client *c, const char *json, size_t len)
     }
     pp_jobrec *j = pp_job_find_id(c, id);
     if (!j) {
-        remember_early(c, id, obj);
+        int kept = remember_early(c, id, obj);
         json_decref(obj);
-        return 1;
+        return kept ? 1 : 2;
+    }
+    if (j->state == PP_PENDING && c->poll.first_ms <= 0) {
+        /* a callback tells the job time better than any poll */
+        uint64_t now = pp_now_ms();
+        if (now > j->pending_at)
+            pp_estimate_add(&c->est, (double)(now - j->pending_at), now);
     }
     pp_job_apply_object(c, j, obj, 0);
     json_decref(obj);

@@ -414,11 +414,13 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err
     o->values = values;
     o->list_key = key;
     root = values = NULL;
+    int cb = pp_listener_owns_url(c, pp_json_str(o->params, "callback_url"));
     for (; made < n; made++) {
         pp_jobrec *j = pp_job_create(c);
         if (!j)
             goto oom;
         j->watched = 1;
+        j->cb_expected = cb;
         jobs[made] = j->h;
     }
     o->njobs = n;

@@ -5,6 +5,7 @@
  * emulator binary has not been built. */
 #include "internal.h"
 #include "check.h"
+#include "emu.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -21,66 +22,9 @@
 
 static const char *emulator_path;
 
-typedef struct emu {
-    pid_t pid;
-    int port;
-    char base[64];
-} emu;
-
 static int emu_start(emu *e, const char *const *extra)
 {
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    const char *argv[32];
-    int n = 0;
-    argv[n++] = emulator_path;
-    argv[n++] = "--port";
-    argv[n++] = "0";
-    argv[n++] = "--user";
-    argv[n++] = "user:pass1";
-    argv[n++] = "--job-time";
-    argv[n++] = "0";
-    for (; extra && *extra && n < 30; extra++)
-        argv[n++] = *extra;
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execv(emulator_path, (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[256];
-    e->pid = pid;
-    e->port = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        char *p = strstr(line, "listening on http://127.0.0.1:");
-        if (p) {
-            e->port = atoi(p + strlen("listening on http://127.0.0.1:"));
-            break;
-        }
-    }
-    if (f)
-        fclose(f);      /* the emulator may write more; it gets SIGPIPE-safe EPIPE */
-    if (!e->port) {
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    snprintf(e->base, sizeof e->base, "http://127.0.0.1:%d", e->port);
-    return 0;
-}
-
-static void emu_stop(emu *e)
-{
-    kill(e->pid, SIGTERM);
-    waitpid(e->pid, NULL, 0);
+    return emu_spawn(e, emulator_path, extra);
 }
 
 static pp_client *client_with(const emu *e, const char *password, int batch,

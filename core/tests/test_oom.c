@@ -61,16 +61,21 @@ static void answer_queued(pp_client *c, long status, const char *body)
     }
 }
 
-static void scenario(int verify)
+static pp_client *new_client(int batch_size)
 {
     pp_config cfg;
     pp_config_init(&cfg);
     cfg.base_url = "https://127.0.0.1:9";
     cfg.username = "u";
     cfg.password = "p";
-    cfg.batch_size = 2;
+    cfg.batch_size = batch_size;
     char err[64];
-    pp_client *c = pp_client_new(&cfg, err, sizeof err);
+    return pp_client_new(&cfg, err, sizeof err);
+}
+
+static void scenario(int verify)
+{
+    pp_client *c = new_client(2);
     if (!c)
         return;
     pp_error e = {0};
@@ -112,6 +117,43 @@ static void scenario(int verify)
     pp_client_free(c);
 }
 
+/* The callback listener: starting, allowlists, a job expecting a callback
+ * (fed as the handler would), stopping, teardown while listening. */
+static void listen_scenario(int verify)
+{
+    pp_client *c = new_client(0);
+    if (!c)
+        return;
+    pp_listen_config lc;
+    pp_listen_config_init(&lc);
+    const char *allow[] = {"127.0.0.1", "::1"};
+    lc.allow = allow;
+    lc.allow_count = 2;
+    pp_error e = {0};
+    int listening = pp_listen(c, &lc, &e) == 0;
+    if (verify)
+        CHECK(listening);
+    (void)pp_listen_allow(c, allow, 1, &e);
+    char p[200];
+    snprintf(p, sizeof p, "{\"source\":\"universal\",\"url\":\"a\",\"callback_url\":\"%s\"}",
+             pp_listen_url(c) ? pp_listen_url(c) : "http://x/");
+    pp_op op = pp_submit(c, p, strlen(p), &e);
+    pp_submit_pump(c);
+    answer_queued(c, 202, "{\"id\":\"21\",\"status\":\"pending\"}");
+    const char *cb = "{\"id\":\"21\",\"status\":\"done\"}";
+    int rc = pp_callback_apply(c, cb, strlen(cb));
+    answer_queued(c, 200, "{\"results\":[{\"content\":\"x\",\"status_code\":200}]}");
+    if (verify) {
+        size_t n = 0;
+        const pp_job *jobs = pp_op_jobs(c, op, &n);
+        CHECK_EQ_LONG(rc, 0);
+        CHECK(n == 1 && pp_job_state(c, jobs[0]) == PP_FETCHED);
+    }
+    pp_listen_stop(c);
+    (void)pp_listen(c, NULL, &e);
+    pp_client_free(c);
+}
+
 int main(void)
 {
     /* jansson's allocations fail in turn too */
@@ -128,5 +170,16 @@ int main(void)
     }
     printf("failed each of %ld allocations in turn\n", n);
     CHECK(n > 50 && n < 5000);
+    listen_scenario(1);
+    for (n = 0; n < 5000; n++) {
+        countdown = n;
+        failures = 0;
+        listen_scenario(0);
+        countdown = -1;
+        if (!failures)
+            break;
+    }
+    printf("listener: failed each of %ld allocations in turn\n", n);
+    CHECK(n > 10 && n < 5000);
     DONE();
 }

@@ -214,11 +214,28 @@ end
 local function check_submit_opts(fname, opts)
   opts = util.opts(fname, opts, 3)
   util.check(fname, "options.results_dir", opts.results_dir, "string|nil", 3)
+  util.check(fname, "options.callback", opts.callback, "boolean|nil", 3)
   return opts
 end
 
 -- Starts the submission; returns op and the job objects, or nil, err.
 function Client:_start(fname, params, opts)
+  if opts.callback then
+    -- the service posts the job to this client's listener when it ends
+    local port, url = self.core:listening()
+    if not port then
+      util.argerror(fname, "options.callback", "needs a listener: call client:listen{} first", 3)
+    end
+    if params.callback_url ~= nil and params.callback_url ~= url then
+      util.argerror(fname, "options.callback", "and params.callback_url name different URLs", 3)
+    end
+    local copy = {}
+    for k, v in pairs(params) do
+      copy[k] = v
+    end
+    copy.callback_url = url
+    params = copy
+  end
   local ok, text = pcall(json.encode, params)
   if not ok then
     util.argerror(fname, "params", "cannot be encoded as JSON: " .. tostring(text), 3)
@@ -244,7 +261,8 @@ local function accepted(job)
   return job.id ~= nil and s ~= core.REJECTED and s ~= core.UNKNOWN
 end
 
--- client:submit(params, {results_dir = ...}) -> job, or nil, err
+-- client:submit(params, {results_dir = ..., callback = true}) -> job, or nil, err
+-- (callback = true: callback_url is this client's listener)
 function Client:submit(params, opts)
   check_params("client:submit", params, false)
   opts = check_submit_opts("client:submit", opts)
@@ -271,7 +289,7 @@ function Client:submit(params, opts)
   return nil, err
 end
 
--- client:submit_batch(params, {results_dir = ...}) -> batch, or nil, err
+-- client:submit_batch(params, {results_dir = ..., callback = true}) -> batch, or nil, err
 -- when no job was accepted.
 function Client:submit_batch(params, opts)
   check_params("client:submit_batch", params, true)
@@ -393,6 +411,108 @@ function Client:callbacker_ips()
   return v.ips
 end
 
+-- ---- the callback listener
+
+local function check_allow(fname, allow)
+  if allow == nil or allow == "callbacker_ips" then
+    return
+  end
+  if type(allow) ~= "table" or not util.is_list(allow) then
+    util.argerror(fname, "options.allow", 'must be "callbacker_ips", a list of IP addresses or nil', 4)
+  end
+  for i = 1, #allow do
+    if type(allow[i]) ~= "string" then
+      util.argerror(fname, "options.allow[" .. i .. "]", "must be a string", 4)
+    end
+  end
+end
+
+-- The list of addresses an allow option names, or nil, err.
+function Client:_allowlist(allow)
+  if allow == "callbacker_ips" then
+    return self:callbacker_ips()
+  end
+  return allow or false
+end
+
+-- client:listen{port = 0, host = "127.0.0.1", path = "/callback",
+--   allow = "callbacker_ips" | {ip, ...} | nil, max_body = bytes,
+--   public_url = "https://...", safety_min = 30, safety_factor = 3}
+-- Starts the callback listener in the core (no thread: the driver watches
+-- its fd). Returns {url = the callback URL to give the service, port}, or
+-- nil, err.
+function Client:listen(opts)
+  local f = "client:listen"
+  opts = util.opts(f, opts)
+  util.check(f, "options.host", opts.host, "string|nil")
+  util.check(f, "options.path", opts.path, "string|nil")
+  util.check(f, "options.public_url", opts.public_url, "string|nil")
+  local port = int_option(f, "options.port", opts.port, 0, 65535)
+  local max_body = int_option(f, "options.max_body", opts.max_body, 1)
+  local max_conn = int_option(f, "options.max_connections", opts.max_connections, 1)
+  if opts.path and opts.path:sub(1, 1) ~= "/" then
+    util.argerror(f, "options.path", "must begin with /")
+  end
+  if opts.safety_factor ~= nil and (type(opts.safety_factor) ~= "number" or opts.safety_factor <= 0) then
+    util.argerror(f, "options.safety_factor", "must be a positive number")
+  end
+  local safety_min = seconds_to_ms(f, "options.safety_min", opts.safety_min)
+  check_allow(f, opts.allow)
+  if self.core:listening() then
+    return nil, errors.new("already listening")
+  end
+  local allow, err = self:_allowlist(opts.allow)
+  if allow == nil then
+    return nil, err
+  end
+  local p, url = self.core:listen{
+    bind = opts.host,
+    port = port,
+    path = opts.path,
+    public_url = opts.public_url,
+    max_body = max_body,
+    max_connections = max_conn,
+    allow = allow or nil,
+    safety_min_ms = safety_min,
+    safety_factor = opts.safety_factor,
+  }
+  if not p then
+    return nil, errors.from_core(url)
+  end
+  self:_kick()
+  return {url = url, port = p}
+end
+
+-- {url, port} of the running listener, or nil.
+function Client:listener()
+  local port, url = self.core:listening()
+  if not port then
+    return nil
+  end
+  return {url = url, port = port}
+end
+
+-- Replaces the listener's allowlist: "callbacker_ips" (asks the service
+-- again), a list of addresses, or nil (every sender). true, or nil, err.
+function Client:listen_allow(allow)
+  check_allow("client:listen_allow", allow)
+  local list, err = self:_allowlist(allow)
+  if list == nil then
+    return nil, err
+  end
+  local ok, cerr = self.core:listen_allow(list or nil)
+  if not ok then
+    return nil, errors.from_core(cerr)
+  end
+  return true
+end
+
+-- Stops the listener; jobs that expected a callback are polled as usual.
+function Client:stop_listening()
+  self.core:listen_stop()
+  self:_kick()
+end
+
 -- Feeds a callback the service posted (the job object as JSON text).
 -- true when it named a job of this client; nil, err otherwise.
 function Client:feed_callback(body)
@@ -406,7 +526,8 @@ function Client:feed_callback(body)
   return true
 end
 
--- Counters of the core: requests, retries, submitted, polls, bytes_in.
+-- Counters of the core: requests, retries, submitted, polls, bytes_in,
+-- callbacks_received, callbacks_rejected.
 function Client:stats()
   return self.core:stats()
 end

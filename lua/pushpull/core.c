@@ -43,6 +43,12 @@ static void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
      luaL_setfuncs((L), (l), 0))
 #endif
 
+#if LUA_VERSION_NUM < 502
+#define lua_objlen_compat(L, i) lua_objlen((L), (i))
+#else
+#define lua_objlen_compat(L, i) lua_rawlen((L), (i))
+#endif
+
 /* Lua 5.3+ has 64-bit integers; older versions only doubles. */
 #if LUA_VERSION_NUM >= 503
 #define push_u64(L, v) lua_pushinteger((L), (lua_Integer)(v))
@@ -439,6 +445,107 @@ static int l_feed_callback(lua_State *L)
     return 1;
 }
 
+/* ---- the callback listener */
+
+/* The strings of the list at index idx (a sequence), for allow lists. The
+ * array is a userdata on the stack, collected with it. */
+static const char *const *check_string_list(lua_State *L, int idx, const char *what, size_t *n)
+{
+    size_t len = (size_t)lua_objlen_compat(L, idx), i;
+    const char **v = (const char **)lua_newuserdata(L, (len ? len : 1) * sizeof *v);
+    for (i = 0; i < len; i++) {
+        lua_rawgeti(L, idx, (int)(i + 1));
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "pushpull.core: %s[%d] must be a string", what, (int)(i + 1));
+        v[i] = lua_tostring(L, -1);
+        /* the list table keeps the string alive */
+        lua_pop(L, 1);
+    }
+    *n = len;
+    return v;
+}
+
+/* listen{bind, port, path, allow = {ip, ...} | nil, max_body, public_url,
+ *        max_connections, safety_min_ms, safety_factor}
+ * -> port, url | nil, err */
+static int l_listen(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    pp_listen_config cfg;
+    pp_error err;
+    const char *s;
+
+    luaL_checktype(L, 2, LUA_TTABLE);
+    pp_listen_config_init(&cfg);
+    if ((s = opt_field_string(L, 2, "bind")) != NULL)
+        cfg.bind = s;
+    if ((s = opt_field_string(L, 2, "path")) != NULL)
+        cfg.path = s;
+    if ((s = opt_field_string(L, 2, "public_url")) != NULL)
+        cfg.public_url = s;
+    cfg.port = (int)opt_field_number(L, 2, "port", 0);
+    cfg.max_body = (size_t)opt_field_number(L, 2, "max_body", (lua_Number)cfg.max_body);
+    cfg.max_connections =
+        (unsigned)opt_field_number(L, 2, "max_connections", (lua_Number)cfg.max_connections);
+    cfg.safety_min_ms = (long)opt_field_number(L, 2, "safety_min_ms", (lua_Number)cfg.safety_min_ms);
+    cfg.safety_factor = (double)opt_field_number(L, 2, "safety_factor", (lua_Number)cfg.safety_factor);
+    lua_getfield(L, 2, "allow");
+    if (!lua_isnil(L, -1)) {
+        int t = lua_gettop(L);
+        luaL_checktype(L, t, LUA_TTABLE);
+        cfg.allow = check_string_list(L, t, "allow", &cfg.allow_count);
+    }
+    memset(&err, 0, sizeof err);
+    if (pp_listen(c, &cfg, &err) < 0) {
+        lua_pushnil(L);
+        push_error(L, &err);
+        return 2;
+    }
+    lua_pushinteger(L, pp_listen_port(c));
+    lua_pushstring(L, pp_listen_url(c));
+    return 2;
+}
+
+/* listen_allow({ip, ...} | nil) -> true | nil, err */
+static int l_listen_allow(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const char *const *ips = NULL;
+    size_t n = 0;
+    pp_error err;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        ips = check_string_list(L, 2, "allow", &n);
+    }
+    memset(&err, 0, sizeof err);
+    if (pp_listen_allow(c, ips, n, &err) < 0) {
+        lua_pushnil(L);
+        push_error(L, &err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* listening() -> port, url | nil */
+static int l_listening(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    if (pp_listen_port(c) == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushinteger(L, pp_listen_port(c));
+    lua_pushstring(L, pp_listen_url(c));
+    return 2;
+}
+
+static int l_listen_stop(lua_State *L)
+{
+    pp_listen_stop(check_client(L));
+    return 0;
+}
+
 /* ---- driving */
 
 static int l_socket_action(lua_State *L)
@@ -536,7 +643,7 @@ static int l_stats(lua_State *L)
     pp_stats st;
     memset(&st, 0, sizeof st);
     pp_get_stats(c, &st);
-    lua_createtable(L, 0, 5);
+    lua_createtable(L, 0, 7);
     push_u64(L, st.requests);
     lua_setfield(L, -2, "requests");
     push_u64(L, st.retries);
@@ -547,6 +654,10 @@ static int l_stats(lua_State *L)
     lua_setfield(L, -2, "polls");
     push_u64(L, st.bytes_in);
     lua_setfield(L, -2, "bytes_in");
+    push_u64(L, st.callbacks_received);
+    lua_setfield(L, -2, "callbacks_received");
+    push_u64(L, st.callbacks_rejected);
+    lua_setfield(L, -2, "callbacks_rejected");
     return 1;
 }
 
@@ -597,6 +708,10 @@ static const luaL_Reg client_methods[] = {
     {"job_drop_results", l_job_drop_results},
     {"job_release", l_job_release},
     {"feed_callback", l_feed_callback},
+    {"listen", l_listen},
+    {"listen_allow", l_listen_allow},
+    {"listening", l_listening},
+    {"listen_stop", l_listen_stop},
     {"socket_action", l_socket_action},
     {"timeout_ms", l_timeout_ms},
     {"take_fd_changes", l_take_fd_changes},

@@ -1,0 +1,535 @@
+/* The callback listener: libmicrohttpd in external-loop epoll mode.
+ *
+ * The daemon runs no thread. MHD keeps its listening socket and every
+ * connection in one epoll set whose fd the host watches like a curl socket
+ * (it is queued in the fd-change queue with PP_WANT_READ); when it is ready,
+ * or when MHD's own deadline comes (idle connections to time out, data
+ * already buffered), the engine calls MHD_run, which never blocks. The
+ * request handler runs inside that call, on the host's thread, and feeds
+ * callbacks to the state machine like pp_feed_callback; what they start
+ * (a results download) is dispatched by the same engine run.
+ *
+ * Checks, in order: the sender against the allowlist (403), the path (404),
+ * the method (405), an announced body length over the cap (413, before the
+ * body is read), then the body as it arrives (413 past the cap: the rest is
+ * read and dropped), then the body itself (400 unless a job object). */
+#include "internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <microhttpd.h>
+
+#if MHD_VERSION >= 0x00097002
+typedef enum MHD_Result mhd_result;
+#else
+typedef int mhd_result;
+#endif
+
+#define DEFAULT_BIND "127.0.0.1"
+#define DEFAULT_PATH "/callback"
+#define DEFAULT_MAX_BODY ((size_t)1 << 20)
+#define DEFAULT_MAX_CONNECTIONS 64u
+#define DEFAULT_SAFETY_MIN_MS 30000L
+#define DEFAULT_SAFETY_FACTOR 3.0
+#define CONNECTION_TIMEOUT_S 30u
+
+typedef struct pp_addr {
+    int family;                 /* AF_INET or AF_INET6 */
+    unsigned char a[16];
+} pp_addr;
+
+typedef struct pp_listener pp_listener;
+
+struct pp_listener {
+    pp_client *c;
+    struct MHD_Daemon *d;
+    int fd;                     /* MHD's epoll fd */
+    int port;
+    char *path;
+    char *url;                  /* public callback URL */
+    size_t url_len;
+    size_t max_body;
+    pp_addr *allow;             /* NULL = every sender */
+    size_t nallow;
+    long safety_min_ms;
+    double safety_factor;
+};
+
+/* Per request: the body so far, or the answer already decided. */
+typedef struct pp_conn {
+    pp_buf body;
+    int status;                 /* 0 while reading */
+} pp_conn;
+
+/* ---- addresses */
+
+static int parse_addr(const char *s, pp_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, s, out->a) == 1) {
+        out->family = AF_INET;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, s, out->a) == 1) {
+        out->family = AF_INET6;
+        /* an IPv4-mapped address is that IPv4 address */
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (!memcmp(out->a, mapped, 12)) {
+            memmove(out->a, out->a + 12, 4);
+            memset(out->a + 4, 0, 12);
+            out->family = AF_INET;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static int sockaddr_to_addr(const struct sockaddr *sa, pp_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!sa)
+        return -1;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        out->family = AF_INET;
+        memcpy(out->a, &in->sin_addr, 4);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        char text[INET6_ADDRSTRLEN];
+        if (!inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text))
+            return -1;
+        return parse_addr(text, out);
+    }
+    return -1;
+}
+
+static int allowed(const pp_listener *l, const struct sockaddr *sa)
+{
+    if (!l->allow)
+        return 1;
+    pp_addr a;
+    if (sockaddr_to_addr(sa, &a) < 0)
+        return 0;
+    size_t n = a.family == AF_INET ? 4 : 16;
+    for (size_t i = 0; i < l->nallow; i++)
+        if (l->allow[i].family == a.family && !memcmp(l->allow[i].a, a.a, n))
+            return 1;
+    return 0;
+}
+
+/* A parsed copy of ips (n of them) in *out; NULL ips gives NULL (everyone).
+ * 0, or -1 with a message in msg. */
+static int parse_allowlist(const char *const *ips, size_t n, pp_addr **out, size_t *nout,
+                           char *msg, size_t msglen)
+{
+    *out = NULL;
+    *nout = 0;
+    if (!ips)
+        return 0;
+    pp_addr *v = calloc(n ? n : 1, sizeof *v);
+    if (!v) {
+        snprintf(msg, msglen, "%s", pp_oom_message);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!ips[i] || parse_addr(ips[i], &v[i]) < 0) {
+            snprintf(msg, msglen, "allow: '%.64s' is not a numeric IP address",
+                     ips[i] ? ips[i] : "(null)");
+            free(v);
+            return -1;
+        }
+    }
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+/* ---- answers */
+
+static mhd_result answer(pp_listener *l, struct MHD_Connection *conn, int status)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    static const char ignored[] = "{\"status\":\"ignored\"}";
+    const char *text;
+    switch (status) {
+    case 200: text = ok; break;
+    case 202: text = ignored; status = 200; break;   /* 202: internal "ignored" */
+    case 400: text = "{\"message\":\"the body is not a job object\"}"; break;
+    case 403: text = "{\"message\":\"sender not allowed\"}"; break;
+    case 404: text = "{\"message\":\"not found\"}"; break;
+    case 405: text = "{\"message\":\"method not allowed\"}"; break;
+    case 413: text = "{\"message\":\"body too large\"}"; break;
+    default: text = "{\"message\":\"cannot take the callback now\"}"; status = 503; break;
+    }
+    if (status == 200)
+        l->c->stats.callbacks_received++;
+    else
+        l->c->stats.callbacks_rejected++;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;      /* MHD closes the connection */
+    mhd_result rc = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (rc == MHD_YES && status == 405)
+        rc = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+    if (rc == MHD_YES)
+        rc = MHD_queue_response(conn, (unsigned int)status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* The answer a request gets from its head alone, 0 to read its body. */
+static int check_head(pp_listener *l, struct MHD_Connection *conn, const char *url,
+                      const char *method)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!allowed(l, ci ? ci->client_addr : NULL))
+        return 403;
+    if (!url || strcmp(url, l->path) != 0)
+        return 404;
+    if (!method || strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+        return 405;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        errno = 0;
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno == 0 && end != cl && n > (unsigned long long)l->max_body)
+            return 413;
+    }
+    return 0;
+}
+
+static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                             const char *method, const char *version,
+                             const char *upload_data, size_t *upload_data_size,
+                             void **con_cls)
+{
+    (void)version;
+    pp_listener *l = cls;
+    pp_conn *x = *con_cls;
+    if (!x) {
+        int st = check_head(l, conn, url, method);
+        if (st)
+            return answer(l, conn, st);
+        x = calloc(1, sizeof *x);
+        if (!x)
+            return MHD_NO;
+        *con_cls = x;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (x->status)
+            return MHD_YES;                 /* dropping the rest */
+        if (n > l->max_body - x->body.len) {
+            x->status = 413;
+            pp_buf_free(&x->body);
+        } else if (pp_buf_append(&x->body, upload_data, n) < 0) {
+            x->status = 503;
+            pp_buf_free(&x->body);
+        }
+        return MHD_YES;
+    }
+    if (x->status)
+        return answer(l, conn, x->status);
+    int rc = pp_callback_apply(l->c, x->body.data ? x->body.data : "", x->body.len);
+    pp_buf_free(&x->body);
+    return answer(l, conn, rc < 0 ? 400 : rc == 2 ? 202 : 200);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    pp_conn *x = *con_cls;
+    if (x) {
+        pp_buf_free(&x->body);
+        free(x);
+        *con_cls = NULL;
+    }
+}
+
+/* ---- lifecycle */
+
+static void listener_destroy(pp_listener *l)
+{
+    if (!l)
+        return;
+    if (l->d)
+        MHD_stop_daemon(l->d);
+    free(l->path);
+    free(l->url);
+    free(l->allow);
+    free(l);
+}
+
+void pp_listen_config_init(pp_listen_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->bind = DEFAULT_BIND;
+    cfg->path = DEFAULT_PATH;
+    cfg->max_body = DEFAULT_MAX_BODY;
+    cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
+    cfg->safety_min_ms = DEFAULT_SAFETY_MIN_MS;
+    cfg->safety_factor = DEFAULT_SAFETY_FACTOR;
+}
+
+static int fail(pp_client *c, pp_error *err, const char *msg)
+{
+    pp_err_set(&c->listen_err, msg, 0, NULL, 0);
+    if (err)
+        *err = c->listen_err;
+    return -1;
+}
+
+/* The sockaddr to bind, from a numeric address. */
+static int bind_addr(const char *bind, int port, struct sockaddr_storage *ss, int *v6)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *in = (struct sockaddr_in *)(void *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
+    if (inet_pton(AF_INET, bind, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        *v6 = 0;
+        return 0;
+    }
+    memset(ss, 0, sizeof *ss);
+    if (inet_pton(AF_INET6, bind, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *v6 = 1;
+        return 0;
+    }
+    return -1;
+}
+
+static int bound_port(struct MHD_Daemon *d)
+{
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+    if (!di)
+        return 0;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(di->listen_fd, (struct sockaddr *)&ss, &len) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+    return 0;
+}
+
+int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err)
+{
+    if (!c)
+        return -1;
+    if (c->listener)
+        return fail(c, err, "already listening");
+    pp_listen_config d;
+    pp_listen_config_init(&d);
+    if (!cfg)
+        cfg = &d;
+    const char *bind = cfg->bind ? cfg->bind : d.bind;
+    const char *path = cfg->path ? cfg->path : d.path;
+    if (cfg->port < 0 || cfg->port > 65535)
+        return fail(c, err, "port must be within 0..65535");
+    if (path[0] != '/' || strlen(path) > 1024)
+        return fail(c, err, "path must begin with /");
+    if (cfg->safety_factor < 0 || cfg->safety_min_ms < 0)
+        return fail(c, err, "safety_factor and safety_min_ms must not be negative");
+    if (cfg->public_url && !pp_strncaseeq(cfg->public_url, "http://", 7) &&
+        !pp_strncaseeq(cfg->public_url, "https://", 8))
+        return fail(c, err, "public_url must begin with http:// or https://");
+    struct sockaddr_storage ss;
+    int v6 = 0;
+    if (bind_addr(bind, cfg->port, &ss, &v6) < 0)
+        return fail(c, err, "bind must be a numeric IPv4 or IPv6 address");
+
+    char msg[160];
+    pp_listener *l = calloc(1, sizeof *l);
+    if (!l)
+        return fail(c, err, pp_oom_message);
+    l->c = c;
+    l->fd = -1;
+    l->max_body = cfg->max_body ? cfg->max_body : d.max_body;
+    l->safety_min_ms = cfg->safety_min_ms ? cfg->safety_min_ms : d.safety_min_ms;
+    l->safety_factor = cfg->safety_factor > 0 ? cfg->safety_factor : d.safety_factor;
+    l->path = pp_strdup(path);
+    if (!l->path) {
+        listener_destroy(l);
+        return fail(c, err, pp_oom_message);
+    }
+    if (parse_allowlist(cfg->allow, cfg->allow_count, &l->allow, &l->nallow, msg, sizeof msg) < 0) {
+        listener_destroy(l);
+        return fail(c, err, msg);
+    }
+
+    unsigned int flags = MHD_USE_EPOLL;     /* no internal thread: the host drives it */
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    unsigned int maxconn = cfg->max_connections ? cfg->max_connections : d.max_connections;
+    l->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, l,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)l,
+                            MHD_OPTION_CONNECTION_LIMIT, maxconn,
+                            MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
+                            MHD_OPTION_END);
+    if (!l->d) {
+        int e = errno;
+        snprintf(msg, sizeof msg, "cannot listen on %.64s port %d%s%s", bind, cfg->port,
+                 e ? ": " : "", e ? strerror(e) : "");
+        listener_destroy(l);
+        return fail(c, err, msg);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
+    l->fd = di ? (int)di->epoll_fd : -1;
+    l->port = bound_port(l->d);
+    if (l->fd < 0 || l->port <= 0) {
+        listener_destroy(l);
+        return fail(c, err, "the listener has no epoll fd or port");
+    }
+    if (cfg->public_url) {
+        l->url = pp_strdup(cfg->public_url);
+    } else {
+        size_t n = strlen(bind) + strlen(path) + 32;
+        l->url = malloc(n);
+        if (l->url)
+            snprintf(l->url, n, v6 ? "http://[%s]:%d%s" : "http://%s:%d%s", bind, l->port, path);
+    }
+    if (!l->url || pp_fdq_push(&c->fdchanges, l->fd, PP_WANT_READ) < 0) {
+        listener_destroy(l);
+        return fail(c, err, pp_oom_message);
+    }
+    l->url_len = strlen(l->url);
+    c->listener = l;
+    pp_err_clear(&c->listen_err);
+    return 0;
+}
+
+int pp_listen_port(pp_client *c)
+{
+    return c && c->listener ? c->listener->port : 0;
+}
+
+const char *pp_listen_url(pp_client *c)
+{
+    return c && c->listener ? c->listener->url : NULL;
+}
+
+int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *err)
+{
+    if (!c)
+        return -1;
+    if (!c->listener)
+        return fail(c, err, "not listening");
+    char msg[160];
+    pp_addr *v;
+    size_t nv;
+    if (parse_allowlist(ips, n, &v, &nv, msg, sizeof msg) < 0)
+        return fail(c, err, msg);
+    free(c->listener->allow);
+    c->listener->allow = v;
+    c->listener->nallow = nv;
+    return 0;
+}
+
+/* Jobs that counted on this listener go back to ordinary polling. */
+static void release_jobs(pp_client *c)
+{
+    for (size_t i = 0; i < c->njobs; i++) {
+        pp_jobrec *j = c->jobs[i];
+        if (!j || !j->cb_expected)
+            continue;
+        j->cb_expected = 0;
+        if (j->state == PP_PENDING && j->watched && !j->poll_req)
+            pp_poll_schedule_first(c, j);
+    }
+}
+
+void pp_listen_stop(pp_client *c)
+{
+    if (!c || !c->listener)
+        return;
+    pp_listener *l = c->listener;
+    /* the host stops watching the fd before MHD closes it */
+    (void)pp_fdq_push(&c->fdchanges, l->fd, 0);
+    c->listener = NULL;
+    listener_destroy(l);
+    release_jobs(c);
+}
+
+void pp_listener_free(pp_client *c)
+{
+    if (c->listener) {
+        listener_destroy(c->listener);
+        c->listener = NULL;
+    }
+    pp_err_clear(&c->listen_err);
+}
+
+/* ---- for the engine and the poller */
+
+int pp_listener_fd(pp_client *c)
+{
+    return c->listener ? c->listener->fd : -1;
+}
+
+long pp_listener_timeout_ms(pp_client *c)
+{
+    if (!c->listener)
+        return -1;
+    MHD_UNSIGNED_LONG_LONG t = 0;
+    if (MHD_get_timeout(c->listener->d, &t) != MHD_YES)
+        return -1;
+    return t > (MHD_UNSIGNED_LONG_LONG)LONG_MAX ? LONG_MAX : (long)t;
+}
+
+void pp_listener_run(pp_client *c, int force)
+{
+    if (!c->listener)
+        return;
+    if (!force && pp_listener_timeout_ms(c) != 0)
+        return;
+    (void)MHD_run(c->listener->d);
+}
+
+int pp_listener_owns_url(pp_client *c, const char *url)
+{
+    if (!c->listener || !url)
+        return 0;
+    const pp_listener *l = c->listener;
+    if (strncmp(url, l->url, l->url_len) != 0)
+        return 0;
+    char next = url[l->url_len];
+    return next == '\0' || next == '?';
+}
+
+long pp_listener_safety_ms(pp_client *c, double est_ms)
+{
+    const pp_listener *l = c->listener;
+    if (!l)
+        return -1;
+    double v = est_ms * l->safety_factor;
+    if (!(v >= (double)l->safety_min_ms))
+        v = (double)l->safety_min_ms;
+    if (v > 3600000.0)
+        v = 3600000.0;
+    return (long)v;
+}

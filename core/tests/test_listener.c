@@ -1,0 +1,392 @@
+/* The callback listener: no thread of its own, its fd reported like curl's,
+ * the answers to good and bad requests (sent over raw sockets while the
+ * client is driven, both with pp_poll and with pp_socket_action as an
+ * event-loop host does), the allowlist, the safety-net schedule, stopping;
+ * then, when the emulator binary is given and built, real callbacks for a
+ * batch (one results GET per job) and a refused sender caught by the
+ * safety-net poll. */
+#include "internal.h"
+#include "check.h"
+#include "emu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Threads:", 8))
+            n = atoi(line + 8);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static pp_client *new_client(const char *base)
+{
+    pp_config cfg;
+    pp_config_init(&cfg);
+    cfg.base_url = base;
+    cfg.username = "user";
+    cfg.password = "pass1";
+    char err[128];
+    pp_client *c = pp_client_new(&cfg, err, sizeof err);
+    if (!c)
+        fprintf(stderr, "pp_client_new: %s\n", err);
+    return c;
+}
+
+/* An event-loop host: the fds the core reported, watched with poll(2). */
+typedef struct host {
+    int fds[64];
+    int ev[64];
+    int n;
+} host;
+
+static void host_take(pp_client *c, host *h)
+{
+    pp_fd_change ch[16];
+    size_t k;
+    while ((k = pp_take_fd_changes(c, ch, 16)) > 0) {
+        for (size_t i = 0; i < k; i++) {
+            int at = -1;
+            for (int j = 0; j < h->n; j++)
+                if (h->fds[j] == ch[i].fd)
+                    at = j;
+            if (ch[i].events == 0) {
+                if (at >= 0) {
+                    h->fds[at] = h->fds[h->n - 1];
+                    h->ev[at] = h->ev[h->n - 1];
+                    h->n--;
+                }
+            } else if (at >= 0) {
+                h->ev[at] = ch[i].events;
+            } else if (h->n < 64) {
+                h->fds[h->n] = ch[i].fd;
+                h->ev[h->n++] = ch[i].events;
+            }
+        }
+        if (k < 16)
+            break;
+    }
+}
+
+static void host_step(pp_client *c, host *h, int ms)
+{
+    host_take(c, h);
+    struct pollfd p[64];
+    for (int i = 0; i < h->n; i++) {
+        p[i].fd = h->fds[i];
+        p[i].events = (short)(((h->ev[i] & PP_WANT_READ) ? POLLIN : 0) |
+                              ((h->ev[i] & PP_WANT_WRITE) ? POLLOUT : 0));
+        p[i].revents = 0;
+    }
+    long t = pp_timeout_ms(c);
+    if (t >= 0 && t < ms)
+        ms = (int)t;
+    int r = poll(p, (nfds_t)h->n, ms);
+    if (r > 0) {
+        for (int i = 0; i < h->n; i++) {
+            if (!p[i].revents)
+                continue;
+            int ev = ((p[i].revents & POLLIN) ? PP_WANT_READ : 0) |
+                     ((p[i].revents & POLLOUT) ? PP_WANT_WRITE : 0) |
+                     ((p[i].revents & (POLLERR | POLLHUP)) ? PP_EV_ERROR : 0);
+            pp_socket_action(c, p[i].fd, ev);
+        }
+    } else {
+        pp_socket_action(c, PP_SOCKET_TIMEOUT, 0);
+    }
+    host_take(c, h);
+}
+
+/* Sends text to the listener and reads the answer until it closes, driving
+ * the client meanwhile (with pp_poll, or as an event-loop host). Returns
+ * the HTTP status, 0 when none came; the answer in out (NUL-terminated). */
+static int exchange(pp_client *c, host *h, const char *text, char *out, size_t outlen)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0)
+        return 0;
+    fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)pp_listen_port(c));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    (void)connect(s, (struct sockaddr *)&a, sizeof a);
+    size_t len = strlen(text), sent = 0, got = 0;
+    uint64_t end = pp_now_ms() + 5000;
+    out[0] = 0;
+    while (pp_now_ms() < end) {
+        if (h)
+            host_step(c, h, 5);
+        else
+            pp_poll(c, 5);
+        if (sent < len) {
+            ssize_t n = send(s, text + sent, len - sent, MSG_NOSIGNAL);
+            if (n > 0)
+                sent += (size_t)n;
+            else if (n < 0 && errno != EAGAIN && errno != EINPROGRESS && errno != ENOTCONN)
+                sent = len;     /* answered and closed before the whole body */
+        }
+        ssize_t n = recv(s, out + got, outlen - 1 - got, 0);
+        if (n > 0) {
+            got += (size_t)n;
+            out[got] = 0;
+        } else if (n == 0 || (n < 0 && errno != EAGAIN) || got + 1 >= outlen) {
+            if (got)
+                break;
+        }
+    }
+    close(s);
+    int status = 0;
+    if (!strncmp(out, "HTTP/1.", 7))
+        status = atoi(out + 9);
+    return status;
+}
+
+static char *post(const char *path, const char *body)
+{
+    static char buf[8192];
+    snprintf(buf, sizeof buf,
+             "POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n%s",
+             path, strlen(body), body);
+    return buf;
+}
+
+static void test_answers(void)
+{
+    pp_client *c = new_client("http://127.0.0.1:9");
+    CHECK(c != NULL);
+    int before = threads();
+    pp_listen_config lc;
+    pp_listen_config_init(&lc);
+    lc.max_body = 100;
+    pp_error err = {0};
+    CHECK(pp_listen(c, &lc, &err) == 0);
+    CHECK(threads() == before);            /* MHD runs no thread */
+    int port = pp_listen_port(c);
+    CHECK(port > 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/callback", port);
+    CHECK(pp_listen_url(c) && !strcmp(pp_listen_url(c), url));
+    CHECK(pp_listen(c, &lc, &err) == -1 && err.message && strstr(err.message, "already"));
+
+    /* the fd comes out like a curl socket */
+    pp_fd_change ch[8];
+    size_t n = pp_take_fd_changes(c, ch, 8);
+    CHECK(n == 1 && ch[0].events == PP_WANT_READ && ch[0].fd == pp_listener_fd(c));
+
+    char out[4096];
+    CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "nope"), out, sizeof out), 400);
+    CHECK(strstr(out, "application/json") != NULL);
+    CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "{\"id\":\"1\"}"), out, sizeof out), 400);
+    CHECK_EQ_LONG(exchange(c, NULL, post("/other", "{}"), out, sizeof out), 404);
+    CHECK_EQ_LONG(exchange(c, NULL, "GET /callback HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                           out, sizeof out), 405);
+    CHECK(strstr(out, "Allow: POST") != NULL);
+    char big[300];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    CHECK_EQ_LONG(exchange(c, NULL, post("/callback", big), out, sizeof out), 413);
+    /* the same answers for a host that watches fds itself */
+    host h = {{0}, {0}, 0};
+    h.fds[0] = pp_listener_fd(c);
+    h.ev[0] = PP_WANT_READ;
+    h.n = 1;
+    CHECK_EQ_LONG(exchange(c, &h, post("/callback", "{\"id\":\"5\",\"status\":\"done\"}"),
+                           out, sizeof out), 200);
+    CHECK(strstr(out, "\"ignored\"") != NULL);       /* no such job here */
+
+    /* a known job: done by callback, its results GET queued at once */
+    pp_job j = pp_attach(c, "1234567890123456789");
+    CHECK(exchange(c, &h, post("/callback", "{\"id\":\"1234567890123456789\",\"status\":\"faulted\"}"),
+                   out, sizeof out) == 200);
+    CHECK(strstr(out, "{\"status\":\"ok\"}") != NULL);
+    CHECK(pp_job_state(c, j) == PP_FAULTED);
+
+    /* the allowlist */
+    const char *nobody[] = {"10.1.2.3", "::1"};
+    CHECK(pp_listen_allow(c, nobody, 2, &err) == 0);
+    CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "{}"), out, sizeof out), 403);
+    const char *bad[] = {"localhost"};
+    CHECK(pp_listen_allow(c, bad, 1, &err) == -1 && strstr(err.message, "localhost"));
+    const char *mapped[] = {"::ffff:127.0.0.1"};
+    CHECK(pp_listen_allow(c, mapped, 1, &err) == 0);
+    CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "[]"), out, sizeof out), 400);
+
+    pp_stats st;
+    pp_get_stats(c, &st);
+    CHECK_EQ_LONG(st.callbacks_received, 2);
+    CHECK_EQ_LONG(st.callbacks_rejected, 7);
+
+    /* the safety-net schedule for a job whose callback names the listener */
+    char params[256];
+    snprintf(params, sizeof params, "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%s?x=1\"}", url);
+    pp_op op = pp_submit(c, params, strlen(params), &err);
+    CHECK(op > 0);
+    size_t nj = 0;
+    const pp_job *jobs = pp_op_jobs(c, op, &nj);
+    pp_jobrec *jr = nj == 1 ? pp_job_get(c, jobs[0]) : NULL;
+    CHECK(jr && jr->cb_expected == 1);
+    if (jr) {
+        CHECK(pp_job_set_id(c, jr, "42") == 0);
+        jr->state = PP_PENDING;
+        jr->pending_at = pp_now_ms();
+        pp_poll_schedule_first(c, jr);
+        /* max(3 x 1 s (the cold estimate), 30 s), +-10% */
+        CHECK(jr->timer.due >= jr->pending_at + 27000 && jr->timer.due <= jr->pending_at + 33000);
+        CHECK(pp_listener_timeout_ms(c) == -1);   /* no connection open: no deadline */
+    }
+    snprintf(params, sizeof params, "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%sx\"}", url);
+    pp_op op2 = pp_submit(c, params, strlen(params), &err);
+    jobs = pp_op_jobs(c, op2, &nj);
+    CHECK(nj == 1 && pp_job_get(c, jobs[0]) && pp_job_get(c, jobs[0])->cb_expected == 0);
+
+    /* stopping: the host is told to drop the fd; the job polls as usual */
+    int fd = pp_listener_fd(c);
+    (void)pp_take_fd_changes(c, ch, 8);
+    pp_listen_stop(c);
+    CHECK(pp_listen_port(c) == 0 && pp_listen_url(c) == NULL);
+    n = pp_take_fd_changes(c, ch, 8);
+    CHECK(n >= 1 && ch[0].fd == fd && ch[0].events == 0);
+    if (jr) {
+        CHECK(jr->cb_expected == 0);
+        CHECK(jr->timer.due <= pp_now_ms() + 2000);
+    }
+    /* and it can listen again; pp_client_free stops it */
+    CHECK(pp_listen(c, NULL, &err) == 0);
+    pp_client_free(c);
+}
+
+static void test_bad_config(void)
+{
+    pp_client *c = new_client("http://127.0.0.1:9");
+    pp_listen_config lc;
+    pp_listen_config_init(&lc);
+    pp_error err = {0};
+    lc.bind = "example.com";
+    CHECK(pp_listen(c, &lc, &err) == -1 && strstr(err.message, "numeric"));
+    lc.bind = NULL;
+    lc.path = "callback";
+    CHECK(pp_listen(c, &lc, &err) == -1);
+    lc.path = NULL;
+    const char *allow[] = {"1.2.3.999"};
+    lc.allow = allow;
+    lc.allow_count = 1;
+    CHECK(pp_listen(c, &lc, &err) == -1 && strstr(err.message, "1.2.3.999"));
+    lc.allow = NULL;
+    lc.public_url = "ftp://x";
+    CHECK(pp_listen(c, &lc, &err) == -1);
+    lc.public_url = NULL;
+    lc.bind = "::1";
+    if (pp_listen(c, &lc, &err) == 0) {     /* where the host has IPv6 */
+        CHECK(!strncmp(pp_listen_url(c), "http://[::1]:", 13));
+        pp_listen_stop(c);
+    }
+    CHECK(pp_listen_port(c) == 0);
+    CHECK(pp_listen_allow(c, NULL, 0, &err) == -1);
+    pp_client_free(c);
+}
+
+/* ---- against the emulator */
+
+/* Submits n query jobs with the listener as callback_url and drives until
+ * all are final. Returns how many ended fetched. */
+static int run_batch(pp_client *c, int n, int timeout_ms)
+{
+    char params[512];
+    snprintf(params, sizeof params, "{\"source\":\"google_search\",\"callback_url\":\"%s\",\"query\":[",
+             pp_listen_url(c));
+    for (int i = 0; i < n; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%s\"q%d\"", i ? "," : "", i);
+        strncat(params, v, sizeof params - strlen(params) - 1);
+    }
+    strncat(params, "]}", sizeof params - strlen(params) - 1);
+    pp_error err = {0};
+    pp_op op = pp_submit(c, params, strlen(params), &err);
+    if (!op)
+        return 0;
+    size_t nj = 0;
+    const pp_job *jobs = pp_op_jobs(c, op, &nj);
+    uint64_t end = pp_now_ms() + (uint64_t)timeout_ms;
+    pp_event ev[64];
+    int fetched = 0;
+    while (pp_now_ms() < end) {
+        int all = pp_op_done(c, op);
+        fetched = 0;
+        for (size_t i = 0; all && i < nj; i++) {
+            all = pp_state_is_final(pp_job_state(c, jobs[i]));
+            fetched += pp_job_state(c, jobs[i]) == PP_FETCHED;
+        }
+        if (all)
+            break;
+        pp_poll(c, 200);
+        while (pp_take_events(c, ev, 64) == 64)
+            ;
+    }
+    pp_op_free(c, op);
+    return fetched;
+}
+
+static void test_emulator(const char *path)
+{
+    emu e;
+    const char *args[] = {"--job-time", "uniform:200ms:600ms", NULL};
+    if (emu_spawn(&e, path, args) < 0) {
+        CHECK(!"the emulator did not start");
+        return;
+    }
+    pp_client *c = new_client(e.base);
+    pp_error err = {0};
+    CHECK(pp_listen(c, NULL, &err) == 0);
+    uint64_t t0 = pp_now_ms();
+    CHECK_EQ_LONG(run_batch(c, 20, 15000), 20);
+    CHECK(pp_now_ms() - t0 < 10000);
+    pp_stats st;
+    pp_get_stats(c, &st);
+    CHECK_EQ_LONG(st.callbacks_received, 20);
+    CHECK_EQ_LONG(st.requests, 21);       /* the batch and one GET per job */
+
+    /* a refused sender: the safety-net poll ends the jobs */
+    pp_listen_stop(c);
+    pp_listen_config lc;
+    pp_listen_config_init(&lc);
+    const char *nobody[] = {"10.0.0.1"};
+    lc.allow = nobody;
+    lc.allow_count = 1;
+    lc.safety_min_ms = 300;
+    lc.safety_factor = 1;
+    CHECK(pp_listen(c, &lc, &err) == 0);
+    CHECK_EQ_LONG(run_batch(c, 10, 15000), 10);
+    pp_get_stats(c, &st);
+    CHECK(st.callbacks_rejected >= 1);
+    pp_client_free(c);
+    emu_stop(&e);
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    test_answers();
+    test_bad_config();
+    if (argc > 1 && access(argv[1], X_OK) == 0)
+        test_emulator(argv[1]);
+    else
+        printf("emulator not built: its part skipped\n");
+    DONE();
+}
