@@ -4,6 +4,7 @@
 # site. Prints the figures bench/README.md reports.
 #
 #   bench/run.sh [COUNT]          (default 5000)
+#   ONLY="pushpull-lognormal pushpull-callbacks" bench/run.sh   (some runs only)
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -36,12 +37,14 @@ start() {
 
 SITE=$(start site "$BUILD_DIR/bin/pushpull-testsite" --port 0)
 
-# run LABEL JOB_TIME SCRIPT COUNT: one run against a fresh emulator.
+# run LABEL JOB_TIME SCRIPT COUNT [CALLBACK]: one run against a fresh
+# emulator; CALLBACK=1 makes batch.lua listen for callbacks.
 run() {
-  label=$1; job_time=$2; script=$3; count=$4
+  label=$1; job_time=$2; script=$3; count=$4; callback=${5:-0}
+  case " ${ONLY:-$label} " in *" $label "*) ;; *) return 0 ;; esac
   emu=$(start "emu-$label" "$BUILD_DIR/bin/pushpull-emulator" --port 0 --user user:pass1 --job-time "$job_time")
   out="$tmp/out-$label"
-  /usr/bin/time -v -o "$tmp/time-$label" lua5.4 "$script" "$emu" "$SITE" "$count" "$out" 20000 >"$tmp/res-$label.json"
+  BENCH_CALLBACK=$callback /usr/bin/time -v -o "$tmp/time-$label" lua5.4 "$script" "$emu" "$SITE" "$count" "$out" 20000 >"$tmp/res-$label.json"
   files=$(find "$out" -name '*.json' | wc -l)
   bytes=$(du -sb "$out" | cut -f1)
   lua5.4 bench/client/summary.lua "$label" "$tmp/res-$label.json" "$tmp/time-$label" "$files" "$bytes"
@@ -54,5 +57,6 @@ run() {
 echo "== $COUNT URLs, 20 KB pages, results streamed to files"
 run pushpull-instant 0 bench/client/batch.lua "$COUNT"
 run pushpull-lognormal lognormal:3s:0.6 bench/client/batch.lua "$COUNT"
+run pushpull-callbacks lognormal:3s:0.6 bench/client/batch.lua "$COUNT" 1
 run curl-baseline-instant 0 bench/client/baseline_curl.lua "$BASELINE_COUNT"
 run curl-baseline-lognormal lognormal:3s:0.6 bench/client/baseline_curl.lua "$BASELINE_COUNT"

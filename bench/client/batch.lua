@@ -2,6 +2,9 @@
 -- file. Prints one JSON line with what it measured.
 --
 --   lua5.4 bench/client/batch.lua BASE_URL SITE_URL COUNT OUT_DIR [PAGE_SIZE]
+--
+-- BENCH_CALLBACK=1: the client listens for callbacks (client:listen{}) and
+-- submits with {callback = true}; polls are then only a safety net.
 local pushpull = require("pushpull")
 local socket = require("socket")
 local cjson = require("cjson")
@@ -19,8 +22,14 @@ local client = assert(pushpull.new{
 local urls = {}
 for i = 1, count do urls[i] = string.format("%s/page/%d?size=%d", site, i, size) end
 
+local callback = os.getenv("BENCH_CALLBACK") == "1"
+if callback then
+  assert(client:listen{})
+end
+
 local t0 = socket.gettime()
-local batch = assert(client:submit_batch({source = "universal", url = urls}, {results_dir = out_dir}))
+local batch = assert(client:submit_batch({source = "universal", url = urls},
+  {results_dir = out_dir, callback = callback}))
 local submitted = socket.gettime()
 
 -- When each job was noticed as finished, by id, in seconds since t0.
@@ -38,5 +47,6 @@ io.stdout:write(cjson.encode{
   jobs = #batch.jobs, finished = n, faulted = faulted, pending = #batch:pending(),
   wall_s = wall, submit_s = submitted - t0,
   requests = stats.requests, requests_per_job = stats.requests / #batch.jobs,
+  callbacks = stats.callbacks_received,
   t0 = t0, noticed = noticed,
 }, "\n")
