@@ -317,7 +317,11 @@ long pp_timeout_ms(pp_client *c)
         return 0;
     uint64_t now = pp_now_ms();
     long best = -1;
-    if (c->curl_timer_set)
+    /* libcurl does not always report "no timer" (-1) once its last
+     * transfer is removed, which would leave a deadline in the past and
+     * make every host spin on timeout 0. With no transfer in the multi
+     * handle curl has nothing to time out, so its deadline is ignored. */
+    if (c->curl_timer_set && c->inflight)
         best = c->curl_deadline > now ? (long)(c->curl_deadline - now) : 0;
     pp_timer *t = pp_heap_top(&c->heap);
     if (t) {

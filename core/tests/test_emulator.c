@@ -468,6 +468,10 @@ static void test_socket_driver(const emu *e)
     }
     CHECK(finished);
     CHECK(max_watched > 0);
+    /* once nothing is left nothing is due: an idle host must not spin */
+    pp_socket_action(c, PP_SOCKET_TIMEOUT, 0);
+    CHECK(pp_busy(c) == 0);
+    CHECK(pp_timeout_ms(c) == -1);
     for (size_t i = 0; i < cnt; i++)
         CHECK(pp_job_state(c, jobs[i]) == PP_FETCHED);
     CHECK(pp_job_results_path(c, jobs[0]) && strcmp(pp_job_results_path(c, jobs[0]), path) == 0);
