@@ -156,4 +156,24 @@ function M.pick(host, forced)
   return M.instance(host, M.fallback)
 end
 
+-- Drivers that share their thread with an event loop (nginx, Neovim) and
+-- so must keep every step short.
+M.event_loops = {ngx = true, luv = true}
+
+-- Whether a client made with these options will wait on an event loop: it
+-- names such a driver, or one of them would be detected for it.
+function M.on_event_loop(opts)
+  if opts.driver then
+    return M.event_loops[opts.driver] == true
+  end
+  local probe = {_loop = opts.loop, options = opts}
+  for name in pairs(M.event_loops) do
+    local ok, mod = pcall(M.load, name)
+    if ok and mod and mod.detect and mod.detect(probe) then
+      return true
+    end
+  end
+  return false
+end
+
 return M
