@@ -14,35 +14,25 @@ BASELINE_COUNT=${BASELINE_COUNT:-$COUNT}
 export LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 export LUA_CPATH="$BUILD_DIR/lua5.4/?.so;;"
 
+. ./scripts/servers.sh
 tmp=$(mktemp -d)
-pids=""
 cleanup() {
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  servers_stop
   rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-start() {
-  name=$1; shift
-  "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  pids="$pids $!"
-  i=0
-  until grep -q '^listening on ' "$tmp/$name.out" 2>/dev/null; do
-    i=$((i + 1)); [ $i -le 100 ] || { cat "$tmp/$name.err" >&2; exit 1; }
-    sleep 0.05
-  done
-  sed -n 's/^listening on //p' "$tmp/$name.out" | head -n 1
-}
-
-SITE=$(start site "$BUILD_DIR/bin/pushpull-testsite" --port 0)
+server_start site "$BUILD_DIR/bin/pushpull-testsite" --port 0
+SITE=$SERVER_URL
 
 # run LABEL JOB_TIME SCRIPT COUNT [CALLBACK]: one run against a fresh
 # emulator; CALLBACK=1 makes batch.lua listen for callbacks.
 run() {
   label=$1; job_time=$2; script=$3; count=$4; callback=${5:-0}
   case " ${ONLY:-$label} " in *" $label "*) ;; *) return 0 ;; esac
-  emu=$(start "emu-$label" "$BUILD_DIR/bin/pushpull-emulator" --port 0 --user user:pass1 --job-time "$job_time")
+  server_start "emu-$label" "$BUILD_DIR/bin/pushpull-emulator" --port 0 --user user:pass1 --job-time "$job_time"
+  emu=$SERVER_URL emu_pid=$SERVER_PID
   out="$tmp/out-$label"
   BENCH_CALLBACK=$callback /usr/bin/time -v -o "$tmp/time-$label" lua5.4 "$script" "$emu" "$SITE" "$count" "$out" 20000 >"$tmp/res-$label.json"
   files=$(find "$out" -name '*.json' | wc -l)
@@ -52,6 +42,8 @@ run() {
     printf '%-24s ' "$label"
     lua5.4 bench/client/notice_delay.lua "$emu" <"$tmp/res-$label.json"
   fi
+  server_stop "$emu_pid"
+  rm -rf "$out"
 }
 
 echo "== $COUNT URLs, 20 KB pages, results streamed to files"

@@ -14,28 +14,20 @@ DURATION=${DURATION:-10}
 AUTH_LUA=$ROOT/bench/emulator/auth.lua
 AUTH="user:pass1"
 
+. ./scripts/servers.sh
 tmp=$(mktemp -d)
-pid=""
 cleanup() {
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ -s "$tmp/err" ] && { echo "emulator stderr:"; cat "$tmp/err"; } >&2
+  servers_stop
   rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # start_emulator ARGS...: starts one more emulator, sets pid and BASE.
-pids=""
 start_emulator() {
-  "$EMU" --port 0 --workers 2 --storage-dir "$tmp/storage" "$@" >"$tmp/out" 2>"$tmp/err" &
-  pid=$!
-  pids="$pids $pid"
-  i=0
-  until grep -q '^listening on ' "$tmp/out" 2>/dev/null; do
-    i=$((i + 1)); [ $i -le 100 ] || { cat "$tmp/err" >&2; exit 1; }
-    sleep 0.05
-  done
-  BASE=$(sed -n 's/^listening on //p' "$tmp/out")
+  server_start emulator "$EMU" --port 0 --workers 2 --storage-dir "$tmp/storage" "$@"
+  pid=$SERVER_PID
+  BASE=$SERVER_URL
 }
 json_field() { # json_field FIELD < json: the first "FIELD":"value" string
   sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" | head -n 1
