@@ -245,6 +245,22 @@ int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *er
  * callback go back to the ordinary poll schedule. */
 void pp_listen_stop(pp_client *c);
 
+/* Callbacks the host serves itself (a web server's handler that passes
+ * each body to pp_feed_callback, e.g. an nginx location): jobs submitted
+ * with a callback_url that names url (exactly, or followed by a query) are
+ * polled only as a safety net, as the listener's are: first after
+ * max(safety_factor x the expected job time, safety_min_ms), then every
+ * half of that (safety_min_ms 0 = 30000, safety_factor 0 = 3). One such URL
+ * per client: a new call replaces it (jobs submitted for the old one still
+ * expect callbacks); url NULL forgets it, and the jobs that expected
+ * callbacks there go back to the ordinary poll schedule. 0, or -1 (not an
+ * http(s) URL, negative safety values, no memory) with err set as for
+ * pp_listen. */
+int pp_expect_callbacks(pp_client *c, const char *url, long safety_min_ms,
+                        double safety_factor, pp_error *err);
+/* The URL of pp_expect_callbacks, NULL when none. */
+const char *pp_expected_callback_url(pp_client *c);
+
 /* ---- Driving. */
 #define PP_SOCKET_TIMEOUT (-1)
 enum { PP_WANT_READ = 1, PP_WANT_WRITE = 2, PP_EV_ERROR = 4 };

@@ -238,8 +238,9 @@ typedef struct pp_jobrec {
     int bare_204s;             /* consecutive 204s without a status header */
     int status_next;           /* next poll is a status GET */
     int watched;
-    int cb_expected;           /* submitted with this client's listener as
-                                  callback_url: polls are only a safety net */
+    int cb_expected;           /* submitted with a callback_url this client
+                                  expects callbacks at (PP_CB_LISTENER or
+                                  PP_CB_EXTERNAL): polls are only a safety net */
     pp_req *poll_req;          /* a poll in flight */
 } pp_jobrec;
 
@@ -340,6 +341,7 @@ struct pp_client {
     pp_stats stats;
     int in_teardown;
     struct pp_listener *listener;  /* the callback listener, NULL if none */
+    struct pp_cb_external *cb_external; /* pp_expect_callbacks, NULL if none */
     pp_error listen_err;       /* the last pp_listen / pp_listen_allow error */
 };
 
@@ -421,13 +423,18 @@ int pp_listener_fd(pp_client *c);
 void pp_listener_run(pp_client *c, int force);
 /* Milliseconds until it needs a run, -1 when nothing is due. */
 long pp_listener_timeout_ms(pp_client *c);
-/* 1 when url names this client's listener (its public URL, possibly with a
- * query after it). */
-int pp_listener_owns_url(pp_client *c, const char *url);
-/* The safety-net delay for a job expecting a callback, est_ms the expected
- * job time. */
-long pp_listener_safety_ms(pp_client *c, double est_ms);
-/* Stops and frees the listener and its error (pp_client_free). */
+/* Where a job's callbacks come in (pp_jobrec.cb_expected). */
+enum { PP_CB_NONE = 0, PP_CB_LISTENER = 1, PP_CB_EXTERNAL = 2 };
+/* Whether url names the listener (its public URL, possibly with a query
+ * after it: PP_CB_LISTENER), else the URL of pp_expect_callbacks (likewise:
+ * PP_CB_EXTERNAL), else PP_CB_NONE. */
+int pp_callback_kind(pp_client *c, const char *url);
+/* The safety-net delay for a job expecting callbacks of that kind, est_ms
+ * the expected job time; -1 when that kind is gone (listener stopped,
+ * pp_expect_callbacks(c, NULL)). */
+long pp_callback_safety_ms(pp_client *c, int kind, double est_ms);
+/* Stops and frees the listener, the expected callback URL and the error
+ * (pp_client_free). */
 void pp_listener_free(pp_client *c);
 
 /* ---- submit.c */

@@ -12,7 +12,11 @@
  * Checks, in order: the sender against the allowlist (403), the path (404),
  * the method (405), an announced body length over the cap (413, before the
  * body is read), then the body as it arrives (413 past the cap: the rest is
- * read and dropped), then the body itself (400 unless a job object). */
+ * read and dropped), then the body itself (400 unless a job object).
+ *
+ * The end of the file keeps what the poller asks about where a job's
+ * callback comes in: the listener, or a URL the host serves itself
+ * (pp_expect_callbacks), each with its safety-net delay. */
 #include "internal.h"
 
 #include <arpa/inet.h>
@@ -450,12 +454,29 @@ int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *er
     return 0;
 }
 
-/* Jobs that counted on this listener go back to ordinary polling. */
-static void release_jobs(pp_client *c)
+/* The URL of pp_expect_callbacks and its safety-net settings. */
+struct pp_cb_external {
+    char *url;
+    size_t url_len;
+    long safety_min_ms;
+    double safety_factor;
+};
+
+static void external_free(pp_client *c)
+{
+    if (c->cb_external) {
+        free(c->cb_external->url);
+        free(c->cb_external);
+        c->cb_external = NULL;
+    }
+}
+
+/* Jobs that counted on callbacks of that kind go back to ordinary polling. */
+static void release_jobs(pp_client *c, int kind)
 {
     for (size_t i = 0; i < c->njobs; i++) {
         pp_jobrec *j = c->jobs[i];
-        if (!j || !j->cb_expected)
+        if (!j || j->cb_expected != kind)
             continue;
         j->cb_expected = 0;
         if (j->state == PP_PENDING && j->watched && !j->poll_req)
@@ -472,7 +493,7 @@ void pp_listen_stop(pp_client *c)
     (void)pp_fdq_push(&c->fdchanges, l->fd, 0);
     c->listener = NULL;
     listener_destroy(l);
-    release_jobs(c);
+    release_jobs(c, PP_CB_LISTENER);
 }
 
 void pp_listener_free(pp_client *c)
@@ -481,6 +502,7 @@ void pp_listener_free(pp_client *c)
         listener_destroy(c->listener);
         c->listener = NULL;
     }
+    external_free(c);
     pp_err_clear(&c->listen_err);
 }
 
@@ -510,25 +532,84 @@ void pp_listener_run(pp_client *c, int force)
     (void)MHD_run(c->listener->d);
 }
 
-int pp_listener_owns_url(pp_client *c, const char *url)
+/* ---- callbacks served by the host (pp_expect_callbacks) */
+
+int pp_expect_callbacks(pp_client *c, const char *url, long safety_min_ms,
+                        double safety_factor, pp_error *err)
 {
-    if (!c->listener || !url)
+    if (!c)
+        return -1;
+    if (!url) {
+        if (c->cb_external) {
+            external_free(c);
+            release_jobs(c, PP_CB_EXTERNAL);
+        }
+        pp_err_clear(&c->listen_err);
         return 0;
-    const pp_listener *l = c->listener;
-    if (strncmp(url, l->url, l->url_len) != 0)
+    }
+    if (!pp_strncaseeq(url, "http://", 7) && !pp_strncaseeq(url, "https://", 8))
+        return fail(c, err, "the callback URL must begin with http:// or https://");
+    if (safety_min_ms < 0 || safety_factor < 0)
+        return fail(c, err, "safety_factor and safety_min_ms must not be negative");
+    struct pp_cb_external *x = calloc(1, sizeof *x);
+    char *copy = pp_strdup(url);
+    if (!x || !copy) {
+        free(x);
+        free(copy);
+        return fail(c, err, pp_oom_message);
+    }
+    x->url = copy;
+    x->url_len = strlen(copy);
+    x->safety_min_ms = safety_min_ms ? safety_min_ms : DEFAULT_SAFETY_MIN_MS;
+    x->safety_factor = safety_factor > 0 ? safety_factor : DEFAULT_SAFETY_FACTOR;
+    /* jobs already submitted for an earlier URL keep expecting callbacks */
+    external_free(c);
+    c->cb_external = x;
+    pp_err_clear(&c->listen_err);
+    return 0;
+}
+
+const char *pp_expected_callback_url(pp_client *c)
+{
+    return c && c->cb_external ? c->cb_external->url : NULL;
+}
+
+/* url is base exactly, or base followed by a query. */
+static int names(const char *url, const char *base, size_t base_len)
+{
+    if (strncmp(url, base, base_len) != 0)
         return 0;
-    char next = url[l->url_len];
+    char next = url[base_len];
     return next == '\0' || next == '?';
 }
 
-long pp_listener_safety_ms(pp_client *c, double est_ms)
+int pp_callback_kind(pp_client *c, const char *url)
 {
-    const pp_listener *l = c->listener;
-    if (!l)
+    if (!url)
+        return PP_CB_NONE;
+    if (c->listener && names(url, c->listener->url, c->listener->url_len))
+        return PP_CB_LISTENER;
+    if (c->cb_external && names(url, c->cb_external->url, c->cb_external->url_len))
+        return PP_CB_EXTERNAL;
+    return PP_CB_NONE;
+}
+
+long pp_callback_safety_ms(pp_client *c, int kind, double est_ms)
+{
+    long min_ms;
+    double factor;
+    if (kind == PP_CB_LISTENER && c->listener) {
+        min_ms = c->listener->safety_min_ms;
+        factor = c->listener->safety_factor;
+    } else if (kind == PP_CB_EXTERNAL && c->cb_external) {
+        min_ms = c->cb_external->safety_min_ms;
+        factor = c->cb_external->safety_factor;
+    } else {
         return -1;
-    double v = est_ms * l->safety_factor;
-    if (!(v >= (double)l->safety_min_ms))
-        v = (double)l->safety_min_ms;
+    }
+    double v = est_ms * factor;
+    if (!(v >= (double)min_ms))
+        v = (double)min_ms;
     if (v > 3600000.0)
         v = 3600000.0;
     return (long)v;

@@ -151,16 +151,17 @@ void pp_poll_stop(pp_client *c, pp_jobrec *j)
 }
 
 /* A job whose callback is coming is polled only as a safety net: first
- * after the listener's safety delay, then every half of it (no max_ms cap:
+ * after the safety delay of where its callback comes in (the listener, or
+ * the URL of pp_expect_callbacks), then every half of it (no max_ms cap:
  * these polls only catch lost callbacks). */
 static int schedule_safety(pp_client *c, pp_jobrec *j, uint64_t from)
 {
     if (!j->cb_expected)
         return 0;
     double est = c->poll.first_ms > 0 ? (double)c->poll.first_ms : pp_estimate_get(&c->est);
-    long s = pp_listener_safety_ms(c, est);
+    long s = pp_callback_safety_ms(c, j->cb_expected, est);
     if (s < 0) {
-        j->cb_expected = 0;     /* the listener is gone */
+        j->cb_expected = PP_CB_NONE;    /* the listener or the URL is gone */
         return 0;
     }
     double u = pp_rand_unit(&c->rng);
@@ -189,7 +190,7 @@ void pp_poll_schedule_first(pp_client *c, pp_jobrec *j)
 static void schedule_next(pp_client *c, pp_jobrec *j)
 {
     uint64_t now = pp_now_ms();
-    if (j->cb_expected && c->listener) {
+    if (j->cb_expected && pp_callback_safety_ms(c, j->cb_expected, 0) >= 0) {
         double u = pp_rand_unit(&c->rng);
         long d = (long)((double)j->interval * (1.0 - JITTER + 2.0 * JITTER * u) + 0.5);
         pp_poll_start(c, j, now + (uint64_t)d);

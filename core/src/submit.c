@@ -414,7 +414,7 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err
     o->values = values;
     o->list_key = key;
     root = values = NULL;
-    int cb = pp_listener_owns_url(c, pp_json_str(o->params, "callback_url"));
+    int cb = pp_callback_kind(c, pp_json_str(o->params, "callback_url"));
     for (; made < n; made++) {
         pp_jobrec *j = pp_job_create(c);
         if (!j)

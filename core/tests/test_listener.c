@@ -1,7 +1,8 @@
 /* The callback listener: no thread of its own, its fd reported like curl's,
  * the answers to good and bad requests (sent over raw sockets while the
  * client is driven, both with pp_poll and with pp_socket_action as an
- * event-loop host does), the allowlist, the safety-net schedule, stopping;
+ * event-loop host does), the allowlist, the safety-net schedule, stopping,
+ * callback URLs the host serves itself (pp_expect_callbacks);
  * then, when the emulator binary is given and built, real callbacks for a
  * batch (one results GET per job) and a refused sender caught by the
  * safety-net poll. */
@@ -302,6 +303,92 @@ static void test_bad_config(void)
     pp_client_free(c);
 }
 
+/* Callbacks served by the host: pp_expect_callbacks flags the jobs whose
+ * callback_url names its URL, with its own safety-net delay, and forgets
+ * them again. */
+static pp_jobrec *submit_one(pp_client *c, const char *callback_url)
+{
+    char params[256];
+    snprintf(params, sizeof params, "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%s\"}",
+             callback_url);
+    pp_error err = {0};
+    pp_op op = pp_submit(c, params, strlen(params), &err);
+    size_t nj = 0;
+    const pp_job *jobs = op > 0 ? pp_op_jobs(c, op, &nj) : NULL;
+    return nj == 1 ? pp_job_get(c, jobs[0]) : NULL;
+}
+
+static void test_external(void)
+{
+    pp_client *c = new_client("http://127.0.0.1:9");
+    pp_error err = {0};
+    const char *url = "http://hooks.example.com/pushpull/callback";
+    CHECK(pp_expected_callback_url(c) == NULL);
+    CHECK(pp_expect_callbacks(c, "hooks.example.com/cb", 0, 0, &err) == -1);
+    CHECK(err.message && strstr(err.message, "http"));
+    CHECK(pp_expect_callbacks(c, url, -1, 0, &err) == -1);
+    CHECK(pp_expected_callback_url(c) == NULL);
+    CHECK(pp_expect_callbacks(c, url, 5000, 2, &err) == 0);
+    CHECK(pp_expected_callback_url(c) && !strcmp(pp_expected_callback_url(c), url));
+    CHECK(pp_listen_port(c) == 0);          /* no listener involved */
+
+    char with_query[128];
+    snprintf(with_query, sizeof with_query, "%s?token=abc", url);
+    pp_jobrec *a = submit_one(c, url);
+    pp_jobrec *b = submit_one(c, with_query);
+    pp_jobrec *other = submit_one(c, "http://hooks.example.com/pushpull/callback2");
+    CHECK(a && a->cb_expected == PP_CB_EXTERNAL);
+    CHECK(b && b->cb_expected == PP_CB_EXTERNAL);
+    CHECK(other && other->cb_expected == PP_CB_NONE);
+    if (!a || !b || !other) {
+        pp_client_free(c);
+        return;
+    }
+    /* the safety net: max(2 x 1 s (the cold estimate), 5 s), +-10% */
+    CHECK(pp_job_set_id(c, a, "4001") == 0);
+    CHECK(pp_job_set_id(c, b, "4002") == 0);
+    a->state = b->state = PP_PENDING;
+    a->pending_at = b->pending_at = pp_now_ms();
+    pp_poll_schedule_first(c, a);
+    pp_poll_schedule_first(c, b);
+    CHECK(a->timer.due >= a->pending_at + 4500 && a->timer.due <= a->pending_at + 5500);
+    CHECK(a->interval == 2500);
+    /* a callback fed by the host ends the job */
+    const char *cb = "{\"id\":\"4001\",\"status\":\"faulted\"}";
+    CHECK_EQ_LONG(pp_feed_callback(c, cb, strlen(cb)), 0);
+    CHECK(pp_job_state(c, a->h) == PP_FAULTED);
+    CHECK_EQ_LONG(pp_feed_callback(c, cb, strlen(cb)), 0);     /* a duplicate */
+    const char *unknown = "{\"id\":\"4999\",\"status\":\"done\"}";
+    CHECK_EQ_LONG(pp_feed_callback(c, unknown, strlen(unknown)), 1);
+    CHECK_EQ_LONG(pp_feed_callback(c, "{\"id\":\"4001\"}", 13), -1);
+
+    /* a listener and a host URL side by side: each keeps its own jobs */
+    CHECK(pp_listen(c, NULL, &err) == 0);
+    pp_jobrec *l = submit_one(c, pp_listen_url(c));
+    CHECK(l && l->cb_expected == PP_CB_LISTENER);
+    CHECK(submit_one(c, url)->cb_expected == PP_CB_EXTERNAL);
+    pp_listen_stop(c);
+    CHECK(l && l->cb_expected == PP_CB_NONE);
+    CHECK(b->cb_expected == PP_CB_EXTERNAL);
+
+    /* another URL: the jobs of the old one still expect callbacks */
+    CHECK(pp_expect_callbacks(c, "https://other.example.com/cb", 0, 0, &err) == 0);
+    CHECK(b->cb_expected == PP_CB_EXTERNAL);
+    CHECK(submit_one(c, url)->cb_expected == PP_CB_NONE);
+    CHECK(submit_one(c, "https://other.example.com/cb")->cb_expected == PP_CB_EXTERNAL);
+
+    /* forgetting it: the pending job goes back to ordinary polling */
+    CHECK(pp_expect_callbacks(c, NULL, 0, 0, &err) == 0);
+    CHECK(pp_expected_callback_url(c) == NULL);
+    CHECK(b->cb_expected == PP_CB_NONE);
+    CHECK(b->timer.due <= pp_now_ms() + 2000);
+    CHECK(submit_one(c, "https://other.example.com/cb")->cb_expected == PP_CB_NONE);
+
+    /* pp_client_free frees a URL still set */
+    CHECK(pp_expect_callbacks(c, url, 0, 0, &err) == 0);
+    pp_client_free(c);
+}
+
 /* ---- against the emulator */
 
 /* Submits n query jobs with the listener as callback_url and drives until
@@ -384,6 +471,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     test_answers();
     test_bad_config();
+    test_external();
     if (argc > 1 && access(argv[1], X_OK) == 0)
         test_emulator(argv[1]);
     else

@@ -9,6 +9,10 @@ local function client()
     base_url = os.getenv("PUSHPULL_BASE_URL") or "https://data.oxylabs.io",
     username = os.getenv("PUSHPULL_USERNAME") or "",
     password = os.getenv("PUSHPULL_PASSWORD") or "",
+    -- where the service can reach /callback of this nginx; unset: jobs are polled
+    callback_url = os.getenv("PUSHPULL_CALLBACK_URL"),
+    -- lets a worker pass on a callback for a job another worker waits for
+    callback_shared = os.getenv("PUSHPULL_CALLBACK_URL") and "pushpull_callbacks" or nil,
   }
 end
 
@@ -34,7 +38,9 @@ function M.batch()
     ngx.status = 500
     return line{error = tostring(cerr)}
   end
-  local batch, err = c:submit_batch{source = "universal", url = urls}
+  -- with a callback URL, the service posts each job to /callback when it ends
+  local batch, err = c:submit_batch({source = "universal", url = urls},
+    {callback = c:expected_callback_url() ~= nil})
   if not batch then
     ngx.status = err.status or 502
     return line{error = err.message, status = err.status}
@@ -56,6 +62,16 @@ function M.batch()
     line(entry)
   end
   line{done = n, ok = ok, pending = #batch:pending()}
+end
+
+-- POST /callback: the service's callbacks, from its callback addresses only.
+function M.callback()
+  local c, err = client()
+  if not c then
+    ngx.status = 500
+    return ngx.say(cjson.encode{message = tostring(err)})
+  end
+  ppngx.callback_handler(c, {allow = "callbacker_ips"})
 end
 
 -- GET /result?id=...

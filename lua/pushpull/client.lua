@@ -228,10 +228,15 @@ end
 -- Starts the submission; returns op and the job objects, or nil, err.
 function Client:_start(fname, params, opts)
   if opts.callback then
-    -- the service posts the job to this client's listener when it ends
+    -- the service posts the job to this client's listener when it ends, or
+    -- to the URL of client:expect_callbacks (served by the host)
     local port, url = self.core:listening()
     if not port then
-      util.argerror(fname, "options.callback", "needs a listener: call client:listen{} first", 3)
+      url = self.core:expected_callback_url()
+    end
+    if not url then
+      util.argerror(fname, "options.callback",
+        "needs a listener (client:listen{}) or a callback URL (client:expect_callbacks(url))", 3)
     end
     if params.callback_url ~= nil and params.callback_url ~= url then
       util.argerror(fname, "options.callback", "and params.callback_url name different URLs", 3)
@@ -520,15 +525,50 @@ function Client:stop_listening()
   self:_kick()
 end
 
+-- client:expect_callbacks(url, {safety_min = 30, safety_factor = 3})
+-- Callbacks that the host serves itself (e.g. an nginx location with
+-- pushpull.ngx.callback_handler) and passes to client:feed_callback: jobs
+-- submitted with callback_url = url (or with options.callback = true when
+-- there is no listener) are polled only as a safety net, as the listener's
+-- are. url nil forgets it: those jobs are polled as usual again.
+-- true, or nil, err.
+function Client:expect_callbacks(url, opts)
+  local f = "client:expect_callbacks"
+  util.check(f, "url", url, "string|nil")
+  opts = util.opts(f, opts)
+  if opts.safety_factor ~= nil and (type(opts.safety_factor) ~= "number" or opts.safety_factor <= 0) then
+    util.argerror(f, "options.safety_factor", "must be a positive number")
+  end
+  local safety_min = seconds_to_ms(f, "options.safety_min", opts.safety_min)
+  local ok, err = self.core:expect_callbacks(url, safety_min, opts.safety_factor)
+  if not ok then
+    return nil, errors.from_core(err)
+  end
+  self:_kick()
+  return true
+end
+
+-- The URL of client:expect_callbacks, or nil.
+function Client:expected_callback_url()
+  return self.core:expected_callback_url()
+end
+
 -- Feeds a callback the service posted (the job object as JSON text).
--- true when it named a job of this client; nil, err otherwise.
+-- true when it named a job of this client; nil, err otherwise, with
+-- err.unknown = true when it is a well formed job object of no job of this
+-- client (nothing to retry), and err.malformed = true when it is not a job
+-- object (a JSON object with an id and a status).
 function Client:feed_callback(body)
   util.check("client:feed_callback", "body", body, "string")
-  local ok = self.core:feed_callback(body)
+  local ok, rc = self.core:feed_callback(body)
   self:dispatch()
   self:_kick()
   if not ok then
-    return nil, errors.new("callback not accepted", {body = body})
+    if rc == 1 then
+      return nil, errors.new("the callback names no job of this client", {body = body, unknown = true})
+    end
+    return nil, errors.new("malformed callback: not a job object with an id and a status",
+      {body = body, malformed = true})
   end
   return true
 end

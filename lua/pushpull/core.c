@@ -441,8 +441,12 @@ static int l_feed_callback(lua_State *L)
     pp_client *c = check_client(L);
     size_t len;
     const char *json = luaL_checklstring(L, 2, &len);
-    lua_pushboolean(L, pp_feed_callback(c, json, len) == 0);
-    return 1;
+    int rc = pp_feed_callback(c, json, len);
+    /* true when it named a job of this client; then 0 (known), 1 (well
+     * formed, no job of this client) or -1 (not a job object) */
+    lua_pushboolean(L, rc == 0);
+    lua_pushinteger(L, rc);
+    return 2;
 }
 
 /* ---- the callback listener */
@@ -544,6 +548,35 @@ static int l_listen_stop(lua_State *L)
 {
     pp_listen_stop(check_client(L));
     return 0;
+}
+
+/* expect_callbacks(url | nil, safety_min_ms, safety_factor) -> true | nil, err */
+static int l_expect_callbacks(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const char *url = luaL_optstring(L, 2, NULL);
+    long min_ms = (long)luaL_optnumber(L, 3, 0);
+    double factor = (double)luaL_optnumber(L, 4, 0);
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    if (pp_expect_callbacks(c, url, min_ms, factor, &err) < 0) {
+        lua_pushnil(L);
+        push_error(L, &err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* expected_callback_url() -> url | nil */
+static int l_expected_callback_url(lua_State *L)
+{
+    const char *url = pp_expected_callback_url(check_client(L));
+    if (url)
+        lua_pushstring(L, url);
+    else
+        lua_pushnil(L);
+    return 1;
 }
 
 /* ---- driving */
@@ -712,6 +745,8 @@ static const luaL_Reg client_methods[] = {
     {"listen_allow", l_listen_allow},
     {"listening", l_listening},
     {"listen_stop", l_listen_stop},
+    {"expect_callbacks", l_expect_callbacks},
+    {"expected_callback_url", l_expected_callback_url},
     {"socket_action", l_socket_action},
     {"timeout_ms", l_timeout_ms},
     {"take_fd_changes", l_take_fd_changes},

@@ -3,7 +3,8 @@
 -- jobs end by callback with one results GET each, in the blocking driver,
 -- inside pushpull.run and on a luv loop; refused senders and lost callbacks
 -- are caught by the safety-net poll; bad requests get 4xx answers and do
--- not disturb the client.
+-- not disturb the client. Then callbacks the host serves itself
+-- (client:expect_callbacks + client:feed_callback).
 local socket = require("socket")
 local cjson = require("cjson")
 local h = require("support.client")
@@ -110,7 +111,8 @@ describe("callback listener", function()
       local client = h.client(ctx.emu)
       assert.has_error(function()
         client:submit({source = "universal", url = ctx.site:page_url(1)}, {callback = true})
-      end, "pushpull: client:submit: options.callback needs a listener: call client:listen{} first")
+      end, "pushpull: client:submit: options.callback needs a listener (client:listen{}) "
+        .. "or a callback URL (client:expect_callbacks(url))")
       client:close()
     end)
 
@@ -327,5 +329,89 @@ describe("callback listener", function()
       assert.is_true(st.requests <= 1 + n + 4 * lost, "requests " .. st.requests)
       client:close()
     end)
+  end)
+end)
+
+describe("callbacks served by the host (client:expect_callbacks)", function()
+  local ctx = h.context{args = JOB_TIME}
+
+  it("checks its arguments and says which URL it expects", function()
+    local client = h.client(ctx.emu)
+    assert.is_nil(client:expected_callback_url())
+    local ok, err = client:expect_callbacks("hooks.example.com/cb")
+    assert.is_nil(ok)
+    assert.matches("http", err.message, 1, true)
+    assert.has_error(function() client:expect_callbacks(42) end)
+    assert.has_error(function() client:expect_callbacks("https://x/cb", {safety_factor = 0}) end)
+    assert.is_true(client:expect_callbacks("https://hooks.example.com/cb"))
+    assert.equal("https://hooks.example.com/cb", client:expected_callback_url())
+    assert.is_true(client:expect_callbacks(nil))
+    assert.is_nil(client:expected_callback_url())
+    client:close()
+  end)
+
+  it("ends a batch by the callbacks fed to it, with one results GET per job", function()
+    local client = h.client(ctx.emu)
+    local name = "expect-" .. math.random(1e9)
+    local url = ctx.site:callback_url(name)
+    assert(client:expect_callbacks(url))
+    local before = emu_requests(ctx.emu)
+    local n = 20
+    local batch = assert(client:submit_batch({source = "universal", url = page_urls(ctx.site, n, 100)},
+      {callback = true}))
+    for _, job in ipairs(batch.jobs) do
+      assert.equal(url, job.info.callback_url)
+    end
+    -- the service posts them to the site, which keeps them; the host feeds them
+    local calls = ctx.site:wait_callbacks(name, n, 15)
+    assert.equal(n, #calls)
+    for _, call in ipairs(calls) do
+      local body = type(call.body) == "string" and call.body or cjson.encode(call.body)
+      assert.is_true(client:feed_callback(body))
+    end
+    -- a duplicate is harmless
+    local first = type(calls[1].body) == "string" and calls[1].body or cjson.encode(calls[1].body)
+    assert.is_true(client:feed_callback(first))
+    assert(client:wait_all(batch, {timeout = 10}))
+    for i, job in ipairs(batch.jobs) do
+      assert.equal("fetched", job.status)
+      assert.equal(100 + i, h.page_number(assert(job:results())[1].content))
+    end
+    local d = delta(before, emu_requests(ctx.emu))
+    assert.equal(0, d[STATUS])
+    assert.equal(n, d[RESULTS]) -- no poll: one download per job
+    client:close()
+  end)
+
+  it("tells unknown jobs from malformed callbacks", function()
+    local client = h.client(ctx.emu)
+    local ok, err = client:feed_callback('{"id":"1234567890000000001","status":"done"}')
+    assert.is_nil(ok)
+    assert.is_true(err.unknown)
+    assert.is_nil(err.malformed)
+    for _, body in ipairs{"nope", "{}", '{"id":"1"}', "[]"} do
+      ok, err = client:feed_callback(body)
+      assert.is_nil(ok)
+      assert.is_true(err.malformed, body)
+    end
+    client:close()
+  end)
+
+  it("polls the jobs as usual once the URL is forgotten", function()
+    local client = h.client(ctx.emu)
+    local url = ctx.site:callback_url("expect-forgotten-" .. math.random(1e9))
+    assert(client:expect_callbacks(url, {safety_min = 600}))
+    local batch = assert(client:submit_batch({source = "universal", url = page_urls(ctx.site, 3, 200)},
+      {callback = true}))
+    -- nobody feeds the callbacks and the safety net is 10 minutes away
+    local ok, err = client:wait_all(batch, {timeout = 1.5})
+    assert.is_nil(ok)
+    assert.equal("timeout", err.message)
+    assert(client:expect_callbacks(nil))
+    assert(client:wait_all(batch, {timeout = 15}))
+    for _, job in ipairs(batch.jobs) do
+      assert.equal("fetched", job.status)
+    end
+    client:close()
   end)
 end)

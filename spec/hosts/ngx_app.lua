@@ -1,9 +1,10 @@
 -- Handlers of spec/hosts/nginx/driver.conf: the ngx driver exercised from
 -- content, access, timer, light-thread and non-yielding contexts of a real
--- nginx. Every answer is JSON that spec/hosts/ngx_driver_spec.lua checks.
+-- nginx, and callbacks taken by a location of the same nginx. Every answer is JSON that spec/hosts/ngx_driver_spec.lua checks.
 local cjson = require("cjson.safe")
 local pushpull = require("pushpull")
 local ngx_driver = require("pushpull.drivers.ngx")
+local ppngx = require("pushpull.ngx")
 
 local M = {}
 
@@ -186,6 +187,63 @@ function M.header_filter()
   local ok, err = pcall(job.wait, job, {timeout = 1})
   ngx.header["X-Wait-Ok"] = tostring(ok)
   ngx.header["X-Wait-Error"] = tostring(err):gsub("[\r\n]", " ")
+end
+
+-- ---- callbacks through an nginx location (pushpull.ngx.callback_handler)
+
+-- The worker's client whose jobs call back to /callback of this nginx.
+local function callback_client()
+  return assert(ppngx.client{
+    username = config.username, password = config.password, base_url = config.base_url,
+    callback_url = config.self_url .. "/callback", callback_shared = "callbacks",
+  })
+end
+
+-- POST /callback: what the emulator posts to; /callback/small (max_body
+-- 100, every sender) and /callback/denied (another sender only) for the
+-- refusals.
+function M.callback()
+  ppngx.callback_handler(callback_client(), {allow = "callbacker_ips"})
+end
+
+function M.callback_small()
+  ppngx.callback_handler(callback_client(), {max_body = 100})
+end
+
+local DENIED = {"10.9.8.7", "2001:db8::1"}
+function M.callback_denied()
+  ppngx.callback_handler(callback_client(), {allow = DENIED})
+end
+
+-- ?n= query jobs submitted with callback = true and waited for (?from=
+-- numbers the queries).
+function M.callback_batch()
+  local args = ngx.req.get_uri_args()
+  local n = tonumber(args.n) or 50
+  local from = tonumber(args.from) or 0
+  local c = callback_client()
+  local queries = {}
+  for i = 1, n do
+    queries[i] = "callback " .. (from + i)
+  end
+  local t0 = ngx.now()
+  local batch, err = c:submit_batch({source = "google_search", query = queries}, {callback = true})
+  if not batch then
+    return reply({error = tostring(err.message or err)}, 500)
+  end
+  local ok, werr = c:wait_all(batch, {timeout = 25})
+  ngx.update_time()
+  local statuses, ended = {}, 0
+  for _, job in ipairs(batch.jobs) do
+    statuses[job.status] = (statuses[job.status] or 0) + 1
+    if job.status == "fetched" or job.status == "faulted" then
+      ended = ended + 1
+    end
+  end
+  reply{n = n, ended = ended, statuses = statuses, waited = ok == true,
+    wait_error = werr and tostring(werr.message or werr), seconds = ngx.now() - t0,
+    callback_url = batch.jobs[1].info and batch.jobs[1].info.callback_url,
+    relayed = ppngx.relayed("callbacks"), worker = ngx.worker.id()}
 end
 
 function M.engine()

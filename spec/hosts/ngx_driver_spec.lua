@@ -1,7 +1,9 @@
 -- The ngx driver in a real nginx (Debian's nginx + libnginx-mod-http-lua):
 -- a batch of 200 jobs waited for in one handler while other requests are
 -- answered, several handlers waiting at once, waits from access, timer and
--- light-thread contexts, and clear errors where nginx cannot yield.
+-- light-thread contexts, clear errors where nginx cannot yield, and
+-- callbacks taken by a location of the same nginx
+-- (pushpull.ngx.callback_handler).
 -- The spec only orchestrates over HTTP; the driver runs in nginx's LuaJIT.
 local cjson = require("cjson")
 local socket = require("socket")
@@ -72,12 +74,18 @@ local function background_get(url)
 end
 
 -- The emulator (jobs take 50-500 ms), the test site its jobs scrape, and an
--- nginx with `workers` workers, for the enclosing describe block.
-local function servers(workers)
+-- nginx with `workers` workers, for the enclosing describe block. With
+-- example_callbacks, the OpenResty example takes callbacks at
+-- /scrape_callback.
+local function servers(workers, example_callbacks)
   local t = common.servers({"--job-time", "uniform:50ms:500ms", "--workers", "4"}, function(up)
-    return {template = TEMPLATE, workers = workers,
-      vars = {EMULATOR = up.emu.url, SITE = up.site.url},
-      env = {PUSHPULL_BASE_URL = up.emu.url, PUSHPULL_USERNAME = "user", PUSHPULL_PASSWORD = "pass1"}}
+    local port = require("support.nginx").free_port()
+    local env = {PUSHPULL_BASE_URL = up.emu.url, PUSHPULL_USERNAME = "user", PUSHPULL_PASSWORD = "pass1"}
+    if example_callbacks then
+      env.PUSHPULL_CALLBACK_URL = "http://127.0.0.1:" .. port .. "/scrape_callback"
+    end
+    return {template = TEMPLATE, workers = workers, port = port,
+      vars = {EMULATOR = up.emu.url, SITE = up.site.url}, env = env}
   end)
   lazy_setup(t.start)
   lazy_teardown(t.stop)
@@ -198,5 +206,137 @@ describe("ngx driver with two workers", function()
     end
     assert.are.equal(32, ok)
     assert.are.same({}, srv:log_lines("%[error%]"))
+  end)
+
+  it("passes a callback to the worker whose client waits for its job", function()
+    local before = t.emu:stats().requests
+    local answers = parallel_get{t.nginx.url .. "/callback_batch?n=30&from=100",
+      t.nginx.url .. "/callback_batch?n=30&from=200", t.nginx.url .. "/callback_batch?n=30&from=300"}
+    -- (nginx hands the emulator's callbacks to either worker: a job whose
+    -- callback were not passed on would wait 30 s for its safety-net poll)
+    for _, a in ipairs(answers) do
+      assert.are.equal(200, a.code, a.body)
+      local r = cjson.decode(a.body)
+      assert.is_true(r.waited, tostring(r.wait_error))
+      assert.are.equal(30, r.ended, a.body)
+      assert.is_true(r.seconds < 10, "took " .. r.seconds .. " s")
+    end
+    local after = t.emu:stats().requests
+    assert.are.equal(0, after["GET /v1/queries/{id}"] - before["GET /v1/queries/{id}"])
+    local results = after["GET /v1/queries/{id}/results"] - before["GET /v1/queries/{id}/results"]
+    assert.is_true(results >= 90 and results <= 95, "results GETs: " .. results)
+    assert.are.same({}, t.nginx:log_lines("%[error%]"))
+  end)
+end)
+
+describe("callbacks through an nginx location", function()
+  local t = servers(1, true)
+
+  local function post(path, body, opts)
+    opts = opts or {}
+    local res = assert(http.request{method = opts.method or "POST", url = t.nginx.url .. path,
+      body = body, chunked = opts.chunked, timeout = 10,
+      headers = {["content-type"] = "application/json"}})
+    local ok, v = pcall(cjson.decode, res.body)
+    return res.status, ok and v or res.body, res
+  end
+
+  it("ends a batch of 50 jobs by their callbacks, with one results GET per job", function()
+    local r = get_json(t.nginx, "/callback_batch?n=50", 60)
+    assert.is_true(r.waited, tostring(r.wait_error))
+    assert.are.equal(50, r.ended, cjson.encode(r.statuses))
+    assert.are.equal(t.nginx.url .. "/callback", r.callback_url)
+    -- long before the first safety-net poll (30 s)
+    assert.is_true(r.seconds < 10, "took " .. r.seconds .. " s")
+    local st = t.emu:stats()
+    assert.are.equal(50, st.callbacks.sent, cjson.encode(st.callbacks))
+    local req = st.requests
+    assert.are.equal(0, req["GET /v1/queries/{id}"], cjson.encode(req))
+    assert.is_true(req["GET /v1/queries/{id}/results"] >= 50, cjson.encode(req))
+    assert.is_true(req["GET /v1/queries/{id}/results"] <= 53, cjson.encode(req))
+    -- the allowlist was fetched once by the worker
+    assert.are.equal(1, req["GET /v1/info/callbacker_ips"], cjson.encode(req))
+  end)
+
+  it("answers 200 ok for an unknown job and for a duplicate", function()
+    local status, v = post("/callback", '{"id":"1234567890000000001","status":"done"}')
+    assert.are.equal(200, status)
+    assert.are.same({status = "ok"}, v)
+    status, v = post("/callback", '{"id":"1234567890000000001","status":"done"}')
+    assert.are.equal(200, status)
+    assert.are.same({status = "ok"}, v)
+    -- a large body (nginx keeps it in a temporary file)
+    local big = cjson.encode{id = "1234567890000000002", status = "done", pad = string.rep("x", 200000)}
+    status, v = post("/callback", big)
+    assert.are.equal(200, status, tostring(v))
+    assert.are.same({status = "ok"}, v)
+  end)
+
+  it("refuses other methods with 405 and Allow: POST", function()
+    local status, v, res = post("/callback", nil, {method = "GET"})
+    assert.are.equal(405, status)
+    assert.are.equal("POST", res.headers["allow"])
+    assert.is_string(v.message)
+    status = post("/callback", "{}", {method = "PUT"})
+    assert.are.equal(405, status)
+  end)
+
+  it("refuses a body over max_body with 413: announced, chunked, or in a temporary file", function()
+    local job = '{"id":"1234567890000000003","status":"done"}'
+    local status, v = post("/callback/small", job)
+    assert.are.equal(200, status, tostring(v))
+    local long = cjson.encode{id = "1234567890000000003", status = "done", pad = string.rep("x", 100)}
+    status, v = post("/callback/small", long)
+    assert.are.equal(413, status)
+    assert.is_string(v.message)
+    status, v = post("/callback/small", long, {chunked = true})
+    assert.are.equal(413, status, tostring(v))
+    status = post("/callback/small", string.rep(" ", 100000) .. job, {chunked = true})
+    assert.are.equal(413, status)
+    -- and the default cap, 1 MiB (nginx's own cap is 2 MiB there)
+    status, v = post("/callback", string.rep(" ", 1024 * 1024) .. job)
+    assert.are.equal(413, status)
+    assert.is_string(v.message)
+    status, v = post("/callback", string.rep(" ", 1024 * 1024) .. job, {chunked = true})
+    assert.are.equal(413, status)
+    assert.is_string(v.message)
+  end)
+
+  it("refuses a sender outside the allowlist with 403", function()
+    local status, v = post("/callback/denied", '{"id":"1234567890000000004","status":"done"}')
+    assert.are.equal(403, status)
+    assert.is_string(v.message)
+  end)
+
+  it("refuses a body that is not a job object with 400", function()
+    for _, body in ipairs{"nope", "{}", "[1,2]", '{"status":"done"}', '"x"', ""} do
+      local status, v = post("/callback", body)
+      assert.are.equal(400, status, body)
+      assert.is_string(v.message, body)
+    end
+  end)
+
+  it("streams a batch whose callbacks come to the OpenResty example", function()
+    local before = t.emu:stats().requests
+    local urls = {}
+    for i = 1, 5 do urls[i] = t.site.url .. "/page/" .. (8000 + i) end
+    local t0 = socket.gettime()
+    local res = assert(http.request{method = "POST", url = t.nginx.url .. "/scrape",
+      body = table.concat(urls, "\n"), timeout = 60})
+    assert.are.equal(200, res.status, res.body)
+    assert.is_true(socket.gettime() - t0 < 10)
+    local lines = {}
+    for l in res.body:gmatch("[^\n]+") do lines[#lines + 1] = cjson.decode(l) end
+    assert.are.same({done = 5, ok = 5, pending = 0}, lines[#lines])
+    local after = t.emu:stats().requests
+    assert.are.equal(0, after["GET /v1/queries/{id}"] - before["GET /v1/queries/{id}"])
+    local results = after["GET /v1/queries/{id}/results"] - before["GET /v1/queries/{id}/results"]
+    -- one download per job (the handler's job:results() reads what was kept)
+    assert.is_true(results >= 5 and results <= 7, "results GETs: " .. results)
+  end)
+
+  it("leaves no error in the log", function()
+    assert.are.same({}, t.nginx:log_lines("%[error%]"))
+    assert.are.same({}, t.nginx:log_lines("%[alert%]"))
   end)
 end)

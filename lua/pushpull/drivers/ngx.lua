@@ -356,6 +356,20 @@ function Driver:close()
   end
 end
 
+-- After a callback was fed to client from a request handler: wakes at once
+-- the client's waiting handlers whose condition now holds, and the engine
+-- (for the results download the callback started), instead of leaving both
+-- to the engine's next tick.
+function M.notify(client)
+  local d = client._drivers and client._drivers[M.name]
+  if d and not d.closed then
+    d:wake(false)
+    if engine.running then
+      poke()
+    end
+  end
+end
+
 -- For tests and monitoring: the engine's counters.
 function M.stats()
   local n = 0
