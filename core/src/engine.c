@@ -73,9 +73,10 @@ int pp_engine_init(pp_client *c)
     if (!l)
         return -1;
     c->hdr_json = l;
-    if (!(l = curl_slist_append(c->hdr_json, "Content-Type: application/json")))
+    /* appending to a non-empty list returns its head, or NULL on failure */
+    if (!curl_slist_append(c->hdr_json, "Content-Type: application/json"))
         return -1;
-    if (!(l = curl_slist_append(c->hdr_json, "Expect:")))
+    if (!curl_slist_append(c->hdr_json, "Expect:"))
         return -1;
     c->easy_pool_cap = (size_t)c->max_connections * 2;
     c->easy_pool = calloc(c->easy_pool_cap, sizeof *c->easy_pool);
