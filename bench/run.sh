@@ -15,13 +15,7 @@ export LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 export LUA_CPATH="$BUILD_DIR/lua5.4/?.so;;"
 
 . ./scripts/servers.sh
-tmp=$(mktemp -d)
-cleanup() {
-  servers_stop
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+tmp=$SCRATCH
 
 server_start site "$BUILD_DIR/bin/pushpull-testsite" --port 0
 SITE=$SERVER_URL

@@ -10,8 +10,6 @@ OUT_DIR=${DEMO_OUT:-$ROOT/out/demo}
 PAGES=${DEMO_PAGES:-200}
 
 . ./scripts/servers.sh
-trap servers_stop EXIT
-trap 'exit 130' INT TERM
 
 server_start emulator "$BUILD_DIR/bin/pushpull-emulator" --port 0 --user demo:demo-pass \
   --job-time uniform:200ms:1500ms --fault-rate 0.02

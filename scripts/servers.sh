@@ -6,9 +6,14 @@
 #                                   and SERVER_PID
 #   servers_stop                    stops every server started so far
 #
+# Sourcing it also gives the script a scratch folder, $SCRATCH, and traps
+# that stop the servers and remove that folder however the script ends.
+#
 # Call server_start directly, never in $(...): a subshell would lose track of
 # the process, and servers_stop could not end it.
 SERVERS_TMP=$(mktemp -d)
+SCRATCH=$SERVERS_TMP/scratch
+mkdir -p "$SCRATCH"
 SERVER_PIDS=""
 SERVER_URL=""
 SERVER_PID=""
@@ -42,3 +47,6 @@ servers_stop() {
   SERVER_PIDS=""
   rm -rf "$SERVERS_TMP"
 }
+
+trap servers_stop EXIT
+trap 'exit 130' INT TERM

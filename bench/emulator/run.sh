@@ -15,13 +15,7 @@ AUTH_LUA=$ROOT/bench/emulator/auth.lua
 AUTH="user:pass1"
 
 . ./scripts/servers.sh
-tmp=$(mktemp -d)
-cleanup() {
-  servers_stop
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+tmp=$SCRATCH
 
 # start_emulator ARGS...: starts one more emulator, sets pid and BASE.
 start_emulator() {
