@@ -43,7 +43,7 @@ build = {
     ["pushpull.ngx"] = "lua/pushpull/ngx.lua",
     ["pushpull.core"] = {
       sources = {
-        "lua/pushpull/core.c",
+        "lua/binding/core.c",
         "core/src/client.c",
         "core/src/engine.c",
         "core/src/errors.c",
