@@ -10,7 +10,7 @@
  *     pp_take_fd_changes(), call pp_socket_action() when one is ready, and arm
  *     one timer for pp_timeout_ms() that calls pp_socket_action(PP_SOCKET_TIMEOUT);
  *   - hosts that can only tick (OpenResty timers) call pp_perform();
- *   - plain scripts call pp_poll(ms), the one blocking call.
+ *   - plain scripts call pp_wait(ms), the one blocking call.
  *
  * After any of these, pp_take_events() reports what changed: jobs that moved
  * to a new state and operations that finished. Nothing in the core calls back
@@ -19,6 +19,11 @@
  * All strings passed in are copied. Pointers returned stay valid until the
  * next call that may change the object they belong to (for a job: the next
  * drive call or pp_job_release; for an operation: pp_op_free).
+ *
+ * Errors: every call that can fail returns 0 (a handle), -1 or NULL and
+ * describes the failure in a pp_error *err argument, which may be NULL.
+ * Its strings belong to the client and stay valid until the next call that
+ * fails (pp_client_new's are static).
  *
  * One pp_client is single-threaded; two clients in one process share nothing.
  * libcurl's global state is set up once per process by the first
@@ -59,13 +64,14 @@ typedef enum pp_state {
     PP_REJECTED,      /* the service refused the submission (4xx) */
     PP_UNKNOWN,       /* the submission was sent but its answer was lost */
     PP_EXPIRED,       /* the service no longer has it (404 / retention) */
+    PP_FAILED,        /* done, but its results could not be stored */
     PP_STATE_COUNT
 } pp_state;
 
 /* "new", "submitting", "pending", ... ; NULL for an out-of-range value. */
 const char *pp_state_name(pp_state s);
 /* 1 for states a job never leaves by itself: fetched, faulted, rejected,
- * unknown, expired (done is not final: it moves on to fetching). */
+ * unknown, expired, failed (done is not final: it moves on to fetching). */
 int pp_state_is_final(pp_state s);
 
 /* ---- Configuration. pp_config_init fills defaults; 0 / NULL keep them. */
@@ -89,19 +95,20 @@ typedef struct pp_config {
     long timeout_ms;            /* per request, default 30000 */
     long connect_timeout_ms;    /* default 10000 */
     int max_connections;        /* connection pool bound, default 16 */
-    int max_retries;            /* per request on connection errors/429/5xx, default 6 */
+    int max_retries;            /* per request on connection errors/429/5xx,
+                                   default 6; 0 = no retries (unlike the
+                                   other fields, 0 is a setting here) */
     long retry_base_ms;         /* backoff base (full jitter), default 250 */
     long retry_max_ms;          /* backoff cap, default 30000 */
     int batch_size;             /* values per batch request, 1..PP_BATCH_MAX */
+    size_t max_buffered;        /* bytes of results held in memory before
+                                   they spool to files, default 32 MiB */
+    const char *spool_dir;      /* where spool folders are made; NULL =
+                                   $TMPDIR or /tmp */
     pp_poll_config poll;
 } pp_config;
 
 void pp_config_init(pp_config *cfg);
-
-/* NULL on failure with a message in err (errlen bytes, may be 0).
- * max_retries < 0 means no retries. */
-pp_client *pp_client_new(const pp_config *cfg, char *err, size_t errlen);
-void pp_client_free(pp_client *c);
 
 /* ---- Errors, as the Lua face shows them: message, HTTP status, body. */
 typedef struct pp_error {
@@ -111,6 +118,10 @@ typedef struct pp_error {
     size_t body_len;
 } pp_error;
 
+/* NULL on failure, described in err (static strings). */
+pp_client *pp_client_new(const pp_config *cfg, pp_error *err);
+void pp_client_free(pp_client *c);
+
 /* ---- Submitting jobs.
  *
  * params_json is the job object as the service takes it. When its `url` or
@@ -118,12 +129,26 @@ typedef struct pp_error {
  * split into requests of at most cfg.batch_size values. Jobs are created at
  * once (state new) so they can be waited on before they have ids.
  * Returns an operation that finishes when every job has left `submitting`;
- * 0 on a local error (bad JSON, empty list, ...), described in *err (err
- * may be NULL; its strings belong to the client and stay valid until the
- * next pp_submit or pp_client_free).
+ * 0 on a local error (bad JSON, empty list, a results folder that cannot be
+ * written, ...), described in err.
  * The operation's status is that of the first refused request, else of the
- * last answer; its error is the first one any of its jobs met. */
-pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err);
+ * last answer; its error is the first one any of its jobs met.
+ *
+ * A submission is sent once. It is tried again only when it provably never
+ * left (the host could not be resolved or connected to) or was answered
+ * 429, which creates nothing; any other outcome (a 5xx or 524 after the
+ * service may have done the work, a lost answer, an answer that does not
+ * list a job) makes the jobs concerned `unknown`, with the error. */
+typedef struct pp_submit_opts {
+    const char *results_dir;   /* results of these jobs go to
+                                  <results_dir>/<id>.json (written to a
+                                  temporary file there, fsynced, renamed);
+                                  NULL keeps them in memory */
+    const char *results_type;  /* ?type= of the results the poller fetches
+                                  (raw, parsed, png, ...); NULL = default */
+} pp_submit_opts;
+pp_op pp_submit(pp_client *c, const char *params_json, size_t len,
+                const pp_submit_opts *opts, pp_error *err);
 
 /* The jobs an operation created (pp_submit), in input order. Valid until
  * pp_op_free. */
@@ -131,29 +156,29 @@ const pp_job *pp_op_jobs(pp_client *c, pp_op op, size_t *count);
 
 /* A job handle for an id the service already has (state pending; its
  * status is unknown until polled or refreshed). Same id -> same handle. */
-pp_job pp_attach(pp_client *c, const char *job_id);
+pp_job pp_attach(pp_client *c, const char *job_id, pp_error *err);
 
 /* Poll the job until it ends (adaptive schedule); jobs from pp_submit are
- * watched from the start. Idempotent. */
-int pp_watch(pp_client *c, pp_job job);
+ * watched from the start. Idempotent. 0 / -1. */
+int pp_watch(pp_client *c, pp_job job, pp_error *err);
 
 /* GET the job's status now; the operation's body is the job object. */
-pp_op pp_refresh(pp_client *c, pp_job job);
+pp_op pp_refresh(pp_client *c, pp_job job, pp_error *err);
 
 /* Download results. type: NULL for the service's default, or "raw",
  * "parsed", "png", "markdown", a comma list. path: NULL keeps the body in
- * memory (pp_op_body), else it is streamed to that file (created/truncated
- * only once the answer is 2xx; a failed download leaves no file). A job in
- * state done moves to fetching, then fetched (to a file: pp_job_results_path
- * names it); a 404 makes it expired. 0 for a job without an id or a bad
- * type. */
-pp_op pp_fetch(pp_client *c, pp_job job, const char *type, const char *path);
+ * memory (pp_op_body), else it goes to a temporary file beside path that
+ * is fsynced and renamed to path once the whole answer is there (an earlier
+ * file at path is replaced only then). A job in state done moves to
+ * fetching, then fetched; a 404 makes it expired. */
+pp_op pp_fetch(pp_client *c, pp_job job, const char *type, const char *path,
+               pp_error *err);
 
 /* Any call of the API, with retries for idempotent requests (a POST is
- * retried only when it surely never reached the service, or on 429).
+ * retried only when it provably never reached the service).
  * method "GET"/"POST"/"PUT"/"DELETE"; path begins with "/"; body may be NULL. */
 pp_op pp_request(pp_client *c, const char *method, const char *path,
-                 const char *body, size_t len);
+                 const char *body, size_t len, pp_error *err);
 
 /* ---- Operations. */
 int pp_op_done(pp_client *c, pp_op op);          /* 1 once finished */
@@ -170,24 +195,30 @@ const char *pp_job_id(pp_client *c, pp_job job);      /* NULL until pending */
 const char *pp_job_info(pp_client *c, pp_job job, size_t *len);
 /* The results the poller kept (pp_poll_config.fetch), NULL if none. */
 const char *pp_job_results(pp_client *c, pp_job job, size_t *len);
-/* Why a job is rejected, unknown, faulted or expired; NULL otherwise. */
+/* Why a job is rejected, unknown, faulted, expired or failed; NULL
+ * otherwise. */
 const pp_error *pp_job_error(pp_client *c, pp_job job);
-/* Make the poller stream this job's results to path (created/truncated when
- * the answer is 200) instead of keeping them in memory. 0, or -1 on bad
- * arguments. */
-int pp_job_set_results_path(pp_client *c, pp_job job, const char *path);
-/* Where the poller wrote this job's results, NULL if not to a file. */
-const char *pp_job_results_path(pp_client *c, pp_job job);
-/* Drop the kept results (memory) but keep the job. */
+/* The file holding this job's results, NULL if none: its result file
+ * (pp_submit_opts.results_dir), where pp_job_save_results put them, or --
+ * *temporary set to 1 -- a spool file (results past the memory budget,
+ * removed with the job: pp_job_save_results keeps it). */
+const char *pp_job_results_path(pp_client *c, pp_job job, int *temporary);
+/* Puts the kept results at path atomically (a temporary file beside it,
+ * fsynced and renamed; a spool file is renamed) and frees the memory they
+ * held. 0, or -1 with err naming the path and the reason. */
+int pp_job_save_results(pp_client *c, pp_job job, const char *path, pp_error *err);
+/* Drop the kept results (memory or spool file) but keep the job. */
 void pp_job_drop_results(pp_client *c, pp_job job);
 /* Forget the job; its handle becomes invalid. */
 void pp_job_release(pp_client *c, pp_job job);
 
-/* Feed a callback the service posted (the job object) into the state
- * machine. 0 if it named a job this client knows, 1 if it is well formed
- * but names no job this client knows (ignored), -1 if malformed (not a JSON
- * object with an `id` and a `status`). Duplicates are harmless. A job said
- * done is fetched at once (with poll.fetch), faulted ends faulted. */
+/* Feed a callback the service posted (the job object). A callback is a
+ * hint, never proof: a job it says is done is downloaded at once (the
+ * results are the proof), one it says faulted gets one status request that
+ * confirms it; its body never becomes the job's info. 0 if it named a job
+ * this client knows, 1 if it is well formed but names no job this client
+ * knows (ignored), -1 if malformed (not a JSON object with a valid `id` and
+ * a `status`). Duplicates are harmless. */
 int pp_feed_callback(pp_client *c, const char *json, size_t len);
 
 /* ---- Callback listener.
@@ -218,8 +249,13 @@ typedef struct pp_listen_config {
     int port;                  /* 0 = a free port (pp_listen_port says which) */
     const char *path;          /* NULL = "/callback" */
     const char *const *allow;  /* numeric sender addresses allowed (allow_count
-                                  of them); NULL = every sender */
+                                  of them); NULL = none given: only a loopback
+                                  bind may start without a list */
     size_t allow_count;
+    int allow_any;             /* 1: every sender (allow ignored), also on a
+                                  public address: anyone who can reach the
+                                  port can then make the client download
+                                  results early and spend requests */
     size_t max_body;           /* bytes; 0 = 1 MiB */
     const char *public_url;    /* the callback_url to give the service; NULL =
                                   http://bind:port/path */
@@ -267,7 +303,7 @@ enum { PP_WANT_READ = 1, PP_WANT_WRITE = 2, PP_EV_ERROR = 4 };
 
 /* fd became ready (events: PP_WANT_READ|PP_WANT_WRITE|PP_EV_ERROR), or
  * fd == PP_SOCKET_TIMEOUT when the host's timer fired. 0 or -1. */
-int pp_socket_action(pp_client *c, int fd, int events);
+int pp_socket_action(pp_client *c, int fd, int events, pp_error *err);
 /* Milliseconds until the core needs a call (a curl timeout, a retry, a
  * poll); -1 when nothing is due; 0 when it needs one now. */
 long pp_timeout_ms(pp_client *c);
@@ -281,10 +317,11 @@ typedef struct pp_fd_change {
 size_t pp_take_fd_changes(pp_client *c, pp_fd_change *out, size_t max);
 
 /* Non-blocking step: progress every transfer and run what is due. */
-int pp_perform(pp_client *c);
-/* Blocking step: wait up to ms (capped by pp_timeout_ms) for I/O, then
- * pp_perform. ms < 0: until the core's next deadline (at most 1 s if none). */
-int pp_poll(pp_client *c, int ms);
+int pp_perform(pp_client *c, pp_error *err);
+/* The one blocking call: waits up to ms (capped by pp_timeout_ms) for I/O,
+ * then pp_perform. ms < 0: until the core's next deadline (at most 1 s if
+ * none). */
+int pp_wait(pp_client *c, int ms, pp_error *err);
 
 /* Number of transfers in flight plus work scheduled (polls, retries). */
 size_t pp_busy(pp_client *c);

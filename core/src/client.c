@@ -1,9 +1,11 @@
-/* Client lifecycle and configuration. */
-#include "internal.h"
+/* Client lifecycle and configuration, and the public job calls. */
+#include "client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define DEFAULT_MAX_BUFFERED ((size_t)32 << 20)
 
 void pp_config_init(pp_config *cfg)
 {
@@ -18,6 +20,7 @@ void pp_config_init(pp_config *cfg)
     cfg->retry_base_ms = 250;
     cfg->retry_max_ms = 30000;
     cfg->batch_size = PP_BATCH_MAX;
+    cfg->max_buffered = DEFAULT_MAX_BUFFERED;
     cfg->poll.first_ms = 0;
     cfg->poll.min_ms = 200;
     cfg->poll.max_ms = 5000;
@@ -25,58 +28,64 @@ void pp_config_init(pp_config *cfg)
     cfg->poll.fetch = 1;
 }
 
-static void set_err(char *err, size_t errlen, const char *msg)
+int pp_fail(pp_client *c, pp_error *err, const char *message)
 {
-    if (err && errlen)
-        snprintf(err, errlen, "%s", msg);
+    pp_err_set(&c->last_err, message, 0, NULL, 0);
+    return pp_err_out(err, &c->last_err);
 }
 
-pp_client *pp_client_new(const pp_config *cfg, char *err, size_t errlen)
+int pp_fail_errno(pp_client *c, pp_error *err, const char *what, int errnum)
+{
+    pp_err_errno(&c->last_err, what, errnum);
+    return pp_err_out(err, &c->last_err);
+}
+
+static pp_client *refuse(pp_error *err, const char *msg)
+{
+    if (err) {
+        memset(err, 0, sizeof *err);
+        err->message = msg;
+    }
+    return NULL;
+}
+
+pp_client *pp_client_new(const pp_config *cfg, pp_error *err)
 {
     pp_config d;
     pp_config_init(&d);
     if (!cfg)
         cfg = &d;
     const char *base = cfg->base_url ? cfg->base_url : d.base_url;
-    if (!pp_strncaseeq(base, "http://", 7) && !pp_strncaseeq(base, "https://", 8)) {
-        set_err(err, errlen, "base_url must begin with http:// or https://");
-        return NULL;
-    }
-    if (cfg->batch_size < 0 || cfg->batch_size > PP_BATCH_MAX) {
-        set_err(err, errlen, "batch_size must be within 1..5000");
-        return NULL;
-    }
-    if (cfg->poll.factor != 0 && cfg->poll.factor < 1.0) {
-        set_err(err, errlen, "poll.factor must be >= 1");
-        return NULL;
-    }
+    if (!pp_strncaseeq(base, "http://", 7) && !pp_strncaseeq(base, "https://", 8))
+        return refuse(err, "base_url must begin with http:// or https://");
+    if (cfg->batch_size < 0 || cfg->batch_size > PP_BATCH_MAX)
+        return refuse(err, "batch_size must be within 1..5000");
+    if (cfg->max_retries < 0)
+        return refuse(err, "max_retries must not be negative");
+    if (cfg->poll.factor != 0 && cfg->poll.factor < 1.0)
+        return refuse(err, "poll.factor must be >= 1");
     pp_client *c = calloc(1, sizeof *c);
-    if (!c) {
-        set_err(err, errlen, pp_oom_message);
-        return NULL;
-    }
+    if (!c)
+        return refuse(err, pp_oom_message);
     size_t bl = strlen(base);
     while (bl > 0 && base[bl - 1] == '/')
         bl--;
-    c->base_url = pp_strndup(base, bl);
-    c->username = cfg->username ? pp_strdup(cfg->username) : NULL;
-    c->password = cfg->password ? pp_strdup(cfg->password) : NULL;
-    c->user_agent = pp_strdup(cfg->user_agent ? cfg->user_agent : "pushpull/" PP_VERSION);
-    if (!c->base_url || !c->user_agent || (cfg->username && !c->username) ||
-        (cfg->password && !c->password)) {
-        set_err(err, errlen, pp_oom_message);
-        pp_client_free(c);
-        return NULL;
-    }
-#define DEF(f) c->f = cfg->f > 0 ? cfg->f : d.f
-    DEF(timeout_ms);
-    DEF(connect_timeout_ms);
-    DEF(max_connections);
-    DEF(retry_base_ms);
-    DEF(retry_max_ms);
-    DEF(batch_size);
+    char *base_copy = pp_strndup(base, bl);
+    pp_transport_config tc;
+#define DEF(f) (cfg->f > 0 ? cfg->f : d.f)
+    tc.base_url = base_copy;
+    tc.username = cfg->username;
+    tc.password = cfg->password;
+    tc.user_agent = cfg->user_agent ? cfg->user_agent : "pushpull/" PP_VERSION;
+    tc.timeout_ms = DEF(timeout_ms);
+    tc.connect_timeout_ms = DEF(connect_timeout_ms);
+    tc.max_connections = DEF(max_connections);
+    tc.max_retries = cfg->max_retries;
+    tc.retry_base_ms = DEF(retry_base_ms);
+    tc.retry_max_ms = DEF(retry_max_ms);
+    c->batch_size = DEF(batch_size);
+    size_t budget = cfg->max_buffered ? cfg->max_buffered : DEFAULT_MAX_BUFFERED;
 #undef DEF
-    c->max_retries = cfg->max_retries > 0 ? cfg->max_retries : (cfg->max_retries < 0 ? 0 : d.max_retries);
     c->poll.first_ms = cfg->poll.first_ms > 0 ? cfg->poll.first_ms : 0;
     c->poll.min_ms = cfg->poll.min_ms > 0 ? cfg->poll.min_ms : d.poll.min_ms;
     c->poll.max_ms = cfg->poll.max_ms > 0 ? cfg->poll.max_ms : d.poll.max_ms;
@@ -84,18 +93,27 @@ pp_client *pp_client_new(const pp_config *cfg, char *err, size_t errlen)
         c->poll.max_ms = c->poll.min_ms;
     c->poll.factor = cfg->poll.factor >= 1.0 ? cfg->poll.factor : d.poll.factor;
     /* cfg->poll.fetch: 0 polls status; anything else (the default 1) fetches */
-    c->poll.fetch = cfg == &d ? 1 : (cfg->poll.fetch != 0);
+    c->poll.fetch = cfg->poll.fetch != 0;
     c->plan.first_ms = c->poll.first_ms;
     c->plan.min_ms = c->poll.min_ms;
     c->plan.max_ms = c->poll.max_ms;
     c->plan.factor = c->poll.factor;
     pp_estimate_init(&c->est, 1000.0);
     c->rng = pp_now_ms() ^ (uint64_t)(uintptr_t)c ^ 0x9E3779B97F4A7C15ull;
-    pp_timer_init(&c->pace_timer, PP_TIMER_PACE, c);
-    if (pp_engine_init(c) < 0) {
-        set_err(err, errlen, "cannot initialise libcurl");
+    pp_timer_init(&c->pace_timer, 0, c);
+    c->jobs.events = &c->events;
+    c->jobs.budget = budget;
+    int rc = base_copy ? pp_transport_init(&c->tp, &tc, &c->rng, &c->stats, &c->fdchanges,
+                                           &c->jobs.buffered, budget) : -1;
+    free(base_copy);
+    c->jobs.base_url = c->tp.base_url;
+    if (rc == 0 && cfg->spool_dir && !(c->jobs.spool_parent = pp_strdup(cfg->spool_dir)))
+        rc = -1;
+    if (rc == 0)
+        rc = pp_sched_init(c);
+    if (rc < 0) {
         pp_client_free(c);
-        return NULL;
+        return refuse(err, "cannot initialise the client (libcurl, or out of memory)");
     }
     return c;
 }
@@ -106,25 +124,15 @@ void pp_client_free(pp_client *c)
         return;
     c->in_teardown = 1;
     pp_listener_free(c);         /* before the jobs its handler feeds */
-    pp_engine_cleanup(c);        /* frees requests: in flight, queued, waiting */
     pp_submit_free_queue(c);
-    pp_jobs_free_all(c);
+    pp_heap_free(&c->timers);    /* before the jobs whose timers it holds */
+    pp_jobtab_free(&c->jobs);    /* jobs first: their requests drop answers */
+    pp_transport_cleanup(&c->tp);
     pp_ops_free_all(c);
-    pp_heap_free(&c->heap);
-    pp_err_clear(&c->submit_err);
-    if (c->early)
-        json_decref(c->early);
+    pp_callbacks_free(c);
+    pp_err_clear(&c->last_err);
     pp_evq_free(&c->events);
     pp_fdq_free(&c->fdchanges);
-    free(c->base_url);
-    free(c->username);
-    if (c->password) {
-        volatile char *p = c->password;
-        while (*p)
-            *p++ = 0;
-    }
-    free(c->password);
-    free(c->user_agent);
     free(c);
 }
 
@@ -144,4 +152,119 @@ void pp_get_stats(pp_client *c, pp_stats *out)
         return;
     }
     *out = c->stats;
+}
+
+/* ---- jobs */
+
+static pp_jobrec *job(pp_client *c, pp_job h)
+{
+    return c ? pp_job_get(&c->jobs, h) : NULL;
+}
+
+pp_job pp_attach(pp_client *c, const char *job_id, pp_error *err)
+{
+    if (!c)
+        return 0;
+    if (!job_id || !pp_id_valid(job_id)) {
+        pp_fail(c, err, "a job id is 1 to 96 letters, digits, '-' or '_'");
+        return 0;
+    }
+    pp_jobrec *j = pp_job_find_id(&c->jobs, job_id);
+    if (j)
+        return j->h;
+    j = pp_job_create(&c->jobs);
+    if (!j || pp_state_attached(&c->jobs, j, job_id) < 0) {
+        if (j)
+            pp_job_destroy(&c->jobs, j);
+        pp_fail(c, err, pp_oom_message);
+        return 0;
+    }
+    return j->h;
+}
+
+int pp_watch(pp_client *c, pp_job h, pp_error *err)
+{
+    pp_jobrec *j = job(c, h);
+    if (!j)
+        return c ? pp_fail(c, err, "no such job") : -1;
+    pp_sched_watch(c, j);
+    return 0;
+}
+
+pp_state pp_job_state(pp_client *c, pp_job h)
+{
+    pp_jobrec *j = job(c, h);
+    return j ? j->state : PP_NEW;
+}
+
+const char *pp_job_id(pp_client *c, pp_job h)
+{
+    pp_jobrec *j = job(c, h);
+    return j ? j->id : NULL;
+}
+
+const char *pp_job_info(pp_client *c, pp_job h, size_t *len)
+{
+    pp_jobrec *j = job(c, h);
+    if (len)
+        *len = j && j->info ? j->info_len : 0;
+    return j ? j->info : NULL;
+}
+
+const char *pp_job_results(pp_client *c, pp_job h, size_t *len)
+{
+    pp_jobrec *j = job(c, h);
+    const char *r = j ? j->results.data : NULL;
+    if (len)
+        *len = r ? j->results.len : 0;
+    return r;
+}
+
+const pp_error *pp_job_error(pp_client *c, pp_job h)
+{
+    pp_jobrec *j = job(c, h);
+    if (!j || !j->err.message)
+        return NULL;
+    switch (j->state) {
+    case PP_REJECTED: case PP_UNKNOWN: case PP_FAULTED: case PP_EXPIRED: case PP_FAILED:
+        return &j->err;
+    default:
+        return NULL;
+    }
+}
+
+const char *pp_job_results_path(pp_client *c, pp_job h, int *temporary)
+{
+    pp_jobrec *j = job(c, h);
+    if (temporary)
+        *temporary = j && j->results_path ? j->results_temporary : 0;
+    return j ? j->results_path : NULL;
+}
+
+int pp_job_save_results(pp_client *c, pp_job h, const char *path, pp_error *err)
+{
+    pp_jobrec *j = job(c, h);
+    if (!j)
+        return c ? pp_fail(c, err, "no such job") : -1;
+    if (!path || !*path)
+        return pp_fail(c, err, "no path");
+    if (pp_results_save(&c->jobs, j, path, &c->last_err) < 0)
+        return pp_err_out(err, &c->last_err);
+    return 0;
+}
+
+void pp_job_drop_results(pp_client *c, pp_job h)
+{
+    pp_jobrec *j = job(c, h);
+    if (j)
+        pp_results_drop(&c->jobs, j);
+}
+
+void pp_job_release(pp_client *c, pp_job h)
+{
+    pp_jobrec *j = job(c, h);
+    if (!j)
+        return;
+    pp_sched_forget(c, j);
+    pp_job_destroy(&c->jobs, j);
 }

@@ -1,5 +1,5 @@
 /* pp_error values: owned message and body, HTTP reason phrases. */
-#include "internal.h"
+#include "base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,4 +90,25 @@ void pp_err_from_http(pp_error *e, long status, const char *body, size_t len)
         free((char *)e->body);
         e->body = NULL;
     }
+}
+
+void pp_err_errno(pp_error *e, const char *what, int errnum)
+{
+    const char *why = strerror(errnum);
+    size_t n = strlen(what) + strlen(why) + 3;
+    char *m = malloc(n);
+    if (!m) {
+        pp_err_set(e, pp_oom_message, 0, NULL, 0);
+        return;
+    }
+    snprintf(m, n, "%s: %s", what, why);
+    pp_err_set(e, m, 0, NULL, 0);
+    free(m);
+}
+
+int pp_err_out(pp_error *out, const pp_error *src)
+{
+    if (out)
+        *out = *src;
+    return -1;
 }

@@ -1,5 +1,5 @@
 /* The two queues the host pulls from: job/op events and fd interest. */
-#include "internal.h"
+#include "base.h"
 
 #include <stdlib.h>
 #include <string.h>

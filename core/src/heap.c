@@ -1,6 +1,6 @@
 /* A binary min-heap of timers. Each timer knows its slot, so re-arming and
  * cancelling are O(log n), and the next due time is O(1). */
-#include "internal.h"
+#include "base.h"
 
 #include <stdlib.h>
 

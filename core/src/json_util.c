@@ -1,5 +1,5 @@
 /* Small jansson helpers. All JSON in the core goes through jansson. */
-#include "internal.h"
+#include "base.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,4 +47,16 @@ char *pp_json_error_message(const char *body, size_t len)
         out = pp_json_text(m, NULL);
     json_decref(root);
     return out;
+}
+
+int pp_id_valid(const char *id)
+{
+    size_t n = 0;
+    for (; id[n]; n++) {
+        char ch = id[n];
+        if (n >= 96 || !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                         (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_'))
+            return 0;
+    }
+    return n > 0;
 }

@@ -1,6 +1,6 @@
 /* The service may hand out http:// links for an https:// base URL: links
  * are upgraded to the scheme of the configured base URL. */
-#include "internal.h"
+#include "base.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,23 +26,30 @@ char *pp_link_upgrade(const char *href, const char *base_url)
     return pp_strdup(href);
 }
 
-int pp_links_upgrade_job(json_t *job, const char *base_url)
+/* href names the service: base_url itself followed by '/', '?' or nothing
+ * (compared after the scheme upgrade). */
+static int under_base(const char *href, const char *base_url)
 {
-    if (!is_https(base_url))
+    size_t n = strlen(base_url);
+    if (!pp_strncaseeq(href, base_url, n))
         return 0;
+    return href[n] == '\0' || href[n] == '/' || href[n] == '?';
+}
+
+int pp_links_clean_job(json_t *job, const char *base_url)
+{
     json_t *links = json_is_object(job) ? json_object_get(job, "_links") : NULL;
     if (!json_is_array(links))
         return 0;
-    size_t i;
-    json_t *link;
-    json_array_foreach(links, i, link) {
+    for (size_t i = json_array_size(links); i > 0; i--) {
+        json_t *link = json_array_get(links, i - 1);
         const char *href = pp_json_str(link, "href");
-        if (!href || !pp_strncaseeq(href, "http://", 7))
-            continue;
-        char *up = pp_link_upgrade(href, base_url);
-        if (!up)
+        char *up = href ? pp_link_upgrade(href, base_url) : NULL;
+        if (href && !up)
             return -1;
-        int rc = json_object_set_new(link, "href", json_string(up));
+        int keep = up && under_base(up, base_url);
+        int rc = keep ? json_object_set_new(link, "href", json_string(up))
+                      : json_array_remove(links, i - 1);
         free(up);
         if (rc < 0)
             return -1;

@@ -1,4 +1,5 @@
-/* The callback listener: libmicrohttpd in external-loop epoll mode.
+/* The callback listener: libmicrohttpd in external-loop epoll mode. It
+ * only listens: what a callback means is callbacks.c's business.
  *
  * The daemon runs no thread. MHD keeps its listening socket and every
  * connection in one epoll set whose fd the host watches like a curl socket
@@ -14,10 +15,10 @@
  * body is read), then the body as it arrives (413 past the cap: the rest is
  * read and dropped), then the body itself (400 unless a job object).
  *
- * The end of the file keeps what the poller asks about where a job's
- * callback comes in: the listener, or a URL the host serves itself
- * (pp_expect_callbacks), each with its safety-net delay. */
-#include "internal.h"
+ * A listener bound beyond loopback must be given an allowlist (or told
+ * allow_any): callbacks cost the client requests, so the world must not be
+ * able to send them. */
+#include "client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,13 +57,9 @@ struct pp_listener {
     int fd;                     /* MHD's epoll fd */
     int port;
     char *path;
-    char *url;                  /* public callback URL */
-    size_t url_len;
     size_t max_body;
     pp_addr *allow;             /* NULL = every sender */
     size_t nallow;
-    long safety_min_ms;
-    double safety_factor;
 };
 
 /* Per request: the body so far, or the answer already decided. */
@@ -248,7 +245,7 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
     }
     if (x->status)
         return answer(l, conn, x->status);
-    int rc = pp_callback_apply(l->c, x->body.data ? x->body.data : "", x->body.len);
+    int rc = pp_callback_take(l->c, x->body.data ? x->body.data : "", x->body.len);
     pp_buf_free(&x->body);
     return answer(l, conn, rc < 0 ? 400 : rc == 2 ? 202 : 200);
 }
@@ -276,7 +273,6 @@ static void listener_destroy(pp_listener *l)
     if (l->d)
         MHD_stop_daemon(l->d);
     free(l->path);
-    free(l->url);
     free(l->allow);
     free(l);
 }
@@ -296,10 +292,19 @@ void pp_listen_config_init(pp_listen_config *cfg)
 
 static int fail(pp_client *c, pp_error *err, const char *msg)
 {
-    pp_err_set(&c->listen_err, msg, 0, NULL, 0);
-    if (err)
-        *err = c->listen_err;
-    return -1;
+    return pp_fail(c, err, msg);
+}
+
+/* 127.0.0.0/8 and ::1: only this machine can reach them. */
+static int loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ss;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)ss;
+    static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return memcmp(&in6->sin6_addr, one, 16) == 0;
 }
 
 /* The sockaddr to bind, from a numeric address. */
@@ -365,6 +370,9 @@ int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err)
     int v6 = 0;
     if (bind_addr(bind, cfg->port, &ss, &v6) < 0)
         return fail(c, err, "bind must be a numeric IPv4 or IPv6 address");
+    if (!cfg->allow && !cfg->allow_any && !loopback(&ss))
+        return fail(c, err, "a listener bound beyond loopback needs an allowlist "
+                            "(allow), or allow_any to let every sender in");
 
     char msg[160];
     pp_listener *l = calloc(1, sizeof *l);
@@ -373,14 +381,13 @@ int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err)
     l->c = c;
     l->fd = -1;
     l->max_body = cfg->max_body ? cfg->max_body : d.max_body;
-    l->safety_min_ms = cfg->safety_min_ms ? cfg->safety_min_ms : d.safety_min_ms;
-    l->safety_factor = cfg->safety_factor > 0 ? cfg->safety_factor : d.safety_factor;
     l->path = pp_strdup(path);
     if (!l->path) {
         listener_destroy(l);
         return fail(c, err, pp_oom_message);
     }
-    if (parse_allowlist(cfg->allow, cfg->allow_count, &l->allow, &l->nallow, msg, sizeof msg) < 0) {
+    if (parse_allowlist(cfg->allow_any ? NULL : cfg->allow, cfg->allow_count, &l->allow,
+                        &l->nallow, msg, sizeof msg) < 0) {
         listener_destroy(l);
         return fail(c, err, msg);
     }
@@ -409,21 +416,28 @@ int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err)
         listener_destroy(l);
         return fail(c, err, "the listener has no epoll fd or port");
     }
+    char *url;
     if (cfg->public_url) {
-        l->url = pp_strdup(cfg->public_url);
+        url = pp_strdup(cfg->public_url);
     } else {
         size_t n = strlen(bind) + strlen(path) + 32;
-        l->url = malloc(n);
-        if (l->url)
-            snprintf(l->url, n, v6 ? "http://[%s]:%d%s" : "http://%s:%d%s", bind, l->port, path);
+        url = malloc(n);
+        if (url)
+            snprintf(url, n, v6 ? "http://[%s]:%d%s" : "http://%s:%d%s", bind, l->port, path);
     }
-    if (!l->url || pp_fdq_push(&c->fdchanges, l->fd, PP_WANT_READ) < 0) {
+    if (!url || pp_fdq_push(&c->fdchanges, l->fd, PP_WANT_READ) < 0) {
+        free(url);
         listener_destroy(l);
         return fail(c, err, pp_oom_message);
     }
-    l->url_len = strlen(l->url);
+    pp_cb_source *src = &c->cb[PP_CB_LISTENER];
+    free(src->url);
+    src->active = 1;
+    src->url = url;
+    src->url_len = strlen(url);
+    src->safety_min_ms = cfg->safety_min_ms ? cfg->safety_min_ms : d.safety_min_ms;
+    src->safety_factor = cfg->safety_factor > 0 ? cfg->safety_factor : d.safety_factor;
     c->listener = l;
-    pp_err_clear(&c->listen_err);
     return 0;
 }
 
@@ -434,7 +448,7 @@ int pp_listen_port(pp_client *c)
 
 const char *pp_listen_url(pp_client *c)
 {
-    return c && c->listener ? c->listener->url : NULL;
+    return c && c->listener ? c->cb[PP_CB_LISTENER].url : NULL;
 }
 
 int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *err)
@@ -454,36 +468,6 @@ int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *er
     return 0;
 }
 
-/* The URL of pp_expect_callbacks and its safety-net settings. */
-struct pp_cb_external {
-    char *url;
-    size_t url_len;
-    long safety_min_ms;
-    double safety_factor;
-};
-
-static void external_free(pp_client *c)
-{
-    if (c->cb_external) {
-        free(c->cb_external->url);
-        free(c->cb_external);
-        c->cb_external = NULL;
-    }
-}
-
-/* Jobs that counted on callbacks of that kind go back to ordinary polling. */
-static void release_jobs(pp_client *c, int kind)
-{
-    for (size_t i = 0; i < c->njobs; i++) {
-        pp_jobrec *j = c->jobs[i];
-        if (!j || j->cb_expected != kind)
-            continue;
-        j->cb_expected = 0;
-        if (j->state == PP_PENDING && j->watched && !j->poll_req)
-            pp_poll_schedule_first(c, j);
-    }
-}
-
 void pp_listen_stop(pp_client *c)
 {
     if (!c || !c->listener)
@@ -493,7 +477,10 @@ void pp_listen_stop(pp_client *c)
     (void)pp_fdq_push(&c->fdchanges, l->fd, 0);
     c->listener = NULL;
     listener_destroy(l);
-    release_jobs(c, PP_CB_LISTENER);
+    pp_cb_source *src = &c->cb[PP_CB_LISTENER];
+    free(src->url);
+    memset(src, 0, sizeof *src);
+    pp_sched_release_callbacks(c, PP_CB_LISTENER);
 }
 
 void pp_listener_free(pp_client *c)
@@ -502,8 +489,6 @@ void pp_listener_free(pp_client *c)
         listener_destroy(c->listener);
         c->listener = NULL;
     }
-    external_free(c);
-    pp_err_clear(&c->listen_err);
 }
 
 /* ---- for the engine and the poller */
@@ -532,85 +517,3 @@ void pp_listener_run(pp_client *c, int force)
     (void)MHD_run(c->listener->d);
 }
 
-/* ---- callbacks served by the host (pp_expect_callbacks) */
-
-int pp_expect_callbacks(pp_client *c, const char *url, long safety_min_ms,
-                        double safety_factor, pp_error *err)
-{
-    if (!c)
-        return -1;
-    if (!url) {
-        if (c->cb_external) {
-            external_free(c);
-            release_jobs(c, PP_CB_EXTERNAL);
-        }
-        pp_err_clear(&c->listen_err);
-        return 0;
-    }
-    if (!pp_strncaseeq(url, "http://", 7) && !pp_strncaseeq(url, "https://", 8))
-        return fail(c, err, "the callback URL must begin with http:// or https://");
-    if (safety_min_ms < 0 || safety_factor < 0)
-        return fail(c, err, "safety_factor and safety_min_ms must not be negative");
-    struct pp_cb_external *x = calloc(1, sizeof *x);
-    char *copy = pp_strdup(url);
-    if (!x || !copy) {
-        free(x);
-        free(copy);
-        return fail(c, err, pp_oom_message);
-    }
-    x->url = copy;
-    x->url_len = strlen(copy);
-    x->safety_min_ms = safety_min_ms ? safety_min_ms : DEFAULT_SAFETY_MIN_MS;
-    x->safety_factor = safety_factor > 0 ? safety_factor : DEFAULT_SAFETY_FACTOR;
-    /* jobs already submitted for an earlier URL keep expecting callbacks */
-    external_free(c);
-    c->cb_external = x;
-    pp_err_clear(&c->listen_err);
-    return 0;
-}
-
-const char *pp_expected_callback_url(pp_client *c)
-{
-    return c && c->cb_external ? c->cb_external->url : NULL;
-}
-
-/* url is base exactly, or base followed by a query. */
-static int names(const char *url, const char *base, size_t base_len)
-{
-    if (strncmp(url, base, base_len) != 0)
-        return 0;
-    char next = url[base_len];
-    return next == '\0' || next == '?';
-}
-
-int pp_callback_kind(pp_client *c, const char *url)
-{
-    if (!url)
-        return PP_CB_NONE;
-    if (c->listener && names(url, c->listener->url, c->listener->url_len))
-        return PP_CB_LISTENER;
-    if (c->cb_external && names(url, c->cb_external->url, c->cb_external->url_len))
-        return PP_CB_EXTERNAL;
-    return PP_CB_NONE;
-}
-
-long pp_callback_safety_ms(pp_client *c, int kind, double est_ms)
-{
-    long min_ms;
-    double factor;
-    if (kind == PP_CB_LISTENER && c->listener) {
-        min_ms = c->listener->safety_min_ms;
-        factor = c->listener->safety_factor;
-    } else if (kind == PP_CB_EXTERNAL && c->cb_external) {
-        min_ms = c->cb_external->safety_min_ms;
-        factor = c->cb_external->safety_factor;
-    } else {
-        return -1;
-    }
-    double v = est_ms * factor;
-    if (!(v >= (double)min_ms))
-        v = (double)min_ms;
-    if (v > 3600000.0)
-        v = 3600000.0;
-    return (long)v;
-}

@@ -1,8 +1,10 @@
 /* Retry policy: exponential backoff with full jitter, and which failures
- * may be retried at all. A job submission is retried only when it surely
- * never reached the service; once sent, a lost answer makes its jobs
- * unknown instead of creating them twice. */
-#include "internal.h"
+ * may be tried again. A request that must not run twice (a job submission)
+ * is repeated only when it provably never reached the service or was
+ * answered 429 (which creates nothing); once sent, any other outcome --
+ * a 5xx or 524 from a gateway in front of a service that did the work, a
+ * lost answer -- is the owner's to report, never a blind resend. */
+#include "transport.h"
 
 long pp_backoff_ms(long base_ms, long cap_ms, int attempt, uint64_t *rng)
 {
@@ -18,9 +20,7 @@ long pp_backoff_ms(long base_ms, long cap_ms, int attempt, uint64_t *rng)
     return (long)(pp_rand_unit(rng) * (ceil_ms + 1.0));
 }
 
-/* Failures that happen before a single request byte can have been read by
- * the server. */
-static int never_sent(CURLcode code, long sent)
+int pp_never_sent(CURLcode code, long sent)
 {
     switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -30,6 +30,7 @@ static int never_sent(CURLcode code, long sent)
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SEND_ERROR:
+        /* no request byte left this side: nothing can have been read */
         return sent == 0;
     default:
         return 0;
@@ -58,20 +59,13 @@ static int transient(CURLcode code)
     }
 }
 
-int pp_retry_classify(int kind, CURLcode code, long st, long sent)
+int pp_retry_allowed(int repeat, CURLcode code, long st, long sent)
 {
-    if (code == CURLE_OK) {
-        if (st == 429)
-            return kind == 2 ? PP_RETRY_NO : PP_RETRY_YES;
-        if (st >= 500 && st <= 599)
-            return kind == 1 ? PP_RETRY_NO : PP_RETRY_YES;
-        return PP_RETRY_NO;
-    }
-    if (never_sent(code, sent))
-        return PP_RETRY_YES;
-    if (kind == 0)
-        return transient(code) ? PP_RETRY_YES : PP_RETRY_NO;
-    if (kind == 2)
-        return PP_RETRY_LOST;
-    return PP_RETRY_NO;
+    if (code == CURLE_OK)
+        /* a 429 of a submission goes back to its pacer, which knows the
+         * rate-limit window; here only safe requests are repeated */
+        return repeat == PP_REPEAT_SAFE && (st == 429 || (st >= 500 && st <= 599));
+    if (pp_never_sent(code, sent))
+        return 1;
+    return repeat == PP_REPEAT_SAFE && transient(code);
 }

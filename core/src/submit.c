@@ -3,10 +3,16 @@
  * (a single value goes to POST /v1/queries). Chunks wait in a queue paced
  * by the rate-limit headers: when the remaining budget is smaller than the
  * next chunk, that chunk waits for the next one-second window instead of
- * earning a 429. A 429 creates no job, so it is retried after a backoff;
- * a request that was sent and whose answer was lost makes its jobs
- * unknown, and they are never sent again. */
-#include "internal.h"
+ * earning a 429.
+ *
+ * A submission is sent once. A 429 creates nothing, so its chunk goes back
+ * to the pacer; a chunk that provably never left was already retried by
+ * the transport and ends rejected; any other outcome (a 5xx or 524 from a
+ * gateway in front of a service that may have done the work, a lost
+ * answer) makes its jobs unknown -- never a resend. In an accepted answer
+ * every id is checked: a job the answer does not list, whose id is not
+ * valid, or whose id another job already has, becomes unknown. */
+#include "client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,22 +114,19 @@ static void chunk_fail(pp_client *c, pp_chunk *ch, pp_state to, const pp_error *
     if (!o)
         return;
     for (size_t i = 0; i < ch->count; i++) {
-        pp_jobrec *j = pp_job_get(c, o->jobs[ch->start + i]);
-        if (!j)
-            continue;
-        if (j->state == PP_NEW)
-            pp_job_transition(c, j, PP_SUBMITTING);
-        pp_err_copy(&j->err, e);
-        pp_job_transition(c, j, to);
+        pp_jobrec *j = pp_job_get(&c->jobs, o->jobs[ch->start + i]);
+        if (j)
+            pp_state_refused(&c->jobs, j, to, e);
     }
     op_note_error(o, e);
     op_job_resolved(c, o, ch->count);
 }
 
-static void chunk_fail_msg(pp_client *c, pp_chunk *ch, pp_state to, const char *msg)
+static void chunk_fail_msg(pp_client *c, pp_chunk *ch, pp_state to, const char *msg,
+                           long status)
 {
     pp_error e = {0};
-    pp_err_set(&e, msg, 0, NULL, 0);
+    pp_err_set(&e, msg, (int)status, NULL, 0);
     chunk_fail(c, ch, to, &e);
     pp_err_clear(&e);
 }
@@ -153,34 +156,37 @@ out:
     return text;
 }
 
+static void on_answer(void *ctx, pp_req *r);
+
 static void send_chunk(pp_client *c, pp_chunk *ch)
 {
     pp_oprec *o = chunk_op(c, ch);
-    if (!o || (!o->params)) {
+    if (!o || !o->params) {
         free(ch);
         return;
     }
     for (size_t i = 0; i < ch->count; i++) {
-        pp_jobrec *j = pp_job_get(c, o->jobs[ch->start + i]);
-        if (j && j->state == PP_NEW)
-            pp_job_transition(c, j, PP_SUBMITTING);
+        pp_jobrec *j = pp_job_get(&c->jobs, o->jobs[ch->start + i]);
+        if (j)
+            pp_state_submitting(&c->jobs, j);
     }
     size_t len = 0;
     char *body = chunk_body(o, ch, &len);
-    pp_req *r = body ? pp_req_new(c, PP_RK_SUBMIT, "POST",
+    pp_req *r = body ? pp_req_new(&c->tp, "POST",
                                   o->values ? "/v1/queries/batch" : "/v1/queries",
-                                  body, len) : NULL;
+                                  body, len, PP_REPEAT_ONCE, on_answer, c) : NULL;
     free(body);
     if (!r) {
-        chunk_fail_msg(c, ch, PP_REJECTED, pp_oom_message);
+        chunk_fail_msg(c, ch, PP_REJECTED, pp_oom_message, 0);
         free(ch);
         return;
     }
-    r->chunk = ch;
+    r->data = ch;
+    r->free_data = free;
     r->high = 1;
     c->submits_inflight++;
     c->rl_inflight += ch->count;
-    pp_engine_enqueue(c, r);
+    pp_transport_send(&c->tp, r);
 }
 
 void pp_submit_pump(pp_client *c)
@@ -189,20 +195,18 @@ void pp_submit_pump(pp_client *c)
         pp_chunk *ch = c->sq_head;
         uint64_t now = pp_now_ms();
         if (ch->not_before > now) {
-            pp_heap_set(&c->heap, &c->pace_timer, ch->not_before);
+            pp_heap_set(&c->timers, &c->pace_timer, ch->not_before);
             return;
         }
         if (!c->rl_known && !c->rl_probed && c->submits_inflight) {
             /* learn the budget from the first answer before sending more */
             return;
         }
-        if (c->rl_known) {
-            if (now >= c->rl_window_start + WINDOW_MS) {
-                c->rl_window_start = now;
-                c->rl_remaining = c->rl_limit > 0 ? c->rl_limit : -1;
-                if (c->rl_remaining < 0)
-                    c->rl_known = 0;
-            }
+        if (c->rl_known && now >= c->rl_window_start + WINDOW_MS) {
+            c->rl_window_start = now;
+            c->rl_remaining = c->rl_limit > 0 ? c->rl_limit : -1;
+            if (c->rl_remaining < 0)
+                c->rl_known = 0;
         }
         if (c->rl_limit > 0 && ch->count > (size_t)c->rl_limit) {
             /* a chunk over the whole per-window budget would always 429 */
@@ -222,78 +226,87 @@ void pp_submit_pump(pp_client *c)
         }
         if (c->rl_known && c->rl_remaining >= 0 &&
             (size_t)c->rl_remaining < ch->count) {
-            pp_heap_set(&c->heap, &c->pace_timer,
+            pp_heap_set(&c->timers, &c->pace_timer,
                         c->rl_window_start + WINDOW_MS + WINDOW_SLACK_MS);
             return;
         }
         if (c->rl_known && c->rl_remaining >= 0)
             c->rl_remaining -= (long)ch->count;
-        pp_heap_remove(&c->heap, &c->pace_timer);
+        pp_heap_remove(&c->timers, &c->pace_timer);
         sq_pop(c);
         send_chunk(c, ch);
     }
-    pp_heap_remove(&c->heap, &c->pace_timer);
+    pp_heap_remove(&c->timers, &c->pace_timer);
 }
 
 /* ---- answers */
 
-static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, pp_req *r)
+/* Job i of the chunk, named by item (a job object of the answer, or NULL
+ * when the answer did not list it). */
+static void map_job(pp_client *c, pp_oprec *o, pp_jobrec *j, json_t *item,
+                    const pp_answer *a)
 {
-    json_t *root = json_loadb(r->resp.data ? r->resp.data : "", r->resp.len, 0, NULL);
+    char id[PP_ID_MAX + 1];
+    const char *why = "the service's answer did not list this job";
+    json_t *obj = NULL;
+    if (item) {
+        char *text = pp_json_text(item, NULL);
+        obj = text ? pp_read_job_item(text, strlen(text), id, &why) : NULL;
+        free(text);
+        if (!text)
+            why = pp_oom_message;
+    }
+    if (obj && pp_state_accepted(&c->jobs, j, id, obj) < 0)
+        why = pp_job_find_id(&c->jobs, id) ? "the service's answer repeated an id it gave another job"
+                                            : pp_oom_message;
+    if (j->state == PP_PENDING) {
+        c->stats.submitted++;
+        pp_callback_early(c, j);
+        int claim = pp_read_job_status(obj);
+        if (claim == PP_V_DONE || claim == PP_V_FAULTED)
+            pp_sched_hint(c, j, claim);
+    } else {
+        pp_error e = {0};
+        pp_err_set(&e, why, (int)a->status, a->body, a->len);
+        pp_state_refused(&c->jobs, j, PP_UNKNOWN, &e);
+        op_note_error(o, &e);
+        pp_err_clear(&e);
+    }
+    if (obj)
+        json_decref(obj);
+}
+
+static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, const pp_answer *a)
+{
+    json_t *root = a->body ? json_loadb(a->body, a->len, 0, NULL) : NULL;
     json_t *list = NULL;
-    if (json_is_object(root)) {
-        list = json_object_get(root, "queries");
+    if (o->values) {
+        list = json_is_object(root) ? json_object_get(root, "queries") : NULL;
         if (!json_is_array(list))
             list = NULL;
     }
-    uint64_t now = pp_now_ms();
     for (size_t i = 0; i < ch->count; i++) {
-        pp_jobrec *j = pp_job_get(c, o->jobs[ch->start + i]);
+        pp_jobrec *j = pp_job_get(&c->jobs, o->jobs[ch->start + i]);
         if (!j)
             continue;
-        json_t *item = list ? json_array_get(list, i) : (i == 0 ? root : NULL);
-        char buf[32];
-        const char *id = json_is_object(item) ? pp_json_id(item, buf, sizeof buf) : NULL;
-        if (!id || pp_job_set_id(c, j, id) < 0) {
-            pp_error e = {0};
-            pp_err_set(&e, id ? pp_oom_message : "the service's answer did not list this job",
-                       (int)r->status, r->resp.data, r->resp.len);
-            pp_err_copy(&j->err, &e);
-            op_note_error(o, &e);
-            pp_err_clear(&e);
-            pp_job_transition(c, j, PP_UNKNOWN);
-            continue;
-        }
-        (void)pp_job_store_info(c, j, item);
-        j->pending_at = now;
-        /* The rest of this job's handling reads only the item; freeing its
-         * branch of the tree now lets the next jobs' info reuse the memory,
-         * so a 5,000-job answer never holds the whole tree and every job's
-         * copy at once. */
-        json_incref(item);
+        json_t *item = o->values ? (list ? json_array_get(list, i) : NULL) : root;
+        map_job(c, o, j, item, a);
+        /* this job's branch of the tree is no longer needed: free it now so
+         * a 5,000-job answer never holds the tree and every job's copy */
         if (list)
             json_array_set_new(list, i, json_null());
-        pp_job_transition(c, j, PP_PENDING);
-        c->stats.submitted++;
-        const char *st = pp_json_str(item, "status");
-        if (pp_early_callback_take(c, j))
-            ; /* a callback that came first already moved it on */
-        else if (st && (!strcmp(st, "done") || !strcmp(st, "faulted")))
-            pp_job_apply_object(c, j, item, 1);
-        else if (j->watched)
-            pp_poll_schedule_first(c, j);
-        json_decref(item);
     }
     if (root)
         json_decref(root);
     if (!o->has_err)
-        o->status = r->status;
+        o->status = a->status;
     op_job_resolved(c, o, ch->count);
 }
 
-void pp_submit_on_answer(pp_client *c, pp_req *r)
+static void on_answer(void *ctx, pp_req *r)
 {
-    pp_chunk *ch = r->chunk;
+    pp_client *c = ctx;
+    pp_chunk *ch = r->data;
     pp_oprec *o = chunk_op(c, ch);
     uint64_t now = pp_now_ms();
     c->rl_probed = 1;
@@ -311,33 +324,66 @@ void pp_submit_on_answer(pp_client *c, pp_req *r)
         pp_req_free(r);
         return;
     }
-    if (r->code == CURLE_OK && r->status == 429 && ch->attempt < MAX_429) {
-        long d = pp_backoff_ms(c->retry_base_ms, c->retry_max_ms, ch->attempt, &c->rng);
-        uint64_t window_end = c->rl_window_start + WINDOW_MS + WINDOW_SLACK_MS;
-        ch->attempt++;
-        ch->not_before = now + (uint64_t)d;
-        if (ch->not_before < window_end)
-            ch->not_before = window_end;
-        c->stats.retries++;
-        r->chunk = NULL;
-        sq_push_front(c, ch);
-        pp_req_free(r);
-        return;
-    }
-    if (r->code != CURLE_OK) {
-        int v = pp_retry_classify(2, r->code, 0, r->sent);
-        chunk_fail_msg(c, ch, v == PP_RETRY_LOST ? PP_UNKNOWN : PP_REJECTED, r->errbuf);
-    } else if (r->status >= 200 && r->status <= 299) {
-        map_answer(c, o, ch, r);
-    } else {
+    pp_answer a;
+    pp_answer_from_req(&a, r, NULL);
+    switch (pp_read_submission(&a)) {
+    case PP_SUB_ACCEPTED:
+        map_answer(c, o, ch, &a);
+        break;
+    case PP_SUB_RETRY:
+        if (a.http && ch->attempt < MAX_429) {
+            long d = pp_backoff_ms(c->tp.retry_base_ms, c->tp.retry_max_ms, ch->attempt, &c->rng);
+            uint64_t window_end = c->rl_window_start + WINDOW_MS + WINDOW_SLACK_MS;
+            ch->attempt++;
+            ch->not_before = now + (uint64_t)d;
+            if (ch->not_before < window_end)
+                ch->not_before = window_end;
+            c->stats.retries++;
+            r->data = NULL;
+            sq_push_front(c, ch);
+            break;
+        }
+        /* never sent, and the transport's retries are spent; or too many
+         * 429s: nothing was created */
+        if (a.http) {
+            pp_error e = {0};
+            pp_err_from_http(&e, a.status, a.body, a.len);
+            chunk_fail(c, ch, PP_REJECTED, &e);
+            pp_err_clear(&e);
+        } else {
+            chunk_fail_msg(c, ch, PP_REJECTED, a.error, 0);
+        }
+        break;
+    case PP_SUB_REJECTED: {
         pp_error e = {0};
-        pp_err_from_http(&e, r->status, r->resp.data, r->resp.len);
+        pp_err_from_http(&e, a.status, a.body, a.len);
         chunk_fail(c, ch, PP_REJECTED, &e);
         pp_err_clear(&e);
+        break;
     }
-    pp_req_free(r);     /* frees the chunk too */
-    if (!c->submits_inflight && c->early)
-        json_object_clear(c->early);
+    default: {
+        /* the service may have created these jobs: never send them again */
+        pp_error e = {0};
+        if (a.http) {
+            pp_err_from_http(&e, a.status, a.body, a.len);
+            char msg[512];
+            snprintf(msg, sizeof msg, "the submission's answer was lost (%s): "
+                     "the service may have created the jobs", e.message);
+            pp_err_set(&e, msg, (int)a.status, a.body, a.len);
+        } else {
+            char msg[512];
+            snprintf(msg, sizeof msg, "the submission's answer was lost (%s): "
+                     "the service may have created the jobs", a.error);
+            pp_err_set(&e, msg, 0, NULL, 0);
+        }
+        chunk_fail(c, ch, PP_UNKNOWN, &e);
+        pp_err_clear(&e);
+        break;
+    }
+    }
+    pp_req_free(r);     /* frees the chunk too, unless it went back */
+    if (!c->submits_inflight && !c->sq_head)
+        pp_callback_early(c, NULL);
 }
 
 void pp_submit_free_queue(pp_client *c)
@@ -345,67 +391,80 @@ void pp_submit_free_queue(pp_client *c)
     pp_chunk *ch;
     while ((ch = sq_pop(c)))
         free(ch);
-    pp_heap_remove(&c->heap, &c->pace_timer);
+    pp_heap_remove(&c->timers, &c->pace_timer);
 }
 
 /* ---- public */
 
-static pp_op submit_fail(pp_client *c, pp_error *err, const char *msg)
+int pp_type_valid(const char *t);
+
+static void free_chunks(pp_chunk **chunks, size_t n)
 {
-    if (c) {
-        pp_err_set(&c->submit_err, msg, 0, NULL, 0);
-        if (err)
-            *err = c->submit_err;
-    } else if (err) {
-        err->message = "no client";
-        err->http_status = 0;
-        err->body = NULL;
-        err->body_len = 0;
-    }
-    return 0;
+    for (size_t k = 0; k < n; k++)
+        free(chunks[k]);
+    free(chunks);
 }
 
-pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err)
+pp_op pp_submit(pp_client *c, const char *params_json, size_t len,
+                const pp_submit_opts *opts, pp_error *err)
 {
-    if (!c || !params_json)
-        return submit_fail(c, err, "no parameters");
+    if (!c)
+        return 0;
+    if (!params_json) {
+        pp_fail(c, err, "no parameters");
+        return 0;
+    }
+    const char *dir = opts ? opts->results_dir : NULL;
+    const char *type = opts ? opts->results_type : NULL;
+    if (type && !pp_type_valid(type)) {
+        pp_fail(c, err, "results_type must be a result type such as raw, parsed or png");
+        return 0;
+    }
+    if (dir && pp_results_dir_check(dir, &c->last_err) < 0) {
+        pp_err_out(err, &c->last_err);
+        return 0;
+    }
     json_error_t jerr;
     json_t *root = json_loadb(params_json, len, 0, &jerr);
     if (!root) {
         char msg[256];
         snprintf(msg, sizeof msg, "invalid JSON: %s (line %d)", jerr.text, jerr.line);
-        return submit_fail(c, err, msg);
-    }
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return submit_fail(c, err, "the job parameters must be a JSON object");
+        pp_fail(c, err, msg);
+        return 0;
     }
     const char *key = NULL;
     json_t *values = NULL;
     static const char *const keys[] = {"url", "query"};
-    for (size_t k = 0; k < 2; k++) {
+    for (size_t k = 0; json_is_object(root) && k < 2; k++) {
         json_t *v = json_object_get(root, keys[k]);
         if (json_is_array(v)) {
             if (key) {
                 json_decref(root);
-                return submit_fail(c, err, "only one of url and query may be a list");
+                pp_fail(c, err, "only one of url and query may be a list");
+                return 0;
             }
             key = keys[k];
             values = v;
         }
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        pp_fail(c, err, "the job parameters must be a JSON object");
+        return 0;
     }
     size_t n = 1;
     if (values) {
         n = json_array_size(values);
         if (n == 0) {
             json_decref(root);
-            return submit_fail(c, err, "empty list of values");
+            pp_fail(c, err, "empty list of values");
+            return 0;
         }
         json_incref(values);
         json_object_del(root, key);
     }
     pp_oprec *o = pp_op_create(c, PP_OP_SUBMIT);
-    pp_job *jobs = o ? malloc(n * sizeof *jobs) : NULL;
+    pp_job *jobs = o ? calloc(n, sizeof *jobs) : NULL;
     size_t made = 0;
     if (!jobs)
         goto oom;
@@ -416,12 +475,17 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err
     root = values = NULL;
     int cb = pp_callback_kind(c, pp_json_str(o->params, "callback_url"));
     for (; made < n; made++) {
-        pp_jobrec *j = pp_job_create(c);
+        pp_jobrec *j = pp_job_create(&c->jobs);
         if (!j)
             goto oom;
+        jobs[made] = j->h;
         j->watched = 1;
         j->cb_expected = cb;
-        jobs[made] = j->h;
+        if ((dir && !(j->results_dir = pp_strdup(dir))) ||
+            (type && !(j->results_type = pp_strdup(type)))) {
+            made++;
+            goto oom;
+        }
     }
     o->njobs = n;
     o->unresolved = n;
@@ -433,9 +497,7 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err
     for (size_t i = 0; i < nchunks; i++) {
         chunks[i] = calloc(1, sizeof **chunks);
         if (!chunks[i]) {
-            for (size_t k = 0; k < i; k++)
-                free(chunks[k]);
-            free(chunks);
+            free_chunks(chunks, i);
             goto oom;
         }
         chunks[i]->op = o->h;
@@ -447,13 +509,17 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, pp_error *err
     free(chunks);
     return o->h;
 oom:
-    for (size_t i = 0; i < made; i++)
-        pp_job_release(c, jobs[i]);
+    for (size_t i = 0; i < made; i++) {
+        pp_jobrec *j = pp_job_get(&c->jobs, jobs[i]);
+        if (j)
+            pp_job_destroy(&c->jobs, j);
+    }
     if (o)
         pp_op_destroy(c, o);
     if (root)
         json_decref(root);
     if (values)
         json_decref(values);
-    return submit_fail(c, err, pp_oom_message);
+    pp_fail(c, err, pp_oom_message);
+    return 0;
 }

@@ -1,5 +1,5 @@
 /* Small helpers: growable buffers, strings, the clock, per-client randomness. */
-#include "internal.h"
+#include "base.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* How poll answers move a job, without a network: answers are made up and
  * handed to the poller as the engine would. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 #include <string.h>

@@ -3,7 +3,7 @@
  * faults, and both ways of driving (pp_poll, and fd watching with
  * pp_socket_action as an event-loop host does). Skipped (exit 77) when the
  * emulator binary has not been built. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 #include "emu.h"
 

@@ -1,7 +1,7 @@
 /* Untrusted input, mutated at random (deterministic seed): callbacks, API
  * answers, error bodies and header lines. The parsers must neither crash
  * nor misbehave under ASan/UBSan, and must keep their contracts. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 #include <stdlib.h>

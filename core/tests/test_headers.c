@@ -1,6 +1,6 @@
 /* Response header parsing: rate-limit headers matched by prefix and suffix
  * without regard to case, the job status header. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 #include <string.h>

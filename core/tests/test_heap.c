@@ -1,5 +1,5 @@
 /* The timer heap: order, re-arming, removal from the middle. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 #include <stdlib.h>

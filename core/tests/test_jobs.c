@@ -1,6 +1,6 @@
 /* The job table and id map at scale; callbacks fed into the state machine;
  * errors as the host sees them. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 #include <stdio.h>

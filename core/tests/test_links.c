@@ -1,5 +1,5 @@
 /* _links hrefs take the scheme of an https base URL. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 #include <stdlib.h>

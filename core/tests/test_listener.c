@@ -6,7 +6,7 @@
  * then, when the emulator binary is given and built, real callbacks for a
  * batch (one results GET per job) and a refused sender caught by the
  * safety-net poll. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 #include "emu.h"
 

@@ -3,7 +3,7 @@
  * creation, submissions, answers, callbacks and teardown; jansson's
  * allocations are routed through the same counter. Nothing may
  * crash or leak (run under ASan or valgrind to see leaks). */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* The poll scheduler: first delay, growth, caps, jitter bounds, the
  * running estimate, and timers armed through a client. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
 /* Backoff with full jitter stays within [0, min(cap, base*2^n)], and the
  * retry classification never resends a submission that may have arrived. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 int main(void)

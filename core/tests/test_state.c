@@ -1,5 +1,5 @@
 /* The job state machine: every allowed and forbidden transition. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 #include <string.h>

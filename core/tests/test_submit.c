@@ -1,7 +1,7 @@
 /* Submissions: finding the list, splitting into batch requests, pacing by
  * the rate-limit budget, and local errors. No network: requests are only
  * queued, never started. */
-#include "internal.h"
+#include "client.h"
 #include "check.h"
 
 #include <stdio.h>

@@ -116,11 +116,11 @@ static void push_error(lua_State *L, const pp_error *e)
 }
 
 /* An operation handle, or nil and a message when the core refused it. */
-static int push_op_result(lua_State *L, pp_op op, const char *what)
+static int push_op_result(lua_State *L, pp_op op, const pp_error *err)
 {
     if (op == 0) {
         lua_pushnil(L);
-        lua_pushstring(L, what);
+        push_error(L, err);
         return 2;
     }
     lua_pushinteger(L, (lua_Integer)op);
@@ -157,7 +157,7 @@ static lua_Number opt_field_number(lua_State *L, int t, const char *k, lua_Numbe
 static int l_new(lua_State *L)
 {
     pp_config cfg;
-    char err[256];
+    pp_error err;
     lclient *u;
     pp_client *c;
 
@@ -184,6 +184,12 @@ static int l_new(lua_State *L)
     cfg.retry_base_ms = (long)opt_field_number(L, 1, "retry_base_ms", (lua_Number)cfg.retry_base_ms);
     cfg.retry_max_ms = (long)opt_field_number(L, 1, "retry_max_ms", (lua_Number)cfg.retry_max_ms);
     cfg.batch_size = (int)opt_field_number(L, 1, "batch_size", (lua_Number)cfg.batch_size);
+    cfg.max_buffered = (size_t)opt_field_number(L, 1, "max_buffered", (lua_Number)cfg.max_buffered);
+    {
+        const char *s = opt_field_string(L, 1, "spool_dir");
+        if (s != NULL)
+            cfg.spool_dir = s;
+    }
     cfg.poll.first_ms = (long)opt_field_number(L, 1, "poll_first_ms", (lua_Number)cfg.poll.first_ms);
     cfg.poll.min_ms = (long)opt_field_number(L, 1, "poll_min_ms", (lua_Number)cfg.poll.min_ms);
     cfg.poll.max_ms = (long)opt_field_number(L, 1, "poll_max_ms", (lua_Number)cfg.poll.max_ms);
@@ -193,11 +199,11 @@ static int l_new(lua_State *L)
         cfg.poll.fetch = lua_toboolean(L, -1) ? 1 : 0;
     lua_pop(L, 1);
 
-    err[0] = '\0';
-    c = pp_client_new(&cfg, err, sizeof err);
+    memset(&err, 0, sizeof err);
+    c = pp_client_new(&cfg, &err);
     if (c == NULL) {
         lua_pushnil(L);
-        lua_pushstring(L, err[0] != '\0' ? err : "cannot create client");
+        lua_pushstring(L, err.message != NULL ? err.message : "cannot create client");
         return 2;
     }
     u = (lclient *)lua_newuserdata(L, sizeof *u);
@@ -240,17 +246,24 @@ static void push_op_jobs(lua_State *L, pp_client *c, pp_op op)
     }
 }
 
-/* submit(json) -> op, {job, ...} | nil, err */
+/* submit(json[, {results_dir, results_type}]) -> op, {job, ...} | nil, err */
 static int l_submit(lua_State *L)
 {
     pp_client *c = check_client(L);
     size_t len;
     const char *json = luaL_checklstring(L, 2, &len);
+    pp_submit_opts opts;
     pp_error err;
     pp_op op;
 
+    memset(&opts, 0, sizeof opts);
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        opts.results_dir = opt_field_string(L, 3, "results_dir");
+        opts.results_type = opt_field_string(L, 3, "results_type");
+    }
     memset(&err, 0, sizeof err);
-    op = pp_submit(c, json, len, &err);
+    op = pp_submit(c, json, len, &opts, &err);
     if (op == 0) {
         lua_pushnil(L);
         if (err.message == NULL)
@@ -274,10 +287,13 @@ static int l_attach(lua_State *L)
 {
     pp_client *c = check_client(L);
     const char *id = luaL_checkstring(L, 2);
-    pp_job job = pp_attach(c, id);
+    pp_error err;
+    pp_job job;
+    memset(&err, 0, sizeof err);
+    job = pp_attach(c, id, &err);
     if (job == 0) {
         lua_pushnil(L);
-        lua_pushfstring(L, "cannot attach job id '%s'", id);
+        lua_pushstring(L, err.message != NULL ? err.message : "cannot attach the job");
         return 2;
     }
     lua_pushinteger(L, (lua_Integer)job);
@@ -287,14 +303,16 @@ static int l_attach(lua_State *L)
 static int l_watch(lua_State *L)
 {
     pp_client *c = check_client(L);
-    lua_pushboolean(L, pp_watch(c, check_job(L, 2)) == 0);
+    lua_pushboolean(L, pp_watch(c, check_job(L, 2), NULL) == 0);
     return 1;
 }
 
 static int l_refresh(lua_State *L)
 {
     pp_client *c = check_client(L);
-    return push_op_result(L, pp_refresh(c, check_job(L, 2)), "cannot refresh job");
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    return push_op_result(L, pp_refresh(c, check_job(L, 2), &err), &err);
 }
 
 /* fetch(job, type|nil, path|nil) -> op | nil, msg */
@@ -304,7 +322,9 @@ static int l_fetch(lua_State *L)
     pp_job job = check_job(L, 2);
     const char *type = luaL_optstring(L, 3, NULL);
     const char *path = luaL_optstring(L, 4, NULL);
-    return push_op_result(L, pp_fetch(c, job, type, path), "cannot fetch results");
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    return push_op_result(L, pp_fetch(c, job, type, path, &err), &err);
 }
 
 /* request(method, path, body|nil) -> op | nil, msg */
@@ -315,7 +335,9 @@ static int l_request(lua_State *L)
     const char *path = luaL_checkstring(L, 3);
     size_t len = 0;
     const char *body = luaL_optlstring(L, 4, NULL, &len);
-    return push_op_result(L, pp_request(c, method, path, body, len), "cannot start request");
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    return push_op_result(L, pp_request(c, method, path, body, len, &err), &err);
 }
 
 /* ---- operations */
@@ -406,20 +428,32 @@ static int l_job_error(lua_State *L)
     return 1;
 }
 
-static int l_job_set_results_path(lua_State *L)
+/* job_save_results(job, path) -> true | nil, err */
+static int l_job_save_results(lua_State *L)
 {
     pp_client *c = check_client(L);
     pp_job job = check_job(L, 2);
     const char *path = luaL_checkstring(L, 3);
-    lua_pushboolean(L, pp_job_set_results_path(c, job, path) == 0);
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    if (pp_job_save_results(c, job, path, &err) < 0) {
+        lua_pushnil(L);
+        push_error(L, &err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
     return 1;
 }
 
+/* job_results_path(job) -> path, temporary | nil */
 static int l_job_results_path(lua_State *L)
 {
     pp_client *c = check_client(L);
-    push_string_or_nil(L, pp_job_results_path(c, check_job(L, 2)));
-    return 1;
+    int temporary = 0;
+    const char *p = pp_job_results_path(c, check_job(L, 2), &temporary);
+    push_string_or_nil(L, p);
+    lua_pushboolean(L, temporary);
+    return 2;
 }
 
 static int l_job_drop_results(lua_State *L)
@@ -494,7 +528,9 @@ static int l_listen(lua_State *L)
     cfg.safety_min_ms = (long)opt_field_number(L, 2, "safety_min_ms", (lua_Number)cfg.safety_min_ms);
     cfg.safety_factor = (double)opt_field_number(L, 2, "safety_factor", (lua_Number)cfg.safety_factor);
     lua_getfield(L, 2, "allow");
-    if (!lua_isnil(L, -1)) {
+    if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+        cfg.allow_any = 1;          /* allow = false: every sender, knowingly */
+    } else if (!lua_isnil(L, -1)) {
         int t = lua_gettop(L);
         luaL_checktype(L, t, LUA_TTABLE);
         cfg.allow = check_string_list(L, t, "allow", &cfg.allow_count);
@@ -586,7 +622,7 @@ static int l_socket_action(lua_State *L)
     pp_client *c = check_client(L);
     int fd = (int)luaL_checkinteger(L, 2);
     int events = (int)luaL_optinteger(L, 3, 0);
-    lua_pushboolean(L, pp_socket_action(c, fd, events) == 0);
+    lua_pushboolean(L, pp_socket_action(c, fd, events, NULL) == 0);
     return 1;
 }
 
@@ -623,15 +659,16 @@ static int l_take_fd_changes(lua_State *L)
 static int l_perform(lua_State *L)
 {
     pp_client *c = check_client(L);
-    lua_pushinteger(L, pp_perform(c));
+    lua_pushinteger(L, pp_perform(c, NULL));
     return 1;
 }
 
-static int l_poll(lua_State *L)
+/* wait(ms): the one blocking call */
+static int l_wait(lua_State *L)
 {
     pp_client *c = check_client(L);
     int ms = (int)luaL_optinteger(L, 2, 0);
-    lua_pushinteger(L, pp_poll(c, ms < 0 ? 0 : ms));
+    lua_pushinteger(L, pp_wait(c, ms < 0 ? 0 : ms, NULL));
     return 1;
 }
 
@@ -736,7 +773,7 @@ static const luaL_Reg client_methods[] = {
     {"job_info", l_job_info},
     {"job_results", l_job_results},
     {"job_error", l_job_error},
-    {"job_set_results_path", l_job_set_results_path},
+    {"job_save_results", l_job_save_results},
     {"job_results_path", l_job_results_path},
     {"job_drop_results", l_job_drop_results},
     {"job_release", l_job_release},
@@ -751,7 +788,7 @@ static const luaL_Reg client_methods[] = {
     {"timeout_ms", l_timeout_ms},
     {"take_fd_changes", l_take_fd_changes},
     {"perform", l_perform},
-    {"poll", l_poll},
+    {"wait", l_wait},
     {"busy", l_busy},
     {"take_events", l_take_events},
     {"stats", l_stats},
@@ -820,6 +857,7 @@ int luaopen_pushpull_core(lua_State *L)
     set_int(L, "REJECTED", PP_REJECTED);
     set_int(L, "UNKNOWN", PP_UNKNOWN);
     set_int(L, "EXPIRED", PP_EXPIRED);
+    set_int(L, "FAILED", PP_FAILED);
     set_int(L, "STATE_COUNT", PP_STATE_COUNT);
     set_int(L, "WANT_READ", PP_WANT_READ);
     set_int(L, "WANT_WRITE", PP_WANT_WRITE);

@@ -252,17 +252,14 @@ function Client:_start(fname, params, opts)
   if not ok then
     util.argerror(fname, "params", "cannot be encoded as JSON: " .. tostring(text), 3)
   end
-  local op, handles = self.core:submit(text)
+  local dir = opts.results_dir and opts.results_dir:gsub("/+$", "")
+  local op, handles = self.core:submit(text, {results_dir = dir ~= "" and dir or opts.results_dir})
   if not op then
     return nil, errors.from_core(handles)
   end
   local jobs = {}
   for i = 1, #handles do
-    local job = self:_job(handles[i])
-    if opts.results_dir then
-      job._results_dir = opts.results_dir:gsub("/+$", "")
-    end
-    jobs[i] = job
+    jobs[i] = self:_job(handles[i])
   end
   self:_kick()
   return op, jobs

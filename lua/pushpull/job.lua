@@ -22,7 +22,7 @@ local errors = require("pushpull.errors")
 local util = require("pushpull.util")
 
 local states = core.states
-local DONE, FETCHED, FETCHING = core.DONE, core.FETCHED, core.FETCHING
+local DONE, FETCHED = core.DONE, core.FETCHED
 local PENDING = core.PENDING
 
 local M = {}
@@ -98,12 +98,6 @@ function methods._set_state(job, state)
   if job.id == nil and state >= PENDING then
     job.id = client.core:job_id(job._h)
   end
-  if job._results_dir and job.id and not job._path_set and state < FETCHING then
-    job:_stream_to_dir()
-  end
-  if state == FETCHED and job._results_dir and not job._path_set then
-    job:_write_kept_to_dir()
-  end
   if not job._ended and M.ended(client, state) then
     job._ended = true
     local batches = job._batches
@@ -120,30 +114,6 @@ function methods._sync(job)
   local state = job._client.core:job_state(job._h)
   if state ~= job._state then
     job:_set_state(state)
-  end
-end
-
-function methods._results_file(job)
-  return job._results_dir .. "/" .. job.id .. ".json"
-end
-
-function methods._stream_to_dir(job)
-  if job._client.core:job_set_results_path(job._h, job:_results_file()) then
-    job._path_set = true
-  end
-end
-
--- The poller kept the results in memory before the path could be set:
--- write them out ourselves and free the memory.
-function methods._write_kept_to_dir(job)
-  local c = job._client.core
-  local body = c:job_results(job._h)
-  if body and job.id then
-    if util.write_file(job:_results_file(), body) then
-      job._path_set = true
-      job._written_path = job:_results_file()
-      c:job_drop_results(job._h)
-    end
   end
 end
 
@@ -260,7 +230,7 @@ local function kept_results(job, rtype)
   if body then
     return body
   end
-  local path = job._written_path or c:job_results_path(job._h)
+  local path = c:job_results_path(job._h)
   if path and job._state == FETCHED then
     return util.read_file(path)
   end
@@ -311,11 +281,12 @@ function methods.save_results(job, path, opts)
   util.check("job:save_results", "path", path, "string")
   opts = util.opts("job:save_results", opts)
   local rtype = check_type("job:save_results", opts)
-  local kept = kept_results(job, rtype)
-  if kept then
-    local ok, err = util.write_file(path, kept)
+  local c = job._client.core
+  if rtype == nil and job._state == FETCHED and (c:job_results(job._h) or c:job_results_path(job._h)) then
+    -- the core puts them in place atomically (a spool file is renamed)
+    local ok, err = c:job_save_results(job._h, path)
     if not ok then
-      return nil, errors.new(tostring(err))
+      return nil, errors.from_core(err, {job_status = job.status})
     end
     return true
   end
@@ -337,7 +308,11 @@ end
 
 -- Where the poller wrote the results, when it wrote them to a file.
 function methods.results_path(job)
-  return job._written_path or job._client.core:job_results_path(job._h)
+  local path, temporary = job._client.core:job_results_path(job._h)
+  if temporary then
+    return nil
+  end
+  return path
 end
 
 -- Forgets the job in the client; the object must not be used afterwards.

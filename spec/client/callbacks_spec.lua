@@ -46,7 +46,7 @@ local function raw(client, port, text, timeout)
   local deadline = socket.gettime() + (timeout or 5)
   local sent, chunks = 0, {}
   while socket.gettime() < deadline do
-    client.core:poll(5)
+    client.core:wait(5)
     client:dispatch()
     if sent < #text then
       local n, err, partial = s:send(text, sent + 1)
@@ -243,7 +243,7 @@ describe("callback listener", function()
       for _ = 1, 100 do
         st = client:stats()
         if st.callbacks_rejected >= 8 then break end
-        client.core:poll(20)
+        client.core:wait(20)
       end
       assert.is_true(st.callbacks_rejected >= 8, "rejected " .. st.callbacks_rejected)
       assert.equal(0, st.callbacks_received)

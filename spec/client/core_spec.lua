@@ -81,7 +81,7 @@ describe("pushpull.core", function()
     local deadline = core.now() + 20
     while core.now() < deadline and not (states[jobs[1]] == core.FETCHED
         and states[jobs[2]] == core.FETCHED) do
-      c:poll(100)
+      c:wait(100)
       local jev = c:take_events()
       for i = 1, #jev, 2 do
         states[jev[i]] = jev[i + 1]

@@ -1,5 +1,5 @@
 -- The blocking driver: plain scripts outside coroutines. A wait runs the
--- core in core:poll(ms) (curl_multi_poll) until its condition holds.
+-- core in core:wait(ms) (curl_multi_poll) until its condition holds.
 local core = require("pushpull.core")
 
 local now = core.now
@@ -22,7 +22,7 @@ end
 -- One step of the core for up to ms, then apply its events. Returns the
 -- number of events applied. Shared with the coro scheduler.
 function M.step(host, ms)
-  host.core:poll(ms)
+  host.core:wait(ms)
   return host:dispatch()
 end
 

@@ -21,7 +21,7 @@ THE HOST (what a driver gets)
                        host.core:take_fd_changes() -> {{fd, events}, ...}
                          (oldest first; events == 0: stop watching that fd)
                        host.core:perform()   non-blocking step
-                       host.core:poll(ms)    blocking step (up to ms)
+                       host.core:wait(ms)    blocking step (up to ms)
                        host.core:busy()      transfers + scheduled work (0: idle)
     host:dispatch()  pulls the core's events (core:take_events()) and applies
                      them to the client's job/batch/operation objects. A driver
@@ -84,7 +84,7 @@ Sketches of the two event-loop drivers this interface is meant for:
        records {co, cond, deadline} and coroutine.yield()s; outside a
        coroutine it may run the loop (uv.run("once")) until cond() holds.
 
-Drivers shipped here: blocking (plain scripts, waits in core:poll(ms)) and
+Drivers shipped here: blocking (plain scripts, waits in core:wait(ms)) and
 coro (pushpull.run / pushpull.spawn: one scheduler for many coroutines).
 ]]
 

@@ -1,0 +1,194 @@
+/*
+ * The top layer of libpushpull: the client (client.c), driving it
+ * (drive.c), the poll schedule (schedule.c), callback intake (callbacks.c),
+ * operations (ops.c) and submissions (submit.c). These send requests
+ * through the transport, read their answers through the answers layer and
+ * change jobs only through the state layer, reacting to the changes it
+ * publishes. The callback listener (listener.c) sits on top of this.
+ * Not installed.
+ */
+#ifndef PP_CLIENT_H
+#define PP_CLIENT_H
+
+#include "jobs.h"
+
+/* ---- the poll schedule's arithmetic (schedule.c), pure */
+typedef struct pp_poll_plan {
+    long first_ms, min_ms, max_ms;
+    double factor;
+} pp_poll_plan;
+long pp_poll_first_delay(const pp_poll_plan *p, double target_ms, double u);
+long pp_poll_initial_interval(const pp_poll_plan *p, double target_ms);
+long pp_poll_next_interval(const pp_poll_plan *p, long interval);
+long pp_poll_jitter(const pp_poll_plan *p, long interval, double u);
+
+/* A running estimate of how long jobs take: the median of a histogram of
+ * observed durations on a log scale whose counts fade with time. */
+#define PP_EST_BUCKETS 96
+#define PP_EST_HALF_LIFE_MS 600000.0
+typedef struct pp_estimate {
+    double count[PP_EST_BUCKETS];
+    double total;
+    uint64_t last_ms;
+    double cached;
+    int dirty;
+    double initial;
+} pp_estimate;
+void pp_estimate_init(pp_estimate *e, double initial_ms);
+void pp_estimate_add(pp_estimate *e, double ms, uint64_t now_ms);
+double pp_estimate_get(pp_estimate *e);
+
+/* ---- the objects of this layer */
+enum pp_op_kind { PP_OP_SUBMIT = 1, PP_OP_REFRESH, PP_OP_FETCH, PP_OP_REQUEST };
+
+typedef struct pp_oprec {
+    pp_op h;
+    int kind;
+    int done;
+    int released;              /* pp_op_free while in flight */
+    long status;
+    pp_buf body;
+    pp_error err;
+    int has_err;
+    pp_job job;                /* refresh / fetch */
+    char *path;                /* fetch to a file: its final name */
+    char *tmp;                 /* ... and the temporary file written first */
+    /* submission */
+    pp_job *jobs;
+    size_t njobs;
+    size_t unresolved;         /* jobs still new or submitting */
+    json_t *params;            /* the job object without the list */
+    json_t *values;            /* the list, NULL for a single job */
+    const char *list_key;      /* "url" or "query" */
+} pp_oprec;
+
+typedef struct pp_chunk {
+    pp_op op;
+    size_t start, count;
+    int attempt;               /* 429s so far */
+    uint64_t not_before;
+    struct pp_chunk *next;
+} pp_chunk;
+
+/* A callback that came before its job's id: the id and what it claimed. */
+typedef struct pp_early {
+    char *id;
+    int claim;
+} pp_early;
+
+/* Where callbacks come in besides the listener (pp_expect_callbacks), and
+ * the safety-net settings of both. */
+typedef struct pp_cb_source {
+    int active;
+    char *url;                 /* the callback URL jobs are submitted with */
+    size_t url_len;
+    long safety_min_ms;
+    double safety_factor;
+} pp_cb_source;
+
+struct pp_listener;
+
+struct pp_client {
+    pp_transport tp;
+    pp_jobtab jobs;
+    pp_poll_config poll;
+    pp_poll_plan plan;
+    int batch_size;
+    uint64_t rng;
+
+    /* timers of this layer: polls and the submission pacer */
+    pp_heap timers;
+    pp_timer pace_timer;
+
+    /* operations */
+    pp_oprec **ops;
+    size_t nops, capops;
+
+    /* submissions */
+    pp_chunk *sq_head, *sq_tail;
+    size_t sq_len;
+    size_t submits_inflight;   /* submission requests sent, not answered */
+    size_t rl_inflight;        /* values in those requests */
+    int rl_known;
+    int rl_probed;             /* a submission answer has been seen */
+    long rl_remaining, rl_limit;
+    uint64_t rl_window_start;
+
+    pp_estimate est;
+
+    /* callbacks */
+    pp_cb_source cb[3];        /* indexed by PP_CB_LISTENER, PP_CB_EXTERNAL */
+    pp_early *early;           /* callbacks before their id (a ring) */
+    size_t early_n, early_cap, early_bytes;
+    struct pp_listener *listener;
+
+    /* host queues */
+    pp_evq events;
+    pp_fdq fdchanges;
+    int fd_taker;              /* the host has called pp_take_fd_changes */
+
+    pp_error last_err;         /* the error of the last failing API call */
+    pp_stats stats;
+    int in_teardown;
+};
+
+/* Sets c->last_err and copies it to *err; returns -1. */
+int pp_fail(pp_client *c, pp_error *err, const char *message);
+int pp_fail_errno(pp_client *c, pp_error *err, const char *what, int errnum);
+
+/* ---- schedule.c */
+/* Registers the scheduler's hook on the state layer. */
+int pp_sched_init(pp_client *c);
+/* Watches a job: polls it until it ends. */
+void pp_sched_watch(pp_client *c, pp_jobrec *j);
+/* A pending job got its id: first poll (or safety net) from now. */
+void pp_sched_first(pp_client *c, pp_jobrec *j);
+/* A callback claimed the job ended (PP_V_DONE / PP_V_FAULTED): check now
+ * (results download / status GET), at most once per backoff step. */
+void pp_sched_hint(pp_client *c, pp_jobrec *j, int claim);
+/* Runs polls that are due. */
+size_t pp_sched_run(pp_client *c);
+/* Forgets a job's timer and poll (before pp_job_destroy). */
+void pp_sched_forget(pp_client *c, pp_jobrec *j);
+/* Jobs that counted on callbacks of that kind go back to polling. */
+void pp_sched_release_callbacks(pp_client *c, int kind);
+
+/* ---- callbacks.c */
+/* Reads a callback body and hands its claim to the scheduler. 0 it named a
+ * known job, 1 kept until its job's id arrives, 2 well formed but for no
+ * job of this client, -1 malformed. */
+int pp_callback_take(pp_client *c, const char *body, size_t len);
+/* A job just got its id: a callback that came before it, if any (NULL:
+ * no submission is out any more, forget them all). */
+void pp_callback_early(pp_client *c, pp_jobrec *j);
+/* Which callback source url names (PP_CB_*). */
+int pp_callback_kind(pp_client *c, const char *url);
+/* The safety-net delay for a job of that kind, -1 when it is gone. */
+long pp_callback_safety_ms(pp_client *c, int kind, double est_ms);
+void pp_callbacks_free(pp_client *c);
+
+/* ---- ops.c */
+pp_oprec *pp_op_get(pp_client *c, pp_op h);
+pp_oprec *pp_op_create(pp_client *c, int kind);
+/* Marks an op finished, queues PP_EVENT_OP (or frees it if released). */
+void pp_op_finish(pp_client *c, pp_oprec *o);
+void pp_op_destroy(pp_client *c, pp_oprec *o);
+void pp_ops_free_all(pp_client *c);
+
+/* ---- submit.c */
+void pp_submit_pump(pp_client *c);
+void pp_submit_free_queue(pp_client *c);
+void pp_ratelimit_update(pp_client *c, long remaining, long limit, long status,
+                         uint64_t now);
+
+/* ---- drive.c */
+/* Runs whatever is due: finished transfers, timers, pacing, dispatch. */
+void pp_run(pp_client *c);
+
+/* ---- listener.c */
+int pp_listener_fd(pp_client *c);
+void pp_listener_run(pp_client *c, int force);
+long pp_listener_timeout_ms(pp_client *c);
+void pp_listener_free(pp_client *c);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * The jobs layer: job records and the table that finds them by handle or
+ * by id (jobs.c), the state machine -- the only place a job changes, and
+ * where every change is published (state.c) -- and the storage of results
+ * in memory, spool files and result files (results.c). Not installed.
+ */
+#ifndef PP_JOBS_H
+#define PP_JOBS_H
+
+#include "answers.h"
+
+/* Where a job's callback comes in (pp_jobrec.cb_expected). */
+enum { PP_CB_NONE = 0, PP_CB_LISTENER = 1, PP_CB_EXTERNAL = 2 };
+
+typedef struct pp_jobrec {
+    pp_job h;
+    pp_state state;
+    char *id;
+    char *info;                /* the last job object the service sent in
+                                  answer to one of our requests */
+    size_t info_len;
+    pp_error err;
+    /* results */
+    char *results_dir;         /* where <id>.json goes, NULL for memory */
+    char *results_type;        /* ?type= of the results polls, NULL = default */
+    pp_buf results;            /* kept in memory (counted in the budget) */
+    char *results_path;        /* a file holding them: the result file, a
+                                  spool file or where save_results put them */
+    int results_temporary;     /* results_path is a spool file */
+    /* scheduling (client.h owns these) */
+    uint64_t pending_at;       /* when it became pending */
+    uint64_t last_poll_at;     /* when the last "still pending" poll was sent */
+    pp_timer timer;            /* next poll */
+    int polls;                 /* polls that said pending */
+    long interval;
+    double age_share;          /* an interval is at least this share of the age */
+    int watched;
+    int cb_expected;           /* PP_CB_*: polls are only a safety net */
+    int bare_204s;             /* consecutive 204s without a status header */
+    int status_next;           /* the next poll is a status GET */
+    int confirm_fault;         /* a faulted claim awaits the status GET */
+    int lags;                  /* results said 204 after a done: backoff step */
+    uint64_t hint_at;          /* when a callback last made it poll early */
+    int hint_poll;             /* the poll in flight was made by a callback */
+    int recheck;               /* a callback came while a poll was out */
+    pp_req *poll_req;          /* a poll or download in flight */
+    char *poll_tmp;            /* that download's temporary file */
+} pp_jobrec;
+
+/* A published change: called after a job moved from `from` to its state. */
+typedef void (*pp_change_fn)(void *ud, pp_jobrec *j, pp_state from);
+#define PP_MAX_HOOKS 4
+
+typedef struct pp_idmap {
+    uint32_t *slots;           /* job handles; 0 empty, UINT32_MAX deleted */
+    size_t cap, used, live;
+} pp_idmap;
+
+typedef struct pp_jobtab {
+    pp_jobrec **v;
+    size_t n, cap, live;
+    pp_idmap ids;
+    const char *base_url;      /* for cleaning links (the transport's copy) */
+    pp_evq *events;            /* the host's queue */
+    struct { pp_change_fn fn; void *ud; } hooks[PP_MAX_HOOKS];
+    size_t nhooks;
+    /* results in memory: bytes held and the budget past which they spool */
+    size_t buffered, budget;
+    char *spool_dir;           /* where spool files go (created lazily) */
+    char *spool_parent;        /* the folder the spool folder is made in */
+    uint64_t spool_seq;
+} pp_jobtab;
+
+/* ---- jobs.c */
+pp_jobrec *pp_job_get(pp_jobtab *t, pp_job h);
+pp_jobrec *pp_job_create(pp_jobtab *t);         /* state new */
+pp_jobrec *pp_job_find_id(pp_jobtab *t, const char *id);
+/* Frees a record (its poll request is told to drop its answer). */
+void pp_job_destroy(pp_jobtab *t, pp_jobrec *j);
+void pp_jobtab_free(pp_jobtab *t);
+
+/* ---- state.c: every change of a job goes through these */
+int pp_transition_allowed(pp_state from, pp_state to);
+int pp_jobtab_hook(pp_jobtab *t, pp_change_fn fn, void *ud);   /* 0 / -1 */
+/* new -> submitting */
+void pp_state_submitting(pp_jobtab *t, pp_jobrec *j);
+/* A submission answer named this job: it gets its id and info and becomes
+ * pending. -1 when the id already belongs to another job of this client (a
+ * broken answer): nothing changes, the caller makes the job unknown. */
+int pp_state_accepted(pp_jobtab *t, pp_jobrec *j, const char *id, json_t *obj);
+/* attach: new -> pending with a known id (0 / -1 on no memory). */
+int pp_state_attached(pp_jobtab *t, pp_jobrec *j, const char *id);
+/* The submission failed: rejected or unknown, with its error. */
+void pp_state_refused(pp_jobtab *t, pp_jobrec *j, pp_state to, const pp_error *e);
+/* A verdict about a job with an id. results: the download's memory body
+ * (moved into the job) or, with tmp_fd >= 0, its temporary file tmp_path
+ * (committed to the job's result file or kept as spool). Returns the new
+ * state. */
+pp_state pp_state_apply(pp_jobtab *t, pp_jobrec *j, const pp_verdict *v,
+                        const pp_answer *a, pp_buf *results, int tmp_fd,
+                        char **tmp_path);
+/* A download of a done job started / gave nothing: done <-> fetching. */
+void pp_state_fetching(pp_jobtab *t, pp_jobrec *j);
+void pp_state_fetch_failed(pp_jobtab *t, pp_jobrec *j, const pp_error *e);
+/* The results could not be stored: fetching -> failed, with e. */
+void pp_state_store_failed(pp_jobtab *t, pp_jobrec *j, const pp_error *e);
+
+/* ---- results.c */
+/* 0 when dir is a folder results can be written to; -1 with err set. */
+int pp_results_dir_check(const char *dir, pp_error *err);
+/* A new temporary file beside where the job's results will go (the result
+ * folder, else the spool folder): its fd, and its path in *path (owned by
+ * the caller); -1 with errno set. */
+int pp_results_tmp_open(pp_jobtab *t, const pp_jobrec *j, char **path);
+/* Makes a written temporary file durable (fsync) and closes it. 0, or an
+ * errno. */
+int pp_results_tmp_finish(int fd);
+/* Moves the file at *tmp to final (rename, then fsync of the folder). 0 or
+ * an errno; *tmp is freed either way (the file removed on failure). */
+int pp_results_commit(char **tmp, const char *final);
+/* The result file of a job: <results_dir>/<id>.json (allocated). */
+char *pp_results_file(const pp_jobrec *j);
+/* Drops the job's results: memory (and its budget) and a spool file. */
+void pp_results_drop(pp_jobtab *t, pp_jobrec *j);
+/* Puts the job's results at path: renames a spool file, writes the memory
+ * copy atomically, or copies the file they are in. 0, or -1 with err. */
+int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err);
+/* Removes the spool folder (client teardown). */
+void pp_results_cleanup(pp_jobtab *t);
+
+#endif

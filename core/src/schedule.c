@@ -1,0 +1,480 @@
+/* The poll schedule. Each watched job has one timer in the client's heap.
+ * The first poll comes after the expected job time (a running median of
+ * observed durations unless poll.first_ms fixes it), later ones follow an
+ * interval that grows by `factor` and never falls below a share of the
+ * job's age, with +-10% jitter, capped at max_ms. With poll.fetch the
+ * results endpoint is polled: 204 = pending, 200 = done and downloaded in
+ * the same request, so a finished job costs one request.
+ *
+ * The scheduler sends requests and reads their answers through the answers
+ * layer; jobs change only through the state layer, whose published changes
+ * it reacts to (a job that became pending gets its first poll, one that
+ * became done is downloaded, one that ended loses its timer).
+ *
+ * Callbacks are hints (callbacks.c hands them here): a job said done is
+ * downloaded now, one said faulted gets a status GET, at most once per
+ * backoff step, so forged callbacks cost a bounded number of requests and
+ * change nothing by themselves. */
+#include "client.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+
+/* Shares of the estimate: while it rests on few observations (a cold
+ * start, where the 1 s default may be far off) the schedule backs off
+ * faster; once learned it polls closer to the expected end. */
+typedef struct shares { double first, interval, age; } shares;
+static const shares COLD = {1.0, 0.5, 0.7};
+static const shares WARM = {0.8, 0.3, 0.5};
+#define WARM_SAMPLES 16.0
+#define JITTER 0.1           /* +-10% */
+#define BARE_204_LIMIT 3     /* then alternate with status GETs */
+#define FIRST_MAX_MS 600000L
+
+/* ---- arithmetic */
+
+long pp_poll_jitter(const pp_poll_plan *p, long interval, double u)
+{
+    double v = (double)interval * (1.0 - JITTER + 2.0 * JITTER * u);
+    long r = (long)(v + 0.5);
+    if (r > p->max_ms)
+        r = p->max_ms;
+    if (r < p->min_ms)
+        r = p->min_ms;
+    return r;
+}
+
+long pp_poll_first_delay(const pp_poll_plan *p, double target_ms, double u)
+{
+    double base = p->first_ms > 0 ? (double)p->first_ms : target_ms;
+    if (base < (double)p->min_ms)
+        base = (double)p->min_ms;
+    if (base > (double)FIRST_MAX_MS)
+        base = (double)FIRST_MAX_MS;
+    double v = base * (1.0 - JITTER + 2.0 * JITTER * u);
+    return (long)(v + 0.5);
+}
+
+long pp_poll_initial_interval(const pp_poll_plan *p, double target_ms)
+{
+    double v = target_ms;
+    if (v < (double)p->min_ms)
+        v = (double)p->min_ms;
+    if (v > (double)p->max_ms)
+        v = (double)p->max_ms;
+    return (long)v;
+}
+
+long pp_poll_next_interval(const pp_poll_plan *p, long interval)
+{
+    double v = (double)interval * p->factor;
+    if (v > (double)p->max_ms)
+        v = (double)p->max_ms;
+    if (v < (double)p->min_ms)
+        v = (double)p->min_ms;
+    return (long)v;
+}
+
+/* ---- the running estimate: a fading log-scale histogram */
+
+#define EST_BASE_MS 20.0
+#define EST_STEP 1.15        /* bucket k covers [20 * 1.15^k, 20 * 1.15^(k+1)) ms */
+
+void pp_estimate_init(pp_estimate *e, double initial_ms)
+{
+    memset(e, 0, sizeof *e);
+    e->initial = initial_ms;
+    e->cached = initial_ms;
+}
+
+void pp_estimate_add(pp_estimate *e, double ms, uint64_t now_ms)
+{
+    if (!(ms >= 0))
+        ms = 0;
+    if (e->total > 0 && now_ms > e->last_ms) {
+        double f = exp2(-(double)(now_ms - e->last_ms) / PP_EST_HALF_LIFE_MS);
+        if (f < 0.999999) {
+            for (int k = 0; k < PP_EST_BUCKETS; k++)
+                e->count[k] *= f;
+            e->total *= f;
+        }
+    }
+    if (now_ms > e->last_ms)
+        e->last_ms = now_ms;
+    int k = ms <= EST_BASE_MS ? 0 : (int)(log(ms / EST_BASE_MS) / log(EST_STEP));
+    if (k >= PP_EST_BUCKETS)
+        k = PP_EST_BUCKETS - 1;
+    e->count[k] += 1.0;
+    e->total += 1.0;
+    e->dirty = 1;
+}
+
+double pp_estimate_get(pp_estimate *e)
+{
+    if (e->total <= 0)
+        return e->initial;
+    if (e->dirty) {
+        double half = e->total / 2.0, acc = 0;
+        int k = 0;
+        for (; k < PP_EST_BUCKETS - 1; k++) {
+            if (acc + e->count[k] >= half)
+                break;
+            acc += e->count[k];
+        }
+        /* interpolate inside the bucket on the log scale */
+        double frac = e->count[k] > 0 ? (half - acc) / e->count[k] : 0.5;
+        if (frac < 0)
+            frac = 0;
+        if (frac > 1)
+            frac = 1;
+        e->cached = EST_BASE_MS * pow(EST_STEP, (double)k + frac);
+        e->dirty = 0;
+    }
+    return e->cached;
+}
+
+/* ---- timers */
+
+static void arm(pp_client *c, pp_jobrec *j, uint64_t due)
+{
+    /* no memory for the heap slot: the job stays as it is; a hint, a
+     * refresh or pp_watch can move it on */
+    (void)pp_heap_set(&c->timers, &j->timer, due);
+}
+
+static void disarm(pp_client *c, pp_jobrec *j)
+{
+    pp_heap_remove(&c->timers, &j->timer);
+}
+
+static long jittered(pp_client *c, long ms)
+{
+    double u = pp_rand_unit(&c->rng);
+    return (long)((double)ms * (1.0 - JITTER + 2.0 * JITTER * u) + 0.5);
+}
+
+/* A job whose callback is coming is polled only as a safety net: first
+ * after the safety delay of where its callback comes in (the listener, or
+ * the URL of pp_expect_callbacks), then every half of it (no max_ms cap:
+ * these polls only catch lost callbacks). */
+static int schedule_safety(pp_client *c, pp_jobrec *j, uint64_t from)
+{
+    if (!j->cb_expected)
+        return 0;
+    double est = c->poll.first_ms > 0 ? (double)c->poll.first_ms : pp_estimate_get(&c->est);
+    long s = pp_callback_safety_ms(c, j->cb_expected, est);
+    if (s < 0) {
+        j->cb_expected = PP_CB_NONE;    /* the listener or the URL is gone */
+        return 0;
+    }
+    j->interval = s / 2 > c->plan.min_ms ? s / 2 : c->plan.min_ms;
+    arm(c, j, from + (uint64_t)jittered(c, s));
+    return 1;
+}
+
+void pp_sched_first(pp_client *c, pp_jobrec *j)
+{
+    j->last_poll_at = 0;
+    j->bare_204s = 0;
+    j->status_next = 0;
+    j->polls = 0;
+    if (schedule_safety(c, j, j->pending_at))
+        return;
+    int fixed = c->poll.first_ms > 0;
+    const shares *sh = (fixed || c->est.total >= WARM_SAMPLES) ? &WARM : &COLD;
+    double est = fixed ? (double)c->poll.first_ms : pp_estimate_get(&c->est);
+    long d = pp_poll_first_delay(&c->plan, est * sh->first, pp_rand_unit(&c->rng));
+    j->interval = pp_poll_initial_interval(&c->plan, est * sh->interval);
+    j->age_share = sh->age;
+    arm(c, j, j->pending_at + (uint64_t)d);
+}
+
+static void schedule_next(pp_client *c, pp_jobrec *j)
+{
+    uint64_t now = pp_now_ms();
+    if (j->cb_expected && pp_callback_safety_ms(c, j->cb_expected, 0) >= 0) {
+        arm(c, j, now + (uint64_t)jittered(c, j->interval));
+        return;
+    }
+    long iv = j->interval;
+    if (iv <= 0)
+        iv = c->plan.min_ms;
+    double age = now > j->pending_at ? (double)(now - j->pending_at) : 0.0;
+    long floor_iv = (long)(age * (j->age_share > 0 ? j->age_share : WARM.age));
+    long use = iv > floor_iv ? iv : floor_iv;
+    long d = pp_poll_jitter(&c->plan, use, pp_rand_unit(&c->rng));
+    j->interval = pp_poll_next_interval(&c->plan, iv);
+    arm(c, j, now + (uint64_t)d);
+}
+
+/* The delay of backoff step `step` (min_ms doubling up to max_ms): how
+ * long a job said done but not downloadable waits, and how often a
+ * callback may make a job poll early. */
+static long backoff_step(pp_client *c, int step)
+{
+    long d = c->plan.min_ms;
+    for (int i = 0; i < step && d < c->plan.max_ms; i++)
+        d *= 2;
+    return d < c->plan.max_ms ? d : c->plan.max_ms;
+}
+
+/* ---- requests */
+
+static void on_answer(void *ctx, pp_req *r);
+
+static int spill(void *ctx, pp_req *r)
+{
+    pp_client *c = ctx;
+    pp_jobrec *j = pp_job_get(&c->jobs, r->owner);
+    if (!j || j->poll_req != r || j->poll_tmp)
+        return -1;
+    return pp_results_tmp_open(&c->jobs, j, &j->poll_tmp);
+}
+
+/* A results GET (status 0) or a status GET for the job, sent now. */
+static void send_poll(pp_client *c, pp_jobrec *j, int status, int high)
+{
+    char path[PP_ID_MAX + 96];
+    if (status)
+        snprintf(path, sizeof path, "/v1/queries/%s", j->id);
+    else if (j->results_type)
+        snprintf(path, sizeof path, "/v1/queries/%s/results?type=%s", j->id, j->results_type);
+    else
+        snprintf(path, sizeof path, "/v1/queries/%s/results", j->id);
+    pp_req *r = pp_req_new(&c->tp, "GET", path, NULL, 0, PP_REPEAT_SAFE, on_answer, c);
+    if (!r) {
+        pp_state_fetch_failed(&c->jobs, j, NULL);
+        arm(c, j, pp_now_ms() + (uint64_t)c->plan.max_ms);
+        return;
+    }
+    r->owner = j->h;
+    r->high = high;
+    r->data = NULL;
+    if (!status) {
+        if (j->results_dir) {
+            int fd = pp_results_tmp_open(&c->jobs, j, &j->poll_tmp);
+            if (fd < 0) {
+                int e = errno;
+                pp_req_free(r);
+                if (j->state == PP_PENDING) {
+                    /* nowhere to put results yet: learn by status GETs
+                     * whether the job is done, and fail then */
+                    send_poll(c, j, 1, high);
+                    return;
+                }
+                pp_error err = {0};
+                pp_err_errno(&err, j->results_dir, e);
+                pp_state_fetching(&c->jobs, j);
+                pp_state_store_failed(&c->jobs, j, &err);
+                pp_err_clear(&err);
+                return;
+            }
+            pp_req_sink_fd(r, fd);
+        } else {
+            r->budgeted = 1;
+            r->spill_fn = spill;
+        }
+    }
+    j->poll_req = r;
+    j->status_next = 0;
+    c->stats.polls++;
+    pp_transport_send(&c->tp, r);
+}
+
+/* The job's timer fired, or it must be checked now. */
+static void fire(pp_client *c, pp_jobrec *j)
+{
+    if (j->poll_req || !j->id)
+        return;
+    if (j->state == PP_DONE) {
+        if (c->poll.fetch) {
+            pp_state_fetching(&c->jobs, j);
+            send_poll(c, j, 0, 1);
+        }
+        return;
+    }
+    if (j->state != PP_PENDING)
+        return;
+    send_poll(c, j, !c->poll.fetch || j->status_next || j->confirm_fault, j->confirm_fault);
+}
+
+size_t pp_sched_run(pp_client *c)
+{
+    uint64_t now = pp_now_ms();
+    size_t fired = 0, budget = c->timers.n + 16;
+    pp_timer *t;
+    while (budget-- && (t = pp_heap_top(&c->timers)) && t->due <= now) {
+        pp_heap_remove(&c->timers, t);
+        fired++;
+        if (t != &c->pace_timer)
+            fire(c, (pp_jobrec *)t->owner);
+    }
+    return fired;
+}
+
+/* A finished job's time, for the estimate. A poll only says the job ended
+ * between the last "pending" and this answer: the middle is taken. A
+ * callback that the results then proved says it exactly. */
+static void learn(pp_client *c, pp_jobrec *j, const pp_req *r, int hinted)
+{
+    if (c->poll.first_ms > 0)
+        return;
+    if (hinted && j->hint_at >= j->pending_at) {
+        pp_estimate_add(&c->est, (double)(j->hint_at - j->pending_at), j->hint_at);
+        return;
+    }
+    /* a safety-net poll of a lost callback says little about job times */
+    if (j->cb_expected)
+        return;
+    uint64_t lo = j->last_poll_at ? j->last_poll_at : j->pending_at;
+    double mid = ((double)lo + (double)r->started_at) / 2.0 - (double)j->pending_at;
+    pp_estimate_add(&c->est, mid, r->started_at);
+}
+
+static void after_pending(pp_client *c, pp_jobrec *j, uint64_t started, int kind)
+{
+    if (j->recheck) {
+        j->recheck = 0;
+        j->hint_poll = 1;
+        arm(c, j, pp_now_ms());     /* a callback came while this poll was out */
+        return;
+    }
+    if (kind == PP_V_NOTHING) {
+        j->interval = c->plan.max_ms;       /* an unexpected answer: slow down */
+        schedule_next(c, j);
+        return;
+    }
+    j->last_poll_at = started;
+    j->polls++;
+    if (kind == PP_V_NOT_READY) {
+        if (++j->bare_204s >= BARE_204_LIMIT)
+            j->status_next = 1;     /* then every other poll asks the status */
+    } else {
+        j->bare_204s = 0;
+    }
+    schedule_next(c, j);
+}
+
+static void on_answer(void *ctx, pp_req *r)
+{
+    pp_client *c = ctx;
+    pp_jobrec *j = pp_job_get(&c->jobs, r->owner);
+    if (!j || j->poll_req != r) {
+        pp_req_free(r);
+        return;
+    }
+    char *tmp = j->poll_tmp;
+    j->poll_tmp = NULL;
+    int status = strstr(r->url, "/results") == NULL;
+    pp_answer a;
+    pp_answer_from_req(&a, r, tmp);
+    pp_verdict v = status ? pp_read_status(&a) : pp_read_results(&a);
+    pp_state was = j->state;
+    int hinted = j->hint_poll, confirm = j->confirm_fault;
+    j->hint_poll = 0;
+    j->confirm_fault = 0;
+    if (was == PP_PENDING && (v.kind == PP_V_RESULTS || v.kind == PP_V_FAULTED || v.kind == PP_V_DONE))
+        learn(c, j, r, hinted);
+    int fd = (r->sink == PP_SINK_FILE) ? pp_req_take_fd(r) : -1;
+    /* j->poll_req stays set while the state changes: the hook must not
+     * start a download of a job this answer is finishing */
+    pp_state now = pp_state_apply(&c->jobs, j, &v, &a, &r->resp, fd, &tmp);
+    j->poll_req = NULL;
+    if (v.object)
+        json_decref(v.object);
+    if (tmp) {
+        unlink(tmp);
+        free(tmp);
+    }
+    uint64_t started = r->started_at;
+    pp_req_free(r);
+    if (now == PP_PENDING) {
+        if (hinted || confirm)
+            j->lags++;              /* a claim the service did not confirm */
+        after_pending(c, j, started, v.kind);
+    } else if (now == PP_DONE && was == PP_FETCHING) {
+        /* the service said done but its results answer 204 (it lags
+         * behind its callback) or the download failed: back off */
+        arm(c, j, pp_now_ms() + (uint64_t)jittered(c, backoff_step(c, ++j->lags)));
+    } else if (now == PP_DONE && c->poll.fetch && j->watched) {
+        fire(c, j);                 /* a status answer said done */
+    }
+}
+
+/* ---- reacting to published changes */
+
+static void on_change(void *ud, pp_jobrec *j, pp_state from)
+{
+    pp_client *c = ud;
+    if (j->state == PP_PENDING && from != PP_PENDING) {
+        j->pending_at = pp_now_ms();
+        if (j->watched)
+            pp_sched_first(c, j);
+    } else if (j->state == PP_DONE && from == PP_PENDING) {
+        disarm(c, j);
+        if (c->poll.fetch && j->watched && !j->poll_req)
+            fire(c, j);
+    } else if (pp_state_is_final(j->state)) {
+        disarm(c, j);
+    }
+}
+
+int pp_sched_init(pp_client *c)
+{
+    return pp_jobtab_hook(&c->jobs, on_change, c);
+}
+
+void pp_sched_watch(pp_client *c, pp_jobrec *j)
+{
+    if (j->watched)
+        return;
+    j->watched = 1;
+    if (j->poll_req)
+        return;
+    if (j->state == PP_PENDING)
+        arm(c, j, pp_now_ms());
+    else if (j->state == PP_DONE && c->poll.fetch)
+        fire(c, j);
+}
+
+void pp_sched_hint(pp_client *c, pp_jobrec *j, int claim)
+{
+    if (j->state != PP_PENDING || claim == PP_V_PENDING)
+        return;
+    uint64_t now = pp_now_ms();
+    /* forged or repeated callbacks cost at most one check per backoff
+     * step, and each check the service denies lengthens the step */
+    if (j->hint_at && now < j->hint_at + (uint64_t)backoff_step(c, j->lags))
+        return;
+    j->hint_at = now;
+    if (claim == PP_V_FAULTED)
+        j->confirm_fault = 1;
+    if (j->poll_req) {
+        j->recheck = 1;
+        return;
+    }
+    disarm(c, j);
+    j->hint_poll = 1;
+    fire(c, j);
+}
+
+void pp_sched_forget(pp_client *c, pp_jobrec *j)
+{
+    disarm(c, j);
+}
+
+void pp_sched_release_callbacks(pp_client *c, int kind)
+{
+    for (size_t i = 0; i < c->jobs.n; i++) {
+        pp_jobrec *j = c->jobs.v[i];
+        if (!j || j->cb_expected != kind)
+            continue;
+        j->cb_expected = PP_CB_NONE;
+        if (j->state == PP_PENDING && j->watched && !j->poll_req)
+            pp_sched_first(c, j);
+    }
+}
