@@ -423,11 +423,11 @@ end
 -- ---- the callback listener
 
 local function check_allow(fname, allow)
-  if allow == nil or allow == "callbacker_ips" then
+  if allow == nil or allow == false or allow == "callbacker_ips" then
     return
   end
   if type(allow) ~= "table" or not util.is_list(allow) then
-    util.argerror(fname, "options.allow", 'must be "callbacker_ips", a list of IP addresses or nil', 4)
+    util.argerror(fname, "options.allow", 'must be "callbacker_ips", a list of IP addresses, false or nil', 4)
   end
   for i = 1, #allow do
     if type(allow[i]) ~= "string" then
@@ -445,7 +445,7 @@ function Client:_allowlist(allow)
 end
 
 -- client:listen{port = 0, host = "127.0.0.1", path = "/callback",
---   allow = "callbacker_ips" | {ip, ...} | nil, max_body = bytes,
+--   allow = "callbacker_ips" | {ip, ...} | false | nil, max_body = bytes,
 --   public_url = "https://...", safety_min = 30, safety_factor = 3}
 -- Starts the callback listener in the core (no thread: the driver watches
 -- its fd). Returns {url = the callback URL to give the service, port}, or
@@ -481,7 +481,9 @@ function Client:listen(opts)
     public_url = opts.public_url,
     max_body = max_body,
     max_connections = max_conn,
-    allow = allow or nil,
+    -- false: every sender, asked for knowingly (the core refuses a listener
+    -- beyond loopback with no allowlist)
+    allow = opts.allow == false and false or (allow or nil),
     safety_min_ms = safety_min,
     safety_factor = opts.safety_factor,
   }
