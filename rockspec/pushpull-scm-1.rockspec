@@ -44,6 +44,7 @@ build = {
     ["pushpull.core"] = {
       sources = {
         "lua/binding/core.c",
+        "core/src/batch_scan.c",
         "core/src/client.c",
         "core/src/engine.c",
         "core/src/errors.c",
