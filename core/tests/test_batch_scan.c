@@ -23,7 +23,7 @@
 /* ---- what a scan produced */
 
 typedef struct result {
-    char *items;        /* "index:len:text\n" for each element */
+    char *items;        /* "index:len:text\n" for each element, NUL-terminated */
     size_t len, cap;
     size_t count;
     size_t stop_at;     /* the callback stops at this index */
@@ -48,6 +48,7 @@ static void result_add(result *r, const char *text, size_t n)
     memcpy(r->items + r->len, text, n);
     r->len += n;
     r->items[r->len++] = '\n';
+    r->items[r->len] = '\0';
 }
 
 static int on_item(void *ud, size_t index, const char *json, size_t len)
