@@ -46,6 +46,7 @@ build = {
         "lua/binding/core.c",
         "core/src/answers.c",
         "core/src/callbacks.c",
+        "core/src/batch_scan.c",
         "core/src/client.c",
         "core/src/drive.c",
         "core/src/engine.c",
