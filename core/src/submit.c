@@ -13,6 +13,7 @@
  * every id is checked: a job the answer does not list, whose id is not
  * valid, or whose id another job already has, becomes unknown. */
 #include "client.h"
+#include "batch_scan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,21 +242,14 @@ void pp_submit_pump(pp_client *c)
 
 /* ---- answers */
 
-/* Job i of the chunk, named by item (a job object of the answer, or NULL
- * when the answer did not list it). */
-static void map_job(pp_client *c, pp_oprec *o, pp_jobrec *j, json_t *item,
+/* A job of the chunk, named by text (its job object in the answer), or
+ * not (text NULL: the answer did not list it). */
+static void map_job(pp_client *c, pp_oprec *o, pp_jobrec *j, const char *text, size_t len,
                     const pp_answer *a)
 {
     char id[PP_ID_MAX + 1];
     const char *why = "the service's answer did not list this job";
-    json_t *obj = NULL;
-    if (item) {
-        char *text = pp_json_text(item, NULL);
-        obj = text ? pp_read_job_item(text, strlen(text), id, &why) : NULL;
-        free(text);
-        if (!text)
-            why = pp_oom_message;
-    }
+    json_t *obj = text ? pp_read_job_item(text, len, id, &why) : NULL;
     if (obj && pp_state_accepted(&c->jobs, j, id, obj) < 0)
         why = pp_job_find_id(&c->jobs, id) ? "the service's answer repeated an id it gave another job"
                                             : pp_oom_message;
@@ -267,7 +261,7 @@ static void map_job(pp_client *c, pp_oprec *o, pp_jobrec *j, json_t *item,
             pp_sched_hint(c, j, claim);
     } else {
         pp_error e = {0};
-        pp_err_set(&e, why, (int)a->status, a->body, a->len);
+        pp_err_set(&e, why, (int)a->status, NULL, 0);
         pp_state_refused(&c->jobs, j, PP_UNKNOWN, &e);
         op_note_error(o, &e);
         pp_err_clear(&e);
@@ -276,28 +270,51 @@ static void map_job(pp_client *c, pp_oprec *o, pp_jobrec *j, json_t *item,
         json_decref(obj);
 }
 
+typedef struct mapping {
+    pp_client *c;
+    pp_oprec *o;
+    pp_chunk *ch;
+    const pp_answer *a;
+} mapping;
+
+static int map_item(void *ud, size_t i, const char *text, size_t len)
+{
+    mapping *m = ud;
+    if (i >= m->ch->count)
+        return 1;               /* more jobs than values: the rest is noise */
+    pp_jobrec *j = pp_job_get(&m->c->jobs, m->o->jobs[m->ch->start + i]);
+    if (j)
+        map_job(m->c, m->o, j, text, len, m->a);
+    return 0;
+}
+
+/* A batch answer is read as a stream of job objects: one job's tree at a
+ * time, never the whole answer's (a 5,000-job answer would take ~35 MB). */
 static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, const pp_answer *a)
 {
-    json_t *root = a->body ? json_loadb(a->body, a->len, 0, NULL) : NULL;
-    json_t *list = NULL;
-    if (o->values) {
-        list = json_is_object(root) ? json_object_get(root, "queries") : NULL;
-        if (!json_is_array(list))
-            list = NULL;
+    size_t mapped = 0;
+    if (!o->values) {
+        pp_jobrec *j = pp_job_get(&c->jobs, o->jobs[ch->start]);
+        if (j)
+            map_job(c, o, j, a->body, a->body ? a->len : 0, a);
+        mapped = 1;
+    } else {
+        mapping m = {c, o, ch, a};
+        pp_scan *sc = pp_scan_new(map_item, &m, 0);
+        if (sc) {
+            if (a->body && pp_scan_feed(sc, a->body, a->len) == 0)
+                (void)pp_scan_end(sc);
+            mapped = pp_scan_count(sc);
+            if (mapped > ch->count)
+                mapped = ch->count;
+            pp_scan_free(sc);
+        }
     }
-    for (size_t i = 0; i < ch->count; i++) {
+    for (size_t i = mapped; i < ch->count; i++) {
         pp_jobrec *j = pp_job_get(&c->jobs, o->jobs[ch->start + i]);
-        if (!j)
-            continue;
-        json_t *item = o->values ? (list ? json_array_get(list, i) : NULL) : root;
-        map_job(c, o, j, item, a);
-        /* this job's branch of the tree is no longer needed: free it now so
-         * a 5,000-job answer never holds the tree and every job's copy */
-        if (list)
-            json_array_set_new(list, i, json_null());
+        if (j && j->state == PP_SUBMITTING)
+            map_job(c, o, j, NULL, 0, a);
     }
-    if (root)
-        json_decref(root);
     if (!o->has_err)
         o->status = a->status;
     op_job_resolved(c, o, ch->count);
