@@ -112,11 +112,11 @@ int pp_results_dir_check(const char *dir, pp_error *err);
  * folder, else the spool folder): its fd, and its path in *path (owned by
  * the caller); -1 with errno set. */
 int pp_results_tmp_open(pp_jobtab *t, const pp_jobrec *j, char **path);
-/* Makes a written temporary file durable (fsync) and closes it. 0, or an
- * errno. */
-int pp_results_tmp_finish(int fd);
-/* Moves the file at *tmp to final (rename, then fsync of the folder). 0 or
- * an errno; *tmp is freed either way (the file removed on failure). */
+/* Closes a written temporary file, made durable first (fsync) when it is
+ * to stay: a result file, not a spool file. 0, or an errno. */
+int pp_results_tmp_finish(int fd, int durable);
+/* Moves the file at *tmp to final (rename). 0 or an errno; *tmp is freed
+ * either way (the file removed on failure). */
 int pp_results_commit(char **tmp, const char *final);
 /* The result file of a job: <results_dir>/<id>.json (allocated). */
 char *pp_results_file(const pp_jobrec *j);

@@ -174,7 +174,7 @@ static void on_answer(void *ctx, pp_req *r)
     if (o->tmp) {
         /* a download to a file: the whole answer, made durable, renamed */
         int fd = pp_req_take_fd(r);
-        int e = fd >= 0 ? pp_results_tmp_finish(fd) : 0;
+        int e = fd >= 0 ? pp_results_tmp_finish(fd, ok) : 0;
         if (ok && !e)
             e = pp_results_commit(&o->tmp, o->path);
         if (e && ok) {

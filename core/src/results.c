@@ -102,28 +102,26 @@ int pp_results_tmp_open(pp_jobtab *t, const pp_jobrec *j, char **path)
     return fd;
 }
 
-int pp_results_tmp_finish(int fd)
+int pp_results_tmp_finish(int fd, int durable)
 {
     int e = 0;
-    if (fsync(fd) < 0)
+    if (durable && fsync(fd) < 0)
         e = errno;
     if (close(fd) < 0 && !e)
         e = errno;
     return e;
 }
 
-static void sync_dir_of(const char *path)
+/* A spool file is not made durable when it is written (it is temporary);
+ * it is when it is saved. 0 or an errno. */
+static int sync_path(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? pp_strndup(path, (size_t)(slash - path)) : pp_strdup(".");
-    if (!dir)
-        return;
-    int fd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int e = fsync(fd) < 0 ? errno : 0;
+    close(fd);
+    return e;
 }
 
 int pp_results_commit(char **tmp, const char *final)
@@ -132,8 +130,6 @@ int pp_results_commit(char **tmp, const char *final)
     if (rename(*tmp, final) < 0) {
         e = errno;
         unlink(*tmp);
-    } else {
-        sync_dir_of(final);
     }
     free(*tmp);
     *tmp = NULL;
@@ -177,7 +173,7 @@ static int write_atomic(const char *path, const char *data, size_t len)
         else if (w > 0)
             off += (size_t)w;
     }
-    int fe = pp_results_tmp_finish(fd);
+    int fe = pp_results_tmp_finish(fd, 1);
     if (!e)
         e = fe;
     if (e) {
@@ -233,8 +229,10 @@ int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err)
             pp_results_drop(t, j);
     } else if (j->results_path && j->results_temporary) {
         char *tmp = j->results_path;
-        if (rename(tmp, path) == 0) {
-            sync_dir_of(path);
+        e = sync_path(tmp);
+        if (e) {
+            /* cannot be made durable: keep the spool file */
+        } else if (rename(tmp, path) == 0) {
             free(tmp);
             j->results_path = NULL;
             j->results_temporary = 0;

@@ -179,7 +179,7 @@ static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pp_buf *results, int tm
         pp_buf_move(&j->results, results);   /* already counted in the budget */
         return move(t, j, PP_FETCHED) < 0 ? j->state : PP_FETCHED;
     }
-    int e = pp_results_tmp_finish(tmp_fd);
+    int e = pp_results_tmp_finish(tmp_fd, j->results_dir != NULL);
     char *final = NULL;
     if (!e && j->results_dir) {
         final = pp_results_file(j);
