@@ -103,6 +103,8 @@ pp_client *pp_client_new(const pp_config *cfg, pp_error *err)
     pp_timer_init(&c->pace_timer, 0, c);
     c->jobs.events = &c->events;
     c->jobs.budget = budget;
+    c->jobs.info_budget = budget / 4;
+    c->jobs.info_fd = -1;
     int rc = base_copy ? pp_transport_init(&c->tp, &tc, &c->rng, &c->stats, &c->fdchanges,
                                            &c->jobs.buffered, budget) : -1;
     free(base_copy);
@@ -206,9 +208,11 @@ const char *pp_job_id(pp_client *c, pp_job h)
 const char *pp_job_info(pp_client *c, pp_job h, size_t *len)
 {
     pp_jobrec *j = job(c, h);
+    size_t n = 0;
+    const char *info = j ? pp_info_get(&c->jobs, j, &n) : NULL;
     if (len)
-        *len = j && j->info ? j->info_len : 0;
-    return j ? j->info : NULL;
+        *len = info ? n : 0;
+    return info;
 }
 
 const char *pp_job_results(pp_client *c, pp_job h, size_t *len)

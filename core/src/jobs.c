@@ -3,6 +3,8 @@
  * one live job: the state layer refuses a second job with the same id. */
 #include "jobs.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -120,10 +122,63 @@ pp_jobrec *pp_job_create(pp_jobtab *t)
         return NULL;
     j->h = (pp_job)(t->n + 1);
     j->state = PP_NEW;
+    j->info_at = -1;
     pp_timer_init(&j->timer, 0, j);
     t->v[t->n++] = j;
     t->live++;
     return j;
+}
+
+void pp_info_set(pp_jobtab *t, pp_jobrec *j, char *text, size_t len)
+{
+    if (j->info) {
+        t->info_held -= j->info_len < t->info_held ? j->info_len : t->info_held;
+        free(j->info);
+    }
+    j->info = NULL;
+    j->info_len = 0;
+    j->info_at = -1;
+    if (!text)
+        return;
+    if (t->info_held + len > t->info_budget) {
+        const char *dir = t->info_fd >= 0 ? NULL : pp_spool_dir(t);
+        if (dir) {
+            size_t n = strlen(dir) + 8;
+            char *p = malloc(n);
+            if (p) {
+                snprintf(p, n, "%s/infos", dir);
+                t->info_fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                free(p);
+            }
+        }
+        if (t->info_fd >= 0 && pwrite(t->info_fd, text, len, (off_t)t->info_end) == (ssize_t)len) {
+            j->info_at = (int64_t)t->info_end;
+            j->info_len = len;
+            t->info_end += len;
+            free(text);
+            return;
+        }
+        /* no spool file: keep it in memory over budget rather than lose it */
+    }
+    j->info = text;
+    j->info_len = len;
+    t->info_held += len;
+}
+
+const char *pp_info_get(pp_jobtab *t, pp_jobrec *j, size_t *len)
+{
+    *len = j->info_len;
+    if (j->info || j->info_at < 0)
+        return j->info;
+    pp_buf_reset(&t->info_read);
+    if (pp_buf_reserve(&t->info_read, j->info_len) < 0 ||
+        pread(t->info_fd, t->info_read.data, j->info_len, (off_t)j->info_at) != (ssize_t)j->info_len) {
+        *len = 0;
+        return NULL;
+    }
+    t->info_read.len = j->info_len;
+    t->info_read.data[j->info_len] = '\0';
+    return t->info_read.data;
 }
 
 void pp_job_destroy(pp_jobtab *t, pp_jobrec *j)
@@ -140,8 +195,8 @@ void pp_job_destroy(pp_jobtab *t, pp_jobrec *j)
         free(j->poll_tmp);
     }
     pp_results_drop(t, j);
+    pp_info_set(t, j, NULL, 0);
     free(j->id);
-    free(j->info);
     free(j->results_dir);
     free(j->results_type);
     free(j->results_path);

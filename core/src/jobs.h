@@ -17,8 +17,10 @@ typedef struct pp_jobrec {
     pp_state state;
     char *id;
     char *info;                /* the last job object the service sent in
-                                  answer to one of our requests */
+                                  answer to one of our requests (jobs.c:
+                                  pp_info_*), in memory... */
     size_t info_len;
+    int64_t info_at;           /* ... or at this offset of the info spool */
     pp_error err;
     /* results */
     char *results_dir;         /* where <id>.json goes, NULL for memory */
@@ -67,6 +69,12 @@ typedef struct pp_jobtab {
     /* results in memory: bytes held and the budget past which they spool */
     size_t buffered, budget;
     char *spool_dir;           /* where spool files go (created lazily) */
+    /* job infos: bytes held in memory, the share of the budget they may
+     * hold, and the file the rest goes to */
+    size_t info_held, info_budget;
+    int info_fd;               /* -1 until the first info spills */
+    uint64_t info_end;
+    pp_buf info_read;          /* the last info read back from the file */
     char *spool_parent;        /* the folder the spool folder is made in */
     uint64_t spool_seq;
 } pp_jobtab;
@@ -78,6 +86,13 @@ pp_jobrec *pp_job_find_id(pp_jobtab *t, const char *id);
 /* Frees a record (its poll request is told to drop its answer). */
 void pp_job_destroy(pp_jobtab *t, pp_jobrec *j);
 void pp_jobtab_free(pp_jobtab *t);
+
+/* Keeps text (len bytes, taken over) as the job's info: in memory while
+ * infos hold less than their share of the budget, else in the info spool
+ * file (a 50,000-job workflow would hold 70 MB of them). */
+void pp_info_set(pp_jobtab *t, pp_jobrec *j, char *text, size_t len);
+/* The job's info, NULL if none; valid until the next pp_info_get. */
+const char *pp_info_get(pp_jobtab *t, pp_jobrec *j, size_t *len);
 
 /* ---- state.c: every change of a job goes through these */
 int pp_transition_allowed(pp_state from, pp_state to);
@@ -125,6 +140,8 @@ void pp_results_drop(pp_jobtab *t, pp_jobrec *j);
 /* Puts the job's results at path: renames a spool file, writes the memory
  * copy atomically, or copies the file they are in. 0, or -1 with err. */
 int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err);
+/* The spool folder, made on first use; NULL when it cannot be made. */
+const char *pp_spool_dir(pp_jobtab *t);
 /* Removes the spool folder (client teardown). */
 void pp_results_cleanup(pp_jobtab *t);
 

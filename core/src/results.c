@@ -52,7 +52,7 @@ char *pp_results_file(const pp_jobrec *j)
 
 /* The spool folder, made on first use under $TMPDIR (or /tmp) unless the
  * client named a parent. */
-static const char *spool_dir(pp_jobtab *t)
+const char *pp_spool_dir(pp_jobtab *t)
 {
     if (t->spool_dir)
         return t->spool_dir;
@@ -76,7 +76,7 @@ static const char *spool_dir(pp_jobtab *t)
 
 int pp_results_tmp_open(pp_jobtab *t, const pp_jobrec *j, char **path)
 {
-    const char *dir = j->results_dir ? j->results_dir : spool_dir(t);
+    const char *dir = j->results_dir ? j->results_dir : pp_spool_dir(t);
     if (!dir) {
         if (!errno)
             errno = ENOMEM;
@@ -266,6 +266,10 @@ int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err)
 
 void pp_results_cleanup(pp_jobtab *t)
 {
+    if (t->info_fd >= 0)
+        close(t->info_fd);
+    t->info_fd = -1;
+    pp_buf_free(&t->info_read);
     if (t->spool_dir) {
         /* spool files of released jobs are gone; anything left is ours */
         DIR *d = opendir(t->spool_dir);

@@ -90,9 +90,7 @@ static void keep_info(pp_jobtab *t, pp_jobrec *j, json_t *obj)
     char *text = pp_json_text(obj, &len);
     if (!text)
         return;
-    free(j->info);
-    j->info = text;
-    j->info_len = len;
+    pp_info_set(t, j, text, len);
 }
 
 void pp_state_submitting(pp_jobtab *t, pp_jobrec *j)
@@ -230,10 +228,12 @@ pp_state pp_state_apply(pp_jobtab *t, pp_jobrec *j, const pp_verdict *v,
         break;
     case PP_V_FAULTED:
         set_error(j, v, a, "job faulted");
-        if (j->info && !j->err.body) {
+        size_t ilen = 0;
+        const char *info = pp_info_get(t, j, &ilen);
+        if (info && !j->err.body) {
             /* the job object says why, when the answer itself did not */
             pp_error e = {0};
-            pp_err_set(&e, "job faulted", v->http_status, j->info, j->info_len);
+            pp_err_set(&e, "job faulted", v->http_status, info, ilen);
             pp_err_copy(&j->err, &e);
             pp_err_clear(&e);
         }
