@@ -5,6 +5,7 @@
 #include "ratelimit.h"
 #include "schedules.h"
 #include "stats.h"
+#include "values.h"
 
 #include <string.h>
 
@@ -46,6 +47,7 @@ void api_admin(struct request *req, struct reply *rep) {
       schedules_clear();
       jobs_clear();
       ratelimit_reset();
+      values_clear();
       stats_reset();
       reply_json(rep, 200, json_pack("{s:s}", "message", "reset"));
     } else
@@ -53,6 +55,11 @@ void api_admin(struct request *req, struct reply *rep) {
   } else if (strcmp(what, "jobs") == 0 && req->nsegs == 3) {
     if (is(req, 3, "GET"))
       admin_job(req->segs[2], rep);
+    else
+      reply_message(rep, 405, "use GET");
+  } else if (strcmp(what, "values") == 0 && req->nsegs == 2) {
+    if (is(req, 2, "GET"))
+      reply_json(rep, 200, values_json()); /* NULL (out of memory) becomes a 500 */
     else
       reply_message(rep, 405, "use GET");
   } else if (strcmp(what, "health") == 0 && req->nsegs == 2) {

@@ -8,6 +8,7 @@
 #include "ratelimit.h"
 #include "results.h"
 #include "runner.h"
+#include "values.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,8 @@ void api_submit(struct request *req, struct reply *rep) {
     return;
   struct job *j = jobs_create(req->user, tmpl, json_string_value(json_array_get(targets, 0)), is_url,
                               req->host);
+  if (j)
+    values_add(is_url, targets, 1);
   json_decref(tmpl);
   json_decref(targets);
   if (!j) {
@@ -110,10 +113,12 @@ void api_submit_batch(struct request *req, struct reply *rep) {
                           req->host);
     oom = !jobs[i] || json_array_append_new(list, jobs_object(jobs[i], req->host)) != 0;
   }
-  for (size_t i = 0; jobs && i < n && jobs[i]; i++) {
-    runner_launch(jobs[i]);
-    jobs_put(jobs[i]);
+  size_t created = 0;
+  for (; jobs && created < n && jobs[created]; created++) {
+    runner_launch(jobs[created]);
+    jobs_put(jobs[created]);
   }
+  values_add(is_url, targets, created);
   runner_kick();
   free(jobs);
   json_decref(tmpl);

@@ -32,6 +32,8 @@ struct emu_config {
   struct jobtime job_time;
   double fault_rate;
   double inject_429, inject_500, inject_drop, inject_slow, inject_slow_secs;
+  double inject_ambiguous, inject_dup_id;
+  unsigned inject_ambiguous_outcomes; /* enum ambiguous_outcome bits (faults.h) */
   double callback_loss;
   int rate_limit;
   double retention;

@@ -6,6 +6,7 @@
 #include "schedules.h"
 #include "server.h"
 #include "util.h"
+#include "values.h"
 #include "worker.h"
 
 #include <arpa/inet.h>
@@ -36,8 +37,15 @@ static const char usage[] =
     "  --fault-rate F        share of jobs that end faulted (0..1, default 0)\n"
     "  --inject LIST         share of API answers replaced by faults, comma list of\n"
     "                        429=F, 500=F, drop=F (request processed, connection closed\n"
-    "                        without answer), slow=F:DURATION (answer delayed), and\n"
-    "                        callback-loss=F (share of callbacks never sent)\n"
+    "                        without answer), slow=F:DURATION (answer delayed),\n"
+    "                        ambiguous=F[:OUTCOMES] (submissions only: the jobs are\n"
+    "                        created and run, then the answer is a 500, a 524 or a\n"
+    "                        dropped connection, picked at random among OUTCOMES,\n"
+    "                        e.g. 500+524+drop, the default), dup-id=F (batch\n"
+    "                        submissions only: every job in the answer shows the\n"
+    "                        first job's id) and callback-loss=F (share of callbacks\n"
+    "                        never sent). One draw per request: the shares of all\n"
+    "                        but callback-loss add up to at most 1\n"
     "  --rate-limit N        jobs per second per user (default 0 = unlimited; the\n"
     "                        x-ratelimit-jobs-* headers are sent anyway)\n"
     "  --retention SECONDS   a finished job is deleted this long after it ended\n"
@@ -53,7 +61,10 @@ static const char usage[] =
     "  --help                this text\n"
     "\n"
     "Admin endpoints (no auth): GET /_emulator/stats, POST /_emulator/reset,\n"
-    "POST /_emulator/schedules/ID/tick, GET /_emulator/jobs/ID.\n";
+    "POST /_emulator/schedules/ID/tick, GET /_emulator/jobs/ID, and\n"
+    "GET /_emulator/values: jobs created per submitted value,\n"
+    "{\"url\": {VALUE: JOBS}, \"query\": {VALUE: JOBS}, \"created_twice\": N,\n"
+    "\"truncated\": false} (schedule runs not counted).\n";
 
 static int bad(const char *fmt, const char *arg) {
   fprintf(stderr, "pushpull-emulator: ");
@@ -314,6 +325,7 @@ out_worker:
   worker_stop();
   schedules_clear();
   jobs_shutdown();
+  values_clear();
   curl_global_cleanup();
 out_users:
   free_users();

@@ -244,7 +244,7 @@ static enum MHD_Result process(struct conn_ctx *ctx, const char *url, const char
     return send_reply(conn, rep);
   }
 
-  enum fault f = faults_draw();
+  enum fault f = faults_draw(rt.stat);
   faults_count(f);
   if (f == FAULT_429) {
     reply_message(rep, 429, "Too many requests (injected)");
@@ -257,6 +257,21 @@ static enum MHD_Result process(struct conn_ctx *ctx, const char *url, const char
 
   fn(&req, rep);
 
+  if (f == FAULT_AMBIGUOUS && rep->status / 100 == 2) {
+    /* The jobs exist and run; a gateway in front of the service lost the
+     * answer, and its own answer carries none of the service's headers.
+     * Only submissions that created jobs are hit. */
+    enum ambiguous_outcome o = faults_ambiguous();
+    rep->nhdr = 0;
+    if (o == AMBIGUOUS_DROP)
+      f = FAULT_DROP;
+    else if (o == AMBIGUOUS_524)
+      reply_message(rep, 524, "A timeout occurred (injected after the jobs were created)");
+    else
+      reply_message(rep, 500, "Internal server error (injected after the jobs were created)");
+  }
+  if (f == FAULT_DUP_ID && rep->status == 202)
+    faults_repeat_first_id(rep);
   if (f == FAULT_DROP) {
     /* Everything happened (jobs exist), but the answer is never sent: MHD
      * closes the connection when the handler says MHD_NO. */

@@ -39,16 +39,22 @@ json_t *stats_json(void) {
     return NULL;
   for (int i = 0; i < ST__COUNT; i++)
     json_object_set_new(req, route_names[i], json_integer(get(&routes[i])));
-  return json_pack("{s:o, s:{s:I, s:I, s:I}, s:I, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I}}",
+  return json_pack("{s:o, s:{s:I, s:I, s:I}, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I},"
+                   " s:{s:I, s:I, s:I}}",
                    "requests", req,
                    "jobs", "pending", (json_int_t)get(&counters[SC_JOBS_PENDING]),
                    "done", (json_int_t)get(&counters[SC_JOBS_DONE]),
                    "faulted", (json_int_t)get(&counters[SC_JOBS_FAULTED]),
                    "jobs_created", (json_int_t)get(&counters[SC_JOBS_CREATED]),
+                   "values_created_twice", (json_int_t)get(&counters[SC_VALUES_CREATED_TWICE]),
                    "injected", "429", (json_int_t)get(&counters[SC_INJ_429]),
                    "500", (json_int_t)get(&counters[SC_INJ_500]),
                    "drop", (json_int_t)get(&counters[SC_INJ_DROP]),
                    "slow", (json_int_t)get(&counters[SC_INJ_SLOW]),
+                   "ambiguous", "500", (json_int_t)get(&counters[SC_INJ_AMBIGUOUS_500]),
+                   "524", (json_int_t)get(&counters[SC_INJ_AMBIGUOUS_524]),
+                   "drop", (json_int_t)get(&counters[SC_INJ_AMBIGUOUS_DROP]),
+                   "dup-id", (json_int_t)get(&counters[SC_INJ_DUP_ID]),
                    "callbacks", "sent", (json_int_t)get(&counters[SC_CB_SENT]),
                    "failed", (json_int_t)get(&counters[SC_CB_FAILED]),
                    "lost", (json_int_t)get(&counters[SC_CB_LOST]));

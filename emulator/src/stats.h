@@ -27,16 +27,22 @@ enum stat_counter {
   SC_INJ_500,
   SC_INJ_DROP,
   SC_INJ_SLOW,
+  SC_INJ_AMBIGUOUS_500,
+  SC_INJ_AMBIGUOUS_524,
+  SC_INJ_AMBIGUOUS_DROP,
+  SC_INJ_DUP_ID,
   SC_CB_SENT,
   SC_CB_FAILED,
   SC_CB_LOST,
+  SC_VALUES_CREATED_TWICE,
   SC__COUNT
 };
 
 void stats_route(enum stat_route r);
 void stats_add(enum stat_counter c, long delta);
-/* Clears request, injection and callback counters and jobs_created; the
- * job gauges follow the job table, which reset empties separately. */
+/* Clears request, injection and callback counters, jobs_created and
+ * values_created_twice; the job gauges follow the job table, which reset
+ * empties separately. */
 void stats_reset(void);
 json_t *stats_json(void);
 
