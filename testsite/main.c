@@ -1,8 +1,11 @@
 /* pushpull-testsite: a tiny local website. See site.h and --help. */
 #include "site.h"
 
+#include "pc_mhd.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -42,93 +45,33 @@ static pthread_cond_t stop_cond;
 static int stopping;
 
 struct request {
-  struct buf body;
+  pc_buf body;
   int too_big;
 };
 
-static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status,
-                                 const char *type, char *body, size_t len) {
-  /* body is malloc'd and handed over to the response (or freed here). */
-  struct MHD_Response *r =
-      MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-  if (!r) {
-    free(body);
-    return MHD_NO;
-  }
-  if (type && MHD_add_response_header(r, "Content-Type", type) == MHD_NO) {
-    MHD_destroy_response(r);
-    return MHD_NO;
-  }
-  enum MHD_Result ret = MHD_queue_response(c, status, r);
-  MHD_destroy_response(r);
-  return ret;
-}
-
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status,
-                                 const char *type, const char *text) {
-  size_t len = strlen(text);
-  char *copy = malloc(len + 1);
-  if (!copy)
-    return MHD_NO;
-  memcpy(copy, text, len + 1);
-  return send_body(c, status, type, copy, len);
-}
-
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status,
-                                 const char *json) {
-  return send_text(c, status, "application/json", json);
-}
-
-static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status,
-                                const char *type, struct buf *b) {
-  char *data = b->data;
-  size_t len = b->len;
-  b->data = NULL;
-  b->len = b->cap = 0;
-  if (!data) {
-    data = malloc(1);
-    if (!data)
-      return MHD_NO;
-  }
-  return send_body(c, status, type, data, len);
-}
+#define HTML "text/html; charset=utf-8"
+#define JSON "application/json"
 
 static enum MHD_Result not_found(struct MHD_Connection *c) {
-  return send_text(c, MHD_HTTP_NOT_FOUND, "text/html; charset=utf-8",
-                   "<!doctype html>\n<html><head><title>Not Found</title></head>"
-                   "<body><h1>404 Not Found</h1></body></html>\n");
+  return pc_mhd_send_text(c, MHD_HTTP_NOT_FOUND, HTML,
+                          "<!doctype html>\n<html><head><title>Not Found</title></head>"
+                          "<body><h1>404 Not Found</h1></body></html>\n");
 }
 
 static enum MHD_Result bad_request(struct MHD_Connection *c, const char *what) {
-  struct buf b = {0};
-  if (buf_appendf(&b,
-                  "<!doctype html>\n<html><head><title>Bad Request</title></head>"
-                  "<body><h1>400 Bad Request</h1><p>%s</p></body></html>\n",
-                  what) != 0) {
-    buf_free(&b);
-    return MHD_NO;
-  }
-  return send_buf(c, MHD_HTTP_BAD_REQUEST, "text/html; charset=utf-8", &b);
+  pc_buf b = PC_BUF_INIT;
+  pc_buf_appendf(&b,
+                 "<!doctype html>\n<html><head><title>Bad Request</title></head>"
+                 "<body><h1>400 Bad Request</h1><p>%s</p></body></html>\n",
+                 what);
+  return pc_mhd_send_buf(c, MHD_HTTP_BAD_REQUEST, HTML, &b);
 }
 
 static enum MHD_Result method_not_allowed(struct MHD_Connection *c,
                                           const char *allow) {
-  char *body = malloc(1);
-  if (!body)
-    return MHD_NO;
-  struct MHD_Response *r =
-      MHD_create_response_from_buffer(0, body, MHD_RESPMEM_MUST_FREE);
-  if (!r) {
-    free(body);
-    return MHD_NO;
-  }
-  if (MHD_add_response_header(r, "Allow", allow) == MHD_NO) {
-    MHD_destroy_response(r);
-    return MHD_NO;
-  }
-  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, r);
-  MHD_destroy_response(r);
-  return ret;
+  struct MHD_Response *r = pc_mhd_response(NULL, NULL, 0);
+  return pc_mhd_queue(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                      pc_mhd_header(r, MHD_HTTP_HEADER_ALLOW, allow));
 }
 
 /* Parses a whole decimal number no larger than max. */
@@ -180,44 +123,32 @@ static enum MHD_Result route_page(struct MHD_Connection *c, const char *arg) {
     return bad_request(c, "size must be a whole number of bytes");
   if (size > PAGE_MAX_SIZE)
     size = PAGE_MAX_SIZE;
-  struct buf b = {0};
+  pc_buf b = PC_BUF_INIT;
   if (page_render(&b, n, (size_t)size) != 0) {
-    buf_free(&b);
+    pc_buf_free(&b);
     return MHD_NO;
   }
-  return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", &b);
+  return pc_mhd_send_buf(c, MHD_HTTP_OK, HTML, &b);
 }
 
 static enum MHD_Result route_status(struct MHD_Connection *c, const char *arg) {
   unsigned long long code;
   if (parse_uint(arg, 999, &code) != 0 || code < 200 || code > 599)
     return bad_request(c, "status must be between 200 and 599");
-  struct buf b = {0};
-  if (code != 204 && code != 304 &&
-      buf_appendf(&b,
-                  "<!doctype html>\n<html><head><title>Status %llu</title></head>"
-                  "<body><h1>Status %llu</h1></body></html>\n",
-                  code, code) != 0) {
-    buf_free(&b);
+  pc_buf b = PC_BUF_INIT;
+  if (code != 204 && code != 304)
+    pc_buf_appendf(&b,
+                   "<!doctype html>\n<html><head><title>Status %llu</title></head>"
+                   "<body><h1>Status %llu</h1></body></html>\n",
+                   code, code);
+  size_t len;
+  char *body = pc_buf_take(&b, &len);
+  if (!body)
     return MHD_NO;
-  }
-  char *data = b.data ? b.data : malloc(1);
-  if (!data)
-    return MHD_NO;
-  struct MHD_Response *r =
-      MHD_create_response_from_buffer(b.len, data, MHD_RESPMEM_MUST_FREE);
-  if (!r) {
-    free(data);
-    return MHD_NO;
-  }
-  int ok = MHD_add_response_header(r, "Content-Type",
-                                   "text/html; charset=utf-8") == MHD_YES;
-  if (ok && (code == 301 || code == 302 || code == 303 || code == 307 ||
-             code == 308))
-    ok = MHD_add_response_header(r, "Location", "/page/1") == MHD_YES;
-  enum MHD_Result ret = ok ? MHD_queue_response(c, (unsigned)code, r) : MHD_NO;
-  MHD_destroy_response(r);
-  return ret;
+  struct MHD_Response *r = pc_mhd_response(HTML, body, len);
+  if (code == 301 || code == 302 || code == 303 || code == 307 || code == 308)
+    r = pc_mhd_header(r, MHD_HTTP_HEADER_LOCATION, "/page/1");
+  return pc_mhd_queue(c, (unsigned)code, r);
 }
 
 static enum MHD_Result route_slow(struct MHD_Connection *c, const char *arg) {
@@ -240,36 +171,30 @@ static enum MHD_Result route_slow(struct MHD_Connection *c, const char *arg) {
       break;
   }
   pthread_mutex_unlock(&stop_lock);
-  struct buf b = {0};
-  if (buf_appendf(&b,
-                  "<!doctype html>\n<html><head><title>Slow %llu</title></head>"
-                  "<body><h1>Slow %llu</h1><p>Answered after %llu ms.</p>"
-                  "</body></html>\n",
-                  ms, ms, ms) != 0) {
-    buf_free(&b);
-    return MHD_NO;
-  }
-  return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", &b);
+  pc_buf b = PC_BUF_INIT;
+  pc_buf_appendf(&b,
+                 "<!doctype html>\n<html><head><title>Slow %llu</title></head>"
+                 "<body><h1>Slow %llu</h1><p>Answered after %llu ms.</p>"
+                 "</body></html>\n",
+                 ms, ms, ms);
+  return pc_mhd_send_buf(c, MHD_HTTP_OK, HTML, &b);
 }
 
 static enum MHD_Result route_callback(struct MHD_Connection *c,
                                       const char *name, struct request *req,
                                       int ok) {
   if (req->too_big)
-    return send_json(c, MHD_HTTP_CONTENT_TOO_LARGE,
-                     "{\"status\":\"error\",\"message\":\"body too large\"}");
+    return pc_mhd_send_message(c, MHD_HTTP_CONTENT_TOO_LARGE, "body too large");
   char remote[INET6_ADDRSTRLEN + 8];
   remote_address(c, remote, sizeof(remote));
   const char *type =
       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
   if (store_add(name, req->body.data, req->body.len, remote, type ? type : "",
                 ok) != 0)
-    return send_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                     "{\"status\":\"error\",\"message\":\"out of memory\"}");
+    return pc_mhd_send_message(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
   if (ok)
-    return send_json(c, MHD_HTTP_OK, "{\"status\":\"ok\"}");
-  return send_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                   "{\"status\":\"error\",\"message\":\"failing on purpose\"}");
+    return pc_mhd_send_text(c, MHD_HTTP_OK, JSON, "{\"status\":\"ok\"}");
+  return pc_mhd_send_message(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "failing on purpose");
 }
 
 static enum MHD_Result route_callbacks(struct MHD_Connection *c,
@@ -278,14 +203,12 @@ static enum MHD_Result route_callbacks(struct MHD_Connection *c,
     char *json = store_dump(name);
     if (!json)
       return MHD_NO;
-    return send_body(c, MHD_HTTP_OK, "application/json", json, strlen(json));
+    return pc_mhd_send(c, MHD_HTTP_OK, JSON, json, strlen(json));
   }
-  if (strcmp(method, "DELETE") == 0) {
-    char out[64];
-    snprintf(out, sizeof(out), "{\"status\":\"ok\",\"cleared\":%zu}",
-             store_clear(name));
-    return send_json(c, MHD_HTTP_OK, out);
-  }
+  if (strcmp(method, "DELETE") == 0)
+    return pc_mhd_send_json(c, MHD_HTTP_OK,
+                            json_pack("{s:s, s:I}", "status", "ok", "cleared",
+                                      (json_int_t)store_clear(name)));
   return method_not_allowed(c, "GET, DELETE");
 }
 
@@ -334,7 +257,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
   if (*upload_size) {
     if (req->too_big || req->body.len + *upload_size > MAX_BODY)
       req->too_big = 1;
-    else if (buf_append(&req->body, upload, *upload_size) != 0)
+    else if (pc_buf_append(&req->body, upload, *upload_size) != 0)
       return MHD_NO;
     *upload_size = 0;
     return MHD_YES;
@@ -349,7 +272,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
   (void)toe;
   struct request *req = *con_cls;
   if (req) {
-    buf_free(&req->body);
+    pc_buf_free(&req->body);
     free(req);
     *con_cls = NULL;
   }

@@ -1,5 +1,7 @@
 #include "site.h"
 
+#include "pc_json.h"
+
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -114,33 +116,16 @@ int store_add(const char *name, const char *body, size_t body_len,
  * are not valid UTF-8 replaced, so that the answer stays valid JSON). */
 static json_t *body_value(const struct record *r) {
   json_t *v = json_loadb(r->body, r->body_len, JSON_DECODE_ANY, NULL);
-  if (v)
-    return v;
-  v = json_stringn(r->body, r->body_len);
-  if (v)
-    return v;
-  char *clean = dupn(r->body, r->body_len);
-  if (!clean)
-    return NULL;
-  for (size_t i = 0; i < r->body_len; i++)
-    if ((unsigned char)clean[i] >= 0x80 || clean[i] == '\0')
-      clean[i] = '?';
-  v = json_stringn(clean, r->body_len);
-  free(clean);
-  return v;
+  return v ? v : pc_json_bytes(r->body, r->body_len);
 }
 
 static json_t *record_json(const struct record *r) {
   json_t *o = json_object();
-  json_t *body = body_value(r);
-  if (!o || !body ||
-      json_object_set_new(o, "body", body) != 0 ||
-      json_object_set_new(o, "remote", json_string(r->remote)) != 0 ||
-      json_object_set_new(o, "ok", json_boolean(r->ok)) != 0 ||
-      json_object_set_new(o, "time", json_real(r->time)) != 0 ||
-      json_object_set_new(o, "content_type", json_string(r->content_type)) != 0) {
-    if (!o)
-      json_decref(body);
+  if (!o || pc_json_set(o, "body", body_value(r)) != 0 ||
+      pc_json_set(o, "remote", json_string(r->remote)) != 0 ||
+      pc_json_set(o, "ok", json_boolean(r->ok)) != 0 ||
+      pc_json_set(o, "time", json_real(r->time)) != 0 ||
+      pc_json_set(o, "content_type", pc_json_bytes(r->content_type, strlen(r->content_type))) != 0) {
     json_decref(o);
     return NULL;
   }
@@ -174,7 +159,7 @@ char *store_dump(const char *name) {
     goto done;
   if (json_object_set_new(doc, "count", json_integer((json_int_t)json_array_size(list))) != 0)
     goto done;
-  out = json_dumps(doc, JSON_COMPACT);
+  out = pc_json_dump(doc, NULL);
 done:
   json_decref(list);
   json_decref(doc);

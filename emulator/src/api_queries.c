@@ -3,7 +3,7 @@
 
 #include "config.h"
 #include "jobs.h"
-#include "json_util.h"
+#include "pc_json.h"
 #include "params.h"
 #include "ratelimit.h"
 #include "results.h"

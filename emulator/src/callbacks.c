@@ -1,7 +1,7 @@
 #include "callbacks.h"
 
 #include "config.h"
-#include "json_util.h"
+#include "pc_json.h"
 #include "stats.h"
 #include "util.h"
 #include "worker.h"
@@ -78,7 +78,7 @@ static void attempt(struct callback *cb) {
 }
 
 void callbacks_send(struct job *j) {
-  const char *url = jstr(j->tmpl, "callback_url");
+  const char *url = pc_json_str(j->tmpl, "callback_url");
   if (!url)
     return;
   if (rng_chance(g_cfg.callback_loss)) {
@@ -90,7 +90,7 @@ void callbacks_send(struct job *j) {
     return;
   json_t *o = jobs_object(j, j->host);
   cb->url = strdup(url);
-  cb->body = o ? json_dump_alloc(o, &cb->len) : NULL;
+  cb->body = o ? pc_json_dump(o, &cb->len) : NULL;
   json_decref(o);
   if (!cb->url || !cb->body) {
     stats_add(SC_CB_FAILED, 1);

@@ -1,7 +1,7 @@
 #include "faults.h"
 
 #include "config.h"
-#include "json_util.h"
+#include "pc_json.h"
 #include "util.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 #include "htmlscan.h"
 
-#include "json_util.h"
+#include "pc_json.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -19,34 +19,34 @@ static const char *find_ci(const char *p, const char *end, const char *needle) {
   return NULL;
 }
 
-static void put_utf8(struct buf *b, unsigned long cp) {
+static void put_utf8(pc_buf *b, unsigned long cp) {
   char out[4];
   if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
     cp = 0xFFFD;
   if (cp < 0x80) {
     out[0] = (char)cp;
-    buf_add(b, out, 1);
+    pc_buf_append(b, out, 1);
   } else if (cp < 0x800) {
     out[0] = (char)(0xC0 | (cp >> 6));
     out[1] = (char)(0x80 | (cp & 0x3F));
-    buf_add(b, out, 2);
+    pc_buf_append(b, out, 2);
   } else if (cp < 0x10000) {
     out[0] = (char)(0xE0 | (cp >> 12));
     out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
     out[2] = (char)(0x80 | (cp & 0x3F));
-    buf_add(b, out, 3);
+    pc_buf_append(b, out, 3);
   } else {
     out[0] = (char)(0xF0 | (cp >> 18));
     out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
     out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
     out[3] = (char)(0x80 | (cp & 0x3F));
-    buf_add(b, out, 4);
+    pc_buf_append(b, out, 4);
   }
 }
 
 /* Appends the text of [p, end): tags dropped, the common entities decoded,
  * runs of whitespace collapsed to one space, trimmed. */
-static void add_text(struct buf *b, const char *p, const char *end) {
+static void add_text(pc_buf *b, const char *p, const char *end) {
   int space = 0;
   while (p < end) {
     if (*p == '<') {
@@ -61,7 +61,7 @@ static void add_text(struct buf *b, const char *p, const char *end) {
       continue;
     }
     if (space && b->len)
-      buf_add(b, " ", 1);
+      pc_buf_append(b, " ", 1);
     space = 0;
     if (*p == '&') {
       const char *semi = memchr(p, ';', (size_t)(end - p) < 12 ? (size_t)(end - p) : 12);
@@ -76,7 +76,7 @@ static void add_text(struct buf *b, const char *p, const char *end) {
         else if (n == 4 && strncmp(e, "apos", 4) == 0) rep = "'";
         else if (n == 4 && strncmp(e, "nbsp", 4) == 0) rep = " ";
         if (rep) {
-          buf_adds(b, rep);
+          pc_buf_appends(b, rep);
           p = semi + 1;
           continue;
         }
@@ -95,16 +95,16 @@ static void add_text(struct buf *b, const char *p, const char *end) {
         }
       }
     }
-    buf_add(b, p, 1);
+    pc_buf_append(b, p, 1);
     p++;
   }
 }
 
 static json_t *text_value(const char *p, const char *end) {
-  struct buf b;
-  buf_init(&b);
+  pc_buf b;
+  pc_buf_init(&b);
   add_text(&b, p, end);
-  return json_from_buf(&b);
+  return pc_json_take_buf(&b);
 }
 
 /* Finds href in the attributes [p, end) of an <a> tag. */
@@ -188,11 +188,11 @@ json_t *html_parse(const char *html, size_t len) {
 
   int ok = (title && json_string_length(title) > 0) || json_array_size(links) > 0;
   /* jset consumes its value even when it fails. */
-  if (jset(out, "title", title ? title : json_null()) != 0)
+  if (pc_json_set(out, "title", title ? title : json_null()) != 0)
     goto oom;
-  int bad = jset(out, "links", links);
+  int bad = pc_json_set(out, "links", links);
   links = NULL;
-  if (bad || jset(out, "parse_status_code", json_integer(ok ? PARSE_OK : PARSE_FAILED)) != 0)
+  if (bad || pc_json_set(out, "parse_status_code", json_integer(ok ? PARSE_OK : PARSE_FAILED)) != 0)
     goto oom;
   return out;
 

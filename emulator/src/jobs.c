@@ -1,7 +1,7 @@
 #include "jobs.h"
 
 #include "config.h"
-#include "json_util.h"
+#include "pc_json.h"
 #include "stats.h"
 #include "util.h"
 
@@ -189,13 +189,13 @@ static json_t *build_locked(struct job *j, const char *host) {
   if (!o)
     return NULL;
   int bad = 0;
-  bad |= jset(o, "id", json_string(id));
-  bad |= jset(o, "client_id", json_integer(g_cfg.users[j->user].client_id));
-  bad |= jset(o, "status", json_string(jobs_status_name(j->status)));
-  bad |= jset(o, "created_at", json_string(created));
-  bad |= jset(o, "updated_at", json_string(updated));
+  bad |= pc_json_set(o, "id", json_string(id));
+  bad |= pc_json_set(o, "client_id", json_integer(g_cfg.users[j->user].client_id));
+  bad |= pc_json_set(o, "status", json_string(jobs_status_name(j->status)));
+  bad |= pc_json_set(o, "created_at", json_string(created));
+  bad |= pc_json_set(o, "updated_at", json_string(updated));
   bad |= json_object_set(o, "source", json_object_get(j->tmpl, "source"));
-  bad |= jset(o, j->is_url ? "url" : "query", json_bytes(j->target, strlen(j->target)));
+  bad |= pc_json_set(o, j->is_url ? "url" : "query", pc_json_bytes(j->target, strlen(j->target)));
   const char *key;
   json_t *v;
   json_object_foreach(j->tmpl, key, v) {
@@ -204,13 +204,13 @@ static json_t *build_locked(struct job *j, const char *host) {
   }
   /* A copy: the worker appends to the job's own list later, possibly while
    * this object is being serialized on another thread. */
-  bad |= jset(o, "statuses", json_deep_copy(j->statuses));
+  bad |= pc_json_set(o, "statuses", json_deep_copy(j->statuses));
   json_t *links = json_pack("[o, o, o, o, o]", make_link("self", base, ""),
                             make_link("results", base, "/results"),
                             make_link("results-html", base, "/results?type=raw"),
                             make_link("results-parsed", base, "/results?type=parsed"),
                             make_link("results-png", base, "/results?type=png"));
-  bad |= jset(o, "_links", links);
+  bad |= pc_json_set(o, "_links", links);
   if (bad) {
     json_decref(o);
     return NULL;
@@ -251,7 +251,7 @@ char *jobs_render(struct job *j, const char *host, size_t *len) {
     j->cache_host = strdup(host);
     json_t *o = j->cache_host ? build_locked(j, host) : NULL;
     if (o)
-      j->cache = json_dump_alloc(o, &j->cache_len);
+      j->cache = pc_json_dump(o, &j->cache_len);
     json_decref(o);
   }
   out = copy_if(j->cache, j->cache_len, 1, len);

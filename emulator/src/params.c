@@ -1,6 +1,6 @@
 #include "params.h"
 
-#include "json_util.h"
+#include "pc_json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +31,7 @@ static int copy_string(json_t *out, const json_t *in, const char *key, enum kind
                        const char *def, char *err, size_t errlen) {
   json_t *v = json_object_get(in, key);
   if (!v)
-    return jset(out, key, def ? json_string(def) : json_null()) == 0 ? 0 : -2;
+    return pc_json_set(out, key, def ? json_string(def) : json_null()) == 0 ? 0 : -2;
   if (json_is_string(v) || (kind == K_STRING_OR_NULL && json_is_null(v)))
     return json_object_set(out, key, v) == 0 ? 0 : -2;
   snprintf(err, errlen, kind == K_STRING ? "%s must be a string" : "%s must be a string or null", key);
@@ -50,7 +50,7 @@ static int copy_int(json_t *out, const json_t *in, const char *key, long long lo
     }
     n = json_integer_value(v);
   }
-  return jset(out, key, json_integer(n)) == 0 ? 0 : -2;
+  return pc_json_set(out, key, json_integer(n)) == 0 ? 0 : -2;
 }
 
 static int one_of(const char *s, const char *const *allowed) {
@@ -79,7 +79,7 @@ static int copy_nullable(json_t *out, const json_t *in, const char *key, int (*o
                          const char *msg, char *err, size_t errlen) {
   json_t *v = json_object_get(in, key);
   if (!v || json_is_null(v))
-    return jset(out, key, json_null()) == 0 ? 0 : -2;
+    return pc_json_set(out, key, json_null()) == 0 ? 0 : -2;
   if (!ok(v)) {
     snprintf(err, errlen, "%s", msg);
     return -1;
@@ -200,7 +200,7 @@ json_t *params_validate(const json_t *in, int batch, int *is_url, json_t **targe
   v = json_object_get(in, "parse");
   if (v && !json_is_boolean(v))
     FAIL("parse must be a boolean");
-  if (jset(out, "parse", json_boolean(v && json_is_true(v))) != 0)
+  if (pc_json_set(out, "parse", json_boolean(v && json_is_true(v))) != 0)
     FAIL("out of memory");
 
   v = json_object_get(in, "context");
@@ -216,7 +216,7 @@ json_t *params_validate(const json_t *in, int batch, int *is_url, json_t **targe
     }
     if (json_object_set(out, "context", v) != 0)
       FAIL("out of memory");
-  } else if (jset(out, "context", json_array()) != 0)
+  } else if (pc_json_set(out, "context", json_array()) != 0)
     FAIL("out of memory");
 
   if ((rc = copy_nullable(out, in, "callback_url", is_http_string,

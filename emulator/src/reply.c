@@ -1,6 +1,6 @@
 #include "reply.h"
 
-#include "json_util.h"
+#include "pc_json.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,20 +23,23 @@ static void set_body(struct reply *r, int status, const char *ctype, char *body,
   r->len = len;
 }
 
+/* Out of memory while building an answer: say so with a static body. */
+static void reply_oom(struct reply *r) {
+  static const char oom[] = "{\"message\":\"out of memory\"}";
+  char *copy = malloc(sizeof oom);
+  if (copy)
+    memcpy(copy, oom, sizeof oom);
+  set_body(r, 500, "application/json", copy, copy ? sizeof oom - 1 : 0);
+}
+
 void reply_json(struct reply *r, int status, json_t *obj) {
   size_t len = 0;
-  char *s = obj ? json_dump_alloc(obj, &len) : NULL;
+  char *s = pc_json_dump(obj, &len);
   json_decref(obj);
-  if (!s) {
-    /* Out of memory while building the answer: say so with a static body. */
-    static const char oom[] = "{\"message\": \"out of memory\"}";
-    char *copy = malloc(sizeof oom);
-    if (copy)
-      memcpy(copy, oom, sizeof oom);
-    set_body(r, 500, "application/json", copy, copy ? sizeof oom - 1 : 0);
-    return;
-  }
-  set_body(r, status, "application/json", s, len);
+  if (s)
+    set_body(r, status, "application/json", s, len);
+  else
+    reply_oom(r);
 }
 
 void reply_message(struct reply *r, int status, const char *fmt, ...) {
@@ -45,12 +48,12 @@ void reply_message(struct reply *r, int status, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  /* json_string rejects invalid UTF-8 (a message may quote client input),
-   * so fall back to a generic message rather than failing. */
-  json_t *m = json_string(msg);
-  if (!m)
-    m = json_string("invalid request");
-  reply_json(r, status, json_pack("{s:o*}", "message", m));
+  size_t len = 0;
+  char *s = pc_json_message(msg, &len);
+  if (s)
+    set_body(r, status, "application/json", s, len);
+  else
+    reply_oom(r);
 }
 
 void reply_raw(struct reply *r, int status, const char *ctype, char *body, size_t len) {

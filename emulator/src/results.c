@@ -1,7 +1,7 @@
 #include "results.h"
 
 #include "htmlscan.h"
-#include "json_util.h"
+#include "pc_json.h"
 #include "png.h"
 #include "synth.h"
 #include "util.h"
@@ -49,9 +49,9 @@ int results_page_number(const struct job *j, int i) { return j->is_url ? 1 : j->
 
 static struct synth_in synth_of(const struct job *j, int i) {
   struct synth_in in = {
-      .source = jstr(j->tmpl, "source"),
-      .domain = jstr(j->tmpl, "domain"),
-      .subdomain = jstr(j->tmpl, "subdomain"),
+      .source = pc_json_str(j->tmpl, "source"),
+      .domain = pc_json_str(j->tmpl, "domain"),
+      .subdomain = pc_json_str(j->tmpl, "subdomain"),
       .query = j->target,
       .page = results_page_number(j, i),
       .limit = j->limit,
@@ -89,18 +89,18 @@ static json_t *markdown_of(const char *html, size_t len) {
   json_t *parsed = html_parse(html, len);
   if (!parsed)
     return NULL;
-  struct buf b;
-  buf_init(&b);
-  const char *title = jstr(parsed, "title");
+  pc_buf b;
+  pc_buf_init(&b);
+  const char *title = pc_json_str(parsed, "title");
   if (title && *title)
-    buf_printf(&b, "# %s\n\n", title);
+    pc_buf_appendf(&b, "# %s\n\n", title);
   size_t i;
   json_t *l;
   json_array_foreach(json_object_get(parsed, "links"), i, l) {
-    buf_printf(&b, "- [%s](%s)\n", jstr(l, "text"), jstr(l, "href"));
+    pc_buf_appendf(&b, "- [%s](%s)\n", pc_json_str(l, "text"), pc_json_str(l, "href"));
   }
   json_decref(parsed);
-  return json_from_buf(&b);
+  return pc_json_take_buf(&b);
 }
 
 static json_t *png_value(const char *html, size_t len) {
@@ -117,7 +117,7 @@ static json_t *png_value(const char *html, size_t len) {
 
 static json_t *content_value(enum rtype t, const char *html, size_t len) {
   switch (t) {
-  case RT_RAW: return json_bytes(html, len);
+  case RT_RAW: return pc_json_bytes(html, len);
   case RT_PARSED: return html_parse(html, len);
   case RT_PNG: return png_value(html, len);
   case RT_MARKDOWN: return markdown_of(html, len);
@@ -157,7 +157,7 @@ json_t *results_build(struct job *j, enum job_status st, double updated, const e
                                                "content", content, "created_at", created_s,
                                                "updated_at", updated_s, "page",
                                                results_page_number(j, i), "url",
-                                               json_bytes(url, strlen(url)), "job_id", id,
+                                               pc_json_bytes(url, strlen(url)), "job_id", id,
                                                "status_code", status, "type",
                                                type_names[types[k]])
                                    : NULL;
@@ -221,7 +221,7 @@ int results_content(struct job *j, enum job_status st, int index, enum rtype t, 
     } else {
       *ctype = "application/json";
       if (v)
-        *body = json_dump_alloc(v, len);
+        *body = pc_json_dump(v, len);
     }
     json_decref(v);
     rc = *body ? 0 : -1;

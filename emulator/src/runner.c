@@ -98,7 +98,7 @@ static void fetched(struct http_call *c, int cancelled) {
   if (pg) {
     pg->page = 1;
     pg->status_code = (int)c->status;
-    pg->body = buf_take(&c->body, &pg->len);
+    pg->body = pc_buf_take(&c->body, &pg->len);
     /* Only the worker writes pages, and only while the job is pending:
      * readers look at them after seeing a final status. */
     j->pages = pg;

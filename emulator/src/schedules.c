@@ -2,7 +2,7 @@
 
 #include "cron.h"
 #include "jobs.h"
-#include "json_util.h"
+#include "pc_json.h"
 #include "params.h"
 #include "runner.h"
 #include "util.h"
@@ -92,7 +92,7 @@ json_t *schedules_create(int user, const json_t *body, const char *host, char *e
     return NULL;
   }
   struct cron cron;
-  const char *cron_s = jstr(body, "cron");
+  const char *cron_s = pc_json_str(body, "cron");
   if (!cron_s) {
     snprintf(err, errlen, "cron is required (a 5-field cron expression string)");
     return NULL;
@@ -105,7 +105,7 @@ json_t *schedules_create(int user, const json_t *body, const char *host, char *e
              BATCH_MAX);
     return NULL;
   }
-  const char *end_s = jstr(body, "end_time");
+  const char *end_s = pc_json_str(body, "end_time");
   double end_time, now = now_s();
   if (!end_s || parse_time(end_s, &end_time) != 0) {
     snprintf(err, errlen, "end_time must be a \"YYYY-MM-DD HH:MM:SS\" UTC time");
@@ -262,7 +262,7 @@ json_t *schedules_get(int user, const char *idstr) {
     out = describe(s);
     if (out) {
       json_object_set(out, "items", s->items_json);
-      jset(out, "stats", outcome_stats(s));
+      pc_json_set(out, "stats", outcome_stats(s));
     }
   }
   pthread_mutex_unlock(&lock);

@@ -3,6 +3,7 @@
 #include "api.h"
 #include "config.h"
 #include "faults.h"
+#include "pc_mhd.h"
 #include "stats.h"
 #include "util.h"
 #include "worker.h"
@@ -24,7 +25,7 @@ enum phase { PH_RECEIVING, PH_SUSPENDED, PH_DONE };
 
 struct conn_ctx {
   struct MHD_Connection *conn;
-  struct buf body;
+  pc_buf body;
   int too_big;
   enum phase phase;
   struct reply reply; /* kept across a suspension (injected slow answers) */
@@ -132,21 +133,11 @@ static int authenticate(struct MHD_Connection *conn) {
 /* ---- responses ---------------------------------------------------------- */
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *rep) {
-  struct MHD_Response *resp;
-  if (rep->body && rep->len) {
-    resp = MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
-    if (resp)
-      rep->body = NULL; /* MHD owns it now */
-  } else
-    resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-  if (!resp)
-    return MHD_NO;
-  if (rep->ctype)
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->ctype);
+  struct MHD_Response *resp = pc_mhd_response(rep->ctype, rep->body, rep->len);
+  rep->body = NULL; /* the response owns it now (or freed it) */
   for (int i = 0; i < rep->nhdr; i++)
-    MHD_add_response_header(resp, rep->hdr[i].name, rep->hdr[i].value);
-  enum MHD_Result rc = MHD_queue_response(conn, (unsigned)rep->status, resp);
-  MHD_destroy_response(resp);
+    resp = pc_mhd_header(resp, rep->hdr[i].name, rep->hdr[i].value);
+  enum MHD_Result rc = pc_mhd_queue(conn, (unsigned)rep->status, resp);
   reply_free(rep);
   return rc;
 }
@@ -299,7 +290,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!ctx)
       return MHD_NO;
     ctx->conn = conn;
-    buf_init(&ctx->body);
+    pc_buf_init(&ctx->body);
     reply_init(&ctx->reply);
     *con_cls = ctx;
     /* A declared body over the limit is refused before it is read (a client
@@ -325,10 +316,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!ctx->too_big) {
       if (ctx->body.len + *upload_data_size > g_cfg.max_body) {
         ctx->too_big = 1; /* keep reading, drop the bytes, answer 413 */
-        buf_free(&ctx->body);
+        pc_buf_free(&ctx->body);
       } else {
-        buf_add(&ctx->body, upload_data, *upload_data_size);
-        if (ctx->body.oom)
+        pc_buf_append(&ctx->body, upload_data, *upload_data_size);
+        if (ctx->body.failed)
           return MHD_NO;
       }
     }
@@ -347,7 +338,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   struct conn_ctx *ctx = *con_cls;
   if (!ctx)
     return;
-  buf_free(&ctx->body);
+  pc_buf_free(&ctx->body);
   reply_free(&ctx->reply);
   free(ctx);
   *con_cls = NULL;

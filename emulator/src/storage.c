@@ -1,7 +1,7 @@
 #include "storage.h"
 
 #include "config.h"
-#include "json_util.h"
+#include "pc_json.h"
 #include "results.h"
 #include "util.h"
 
@@ -65,12 +65,12 @@ static int mkdirs(char *path) {
 }
 
 static int write_file(const char *dir, const char *name, const char *data, size_t len) {
-  struct buf path, tmp;
-  buf_init(&path);
-  buf_init(&tmp);
-  buf_printf(&path, "%s/%s", dir, name);
-  buf_printf(&tmp, "%s/.%s.tmp", dir, name);
-  char *final = buf_take(&path, NULL), *partial = buf_take(&tmp, NULL);
+  pc_buf path, tmp;
+  pc_buf_init(&path);
+  pc_buf_init(&tmp);
+  pc_buf_appendf(&path, "%s/%s", dir, name);
+  pc_buf_appendf(&tmp, "%s/.%s.tmp", dir, name);
+  char *final = pc_buf_take(&path, NULL), *partial = pc_buf_take(&tmp, NULL);
   int rc = -1;
   FILE *f = (final && partial) ? fopen(partial, "wb") : NULL;
   if (f) {
@@ -96,8 +96,8 @@ static json_t *outcome(const char *type, int code, const char *message) {
 }
 
 json_t *storage_upload(struct job *j) {
-  const char *type = jstr(j->tmpl, "storage_type");
-  const char *url = jstr(j->tmpl, "storage_url");
+  const char *type = pc_json_str(j->tmpl, "storage_type");
+  const char *url = pc_json_str(j->tmpl, "storage_url");
   if (!type || !url)
     return NULL;
   char *rel = relative_path(url);
@@ -110,13 +110,13 @@ json_t *storage_upload(struct job *j) {
   int rc = -1;
   enum rtype types[RT__COUNT];
   int ntypes = results_types(NULL, j, types);
-  struct buf d;
-  buf_init(&d);
-  buf_printf(&d, "%s/%s", g_cfg.storage_dir, rel);
-  dir = buf_take(&d, NULL);
+  pc_buf d;
+  pc_buf_init(&d);
+  pc_buf_appendf(&d, "%s/%s", g_cfg.storage_dir, rel);
+  dir = pc_buf_take(&d, NULL);
   res = results_build(j, JOB_DONE, now_s(), types, ntypes);
   if (res)
-    data = json_dump_alloc(res, &len);
+    data = pc_json_dump(res, &len);
   if (dir && data && mkdirs(dir) == 0) {
     char name[32];
     snprintf(name, sizeof name, "%" PRIu64 ".json", j->id);

@@ -1,5 +1,7 @@
 #include "worker.h"
 
+#include "util.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,7 +117,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp) {
    * transfer: a huge page still yields its status code and a prefix. */
   if (c->body.len < HTTP_BODY_CAP) {
     size_t keep = HTTP_BODY_CAP - c->body.len;
-    buf_add(&c->body, data, len < keep ? len : keep);
+    pc_buf_append(&c->body, data, len < keep ? len : keep);
   }
   return len;
 }
@@ -124,7 +126,7 @@ struct http_call *http_call_new(const char *url, http_done_fn done, void *arg) {
   struct http_call *c = calloc(1, sizeof *c);
   if (!c)
     return NULL;
-  buf_init(&c->body);
+  pc_buf_init(&c->body);
   c->easy = curl_easy_init();
   if (!c->easy) {
     free(c);
@@ -175,7 +177,7 @@ void http_call_free(struct http_call *c) {
   curl_easy_cleanup(c->easy);
   curl_slist_free_all(c->headers);
   free(c->postdata);
-  buf_free(&c->body);
+  pc_buf_free(&c->body);
   free(c);
 }
 

@@ -9,7 +9,7 @@
 #include <curl/curl.h>
 #include <stddef.h>
 
-#include "util.h"
+#include "pc_buf.h"
 
 /* cancelled is nonzero when the worker is shutting down: the callback must
  * then only release what arg holds. */
@@ -24,7 +24,7 @@ struct http_call {
   CURL *easy;
   struct curl_slist *headers;
   char *postdata;
-  struct buf body; /* response body, capped at HTTP_BODY_CAP */
+  pc_buf body; /* response body, capped at HTTP_BODY_CAP */
   CURLcode rc;
   long status;
   http_done_fn done;
