@@ -19,8 +19,8 @@ int page_render(pc_buf *out, unsigned long long n, size_t size);
  * /callback-fail/NAME, bounded in count and bytes (the oldest go first). */
 int store_init(size_t max_records, size_t max_bytes);
 void store_destroy(void);
-int store_add(const char *name, const char *body, size_t body_len,
-              const char *remote, const char *content_type, int ok);
+int store_add(const char *name, const char *body, size_t body_len, const char *remote,
+              const char *content_type, int ok);
 /* The records of one name as a JSON document {"callbacks":[...]}, malloc'd
  * and NUL-terminated; NULL when memory runs out. */
 char *store_dump(const char *name);

@@ -21,7 +21,10 @@ typedef struct pc_buf {
     int failed; /* an append or reserve failed since the last reset */
 } pc_buf;
 
-#define PC_BUF_INIT {NULL, 0, 0, 0}
+#define PC_BUF_INIT   \
+    {                 \
+        NULL, 0, 0, 0 \
+    }
 
 void pc_buf_init(pc_buf *b);
 /* Appends n bytes (growing by doubling). */

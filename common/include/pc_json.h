@@ -7,6 +7,7 @@
 #include "pc_buf.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Compact text of any value, keys in insertion order, malloc'd and
@@ -28,9 +29,12 @@ int pc_json_set(json_t *obj, const char *key, json_t *v);
  * or not a string. */
 const char *pc_json_str(const json_t *obj, const char *key);
 
-/* The text {"message": msg} (msg not valid UTF-8 becomes "invalid
- * request"), malloc'd; NULL when out of memory. */
-char *pc_json_message(const char *msg, size_t *len);
+/* The text {"message": "..."} of an error answer from a printf format,
+ * malloc'd; NULL when out of memory. Messages are cut at 511 bytes, and
+ * one that is not valid UTF-8 (it may quote client input) becomes
+ * "invalid request". */
+char *pc_json_message(size_t *len, const char *fmt, ...) PC_PRINTF(2, 3);
+char *pc_json_vmessage(size_t *len, const char *fmt, va_list ap);
 
 /* Copies in into a malloc'd NUL-terminated buffer that is valid UTF-8:
  * bytes that are not part of a well-formed sequence become U+FFFD. NULL

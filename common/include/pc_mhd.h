@@ -37,7 +37,8 @@ pc_mhd_result pc_mhd_queue(struct MHD_Connection *c, unsigned status, struct MHD
 pc_mhd_result pc_mhd_send(struct MHD_Connection *c, unsigned status, const char *ctype, char *body,
                           size_t len);
 /* Sends what b holds and empties it (MHD_NO if an append to it failed). */
-pc_mhd_result pc_mhd_send_buf(struct MHD_Connection *c, unsigned status, const char *ctype, pc_buf *b);
+pc_mhd_result pc_mhd_send_buf(struct MHD_Connection *c, unsigned status, const char *ctype,
+                              pc_buf *b);
 /* Sends a copy of text. */
 pc_mhd_result pc_mhd_send_text(struct MHD_Connection *c, unsigned status, const char *ctype,
                                const char *text);

@@ -1,5 +1,6 @@
 #include "pc_json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,8 @@ char *pc_json_dump(const json_t *v, size_t *len)
     /* One pass into a growing buffer: sizing first with json_dumpb would
      * escape every string twice, which is most of the cost for big pages. */
     pc_buf b = PC_BUF_INIT;
-    if (!v || json_dump_callback(v, to_buf, &b, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0) {
+    if (!v || json_dump_callback(v, to_buf, &b,
+                                 JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0) {
         pc_buf_free(&b);
         return NULL;
     }
@@ -57,15 +59,26 @@ const char *pc_json_str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-char *pc_json_message(const char *msg, size_t *len)
+char *pc_json_vmessage(size_t *len, const char *fmt, va_list ap)
 {
-    /* json_string refuses invalid UTF-8 (a message may quote client input):
-     * a generic message is better than no answer. */
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    /* json_string refuses invalid UTF-8: a generic message is better than
+     * no answer. */
     json_t *m = json_string(msg);
     if (!m)
         m = json_string("invalid request");
     json_t *o = m ? json_pack("{s:o}", "message", m) : NULL;
     char *text = pc_json_dump(o, len);
     json_decref(o);
+    return text;
+}
+
+char *pc_json_message(size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = pc_json_vmessage(len, fmt, ap);
+    va_end(ap);
     return text;
 }

@@ -3,7 +3,6 @@
 #include "pc_json.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +27,8 @@ struct MHD_Response *pc_mhd_response(const char *ctype, char *body, size_t len)
 
 struct MHD_Response *pc_mhd_response_text(const char *ctype, const char *text)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
     return r && ctype ? pc_mhd_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) : r;
 }
 
@@ -56,7 +56,8 @@ pc_mhd_result pc_mhd_send(struct MHD_Connection *c, unsigned status, const char 
     return pc_mhd_queue(c, status, pc_mhd_response(ctype, body, len));
 }
 
-pc_mhd_result pc_mhd_send_buf(struct MHD_Connection *c, unsigned status, const char *ctype, pc_buf *b)
+pc_mhd_result pc_mhd_send_buf(struct MHD_Connection *c, unsigned status, const char *ctype,
+                              pc_buf *b)
 {
     size_t len;
     char *body = pc_buf_take(b, &len);
@@ -79,12 +80,10 @@ pc_mhd_result pc_mhd_send_json(struct MHD_Connection *c, unsigned status, json_t
 
 pc_mhd_result pc_mhd_send_message(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
-    char msg[512];
+    size_t len;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    char *text = pc_json_vmessage(&len, fmt, ap);
     va_end(ap);
-    size_t len;
-    char *text = pc_json_message(msg, &len);
     return text ? pc_mhd_send(c, status, JSON_TYPE, text, len) : MHD_NO;
 }

@@ -10,13 +10,13 @@
 
 static int checks, failures;
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        checks++;                                                                                  \
-        if (!(cond)) {                                                                             \
-            failures++;                                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-        }                                                                                          \
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        checks++;                                                                    \
+        if (!(cond)) {                                                               \
+            failures++;                                                              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                            \
     } while (0)
 
 void *__real_realloc(void *p, size_t n);
@@ -127,10 +127,10 @@ static void test_json(void)
     CHECK(s && strcmp(json_string_value(s), "from a buffer") == 0 && !b.data);
     json_decref(s);
 
-    text = pc_json_message("no \"such\" job", &len);
+    text = pc_json_message(&len, "no \"%s\" job", "such");
     CHECK(text && strcmp(text, "{\"message\":\"no \\\"such\\\" job\"}") == 0);
     free(text);
-    text = pc_json_message("bad \xff byte", NULL);
+    text = pc_json_message(NULL, "bad %s byte", "\xff");
     CHECK(text && strcmp(text, "{\"message\":\"invalid request\"}") == 0);
     free(text);
 }

@@ -12,13 +12,13 @@
 #include <stddef.h>
 
 enum fault {
-  FAULT_NONE,
-  FAULT_429,
-  FAULT_500,
-  FAULT_DROP,
-  FAULT_SLOW,
-  FAULT_AMBIGUOUS, /* the jobs are created, then the answer is lost */
-  FAULT_DUP_ID     /* a batch answer repeats the first job's id */
+    FAULT_NONE,
+    FAULT_429,
+    FAULT_500,
+    FAULT_DROP,
+    FAULT_SLOW,
+    FAULT_AMBIGUOUS, /* the jobs are created, then the answer is lost */
+    FAULT_DUP_ID     /* a batch answer repeats the first job's id */
 };
 
 /* What an ambiguous submission gets instead of its answer (bits, so that

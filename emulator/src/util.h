@@ -20,8 +20,8 @@ int parse_time(const char *s, double *out);
 /* Process-wide PRNG (splitmix64), seeded by --seed, safe from any thread. */
 void rng_seed(uint64_t seed);
 uint64_t rng_u64(void);
-double rng_unit(void);           /* [0, 1) */
-int rng_chance(double p);        /* true with probability p */
+double rng_unit(void);    /* [0, 1) */
+int rng_chance(double p); /* true with probability p */
 double rng_normal(void);
 
 /* Stateless 64-bit hash (FNV-1a then a final mix), for deterministic
