@@ -183,8 +183,7 @@ int faults_repeat_first_id(struct reply *rep)
     }
     size_t i;
     json_t *job;
-    json_array_foreach(list, i, job)
-    {
+    json_array_foreach(list, i, job) {
         if (i == 0)
             continue;
         if (json_object_set(job, "id", id) != 0 ||

@@ -214,8 +214,7 @@ static json_t *build_locked(struct job *j, const char *host)
     bad |= pc_json_set(o, j->is_url ? "url" : "query", pc_json_bytes(j->target, strlen(j->target)));
     const char *key;
     json_t *v;
-    json_object_foreach(j->tmpl, key, v)
-    {
+    json_object_foreach(j->tmpl, key, v) {
         if (strcmp(key, "source") != 0)
             bad |= json_object_set(o, key, v);
     }

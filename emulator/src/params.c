@@ -142,8 +142,7 @@ json_t *params_validate(const json_t *in, int batch, int *is_url, json_t **targe
     /* In a batch only url or query may be a list; say which field is wrong. */
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)in, key, v)
-    {
+    json_object_foreach((json_t *)in, key, v) {
         if (json_is_array(v) && strcmp(key, "context") != 0 &&
             (!batch || (strcmp(key, "url") != 0 && strcmp(key, "query") != 0)))
             FAIL(batch ? "%s must be a single value: only url or query may be a list in a batch"
@@ -185,8 +184,7 @@ json_t *params_validate(const json_t *in, int batch, int *is_url, json_t **targe
         if (n == 0 || n > BATCH_MAX)
             FAIL("%s must be a list of 1 to %d values (got %zu)", tname, BATCH_MAX, n);
         size_t i;
-        json_array_foreach(target, i, v)
-        {
+        json_array_foreach(target, i, v) {
             if (check_target(v, *is_url, 1, err, errlen) != 0)
                 goto fail;
         }
@@ -238,8 +236,7 @@ json_t *params_validate(const json_t *in, int batch, int *is_url, json_t **targe
         json_t *e;
         if (!json_is_array(v))
             FAIL("context must be a list of {\"key\": ..., \"value\": ...} objects");
-        json_array_foreach(v, i, e)
-        {
+        json_array_foreach(v, i, e) {
             if (!json_is_object(e) || !json_is_string(json_object_get(e, "key")) ||
                 !json_object_get(e, "value"))
                 FAIL("context must be a list of {\"key\": ..., \"value\": ...} objects (item %zu)",
@@ -270,8 +267,7 @@ json_t *params_validate(const json_t *in, int batch, int *is_url, json_t **targe
 #undef INT
 
     /* Unknown parameters are accepted as they are and echoed back. */
-    json_object_foreach((json_t *)in, key, v)
-    {
+    json_object_foreach((json_t *)in, key, v) {
         if (!one_of(key, known_keys) && json_object_set(out, key, v) != 0)
             FAIL("out of memory");
     }

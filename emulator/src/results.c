@@ -109,8 +109,7 @@ static json_t *markdown_of(const char *html, size_t len)
         pc_buf_appendf(&b, "# %s\n\n", title);
     size_t i;
     json_t *l;
-    json_array_foreach(json_object_get(parsed, "links"), i, l)
-    {
+    json_array_foreach(json_object_get(parsed, "links"), i, l) {
         pc_buf_appendf(&b, "- [%s](%s)\n", pc_json_str(l, "text"), pc_json_str(l, "href"));
     }
     json_decref(parsed);

@@ -132,8 +132,7 @@ json_t *schedules_create(int user, const json_t *body, const char *host, char *e
         goto oom;
     size_t i;
     json_t *it;
-    json_array_foreach(items, i, it)
-    {
+    json_array_foreach(items, i, it) {
         char msg[400];
         json_t *targets = NULL;
         int is_url = 0;
