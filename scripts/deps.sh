@@ -8,7 +8,7 @@ PACKAGES="cmake make gcc pkg-config
 lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
 lua-cjson lua-busted lua-socket lua-luv luarocks lua-resty-core
 libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev zlib1g-dev
-nginx libnginx-mod-http-lua libnginx-mod-http-ndk neovim curl"
+nginx libnginx-mod-http-lua libnginx-mod-http-ndk neovim curl clang-format"
 # `deps.sh bench` adds what the benchmarks use.
 [ "${1:-}" = bench ] && PACKAGES="$PACKAGES time wrk hyperfine valgrind"
 

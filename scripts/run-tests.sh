@@ -41,6 +41,20 @@ if [ -n "$ct" ]; then
   failed=$((failed + cf))
 fi
 
+# C formatting (.clang-format): one pass or one fail per folder. The core
+# joins the list once it has been reformatted.
+FORMAT_DIRS="emulator testsite common"
+echo "== C formatting (scripts/check-format.sh)"
+for dir in $FORMAT_DIRS; do
+  if ./scripts/check-format.sh "$dir"; then
+    echo "formatted: $dir"
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    suites_failed="$suites_failed format-$dir"
+  fi
+done
+
 # busted, once per Lua the module supports. A sanitizer build runs the
 # client and emulator specs under Lua 5.4 only: its modules are loaded by an
 # interpreter built without the sanitizers, so their runtimes are preloaded

@@ -7,11 +7,11 @@
 #include <stdint.h>
 
 struct cron {
-  uint64_t minute; /* bit n set: minute n matches */
-  uint32_t hour, dom;
-  uint16_t month;
-  uint8_t dow;
-  int dom_any, dow_any; /* field was "*": the other day field decides alone */
+    uint64_t minute; /* bit n set: minute n matches */
+    uint32_t hour, dom;
+    uint16_t month;
+    uint8_t dow;
+    int dom_any, dow_any; /* field was "*": the other day field decides alone */
 };
 
 /* Returns 0, or -1 with a message naming the bad field in err. */

@@ -19,39 +19,39 @@ enum job_status { JOB_PENDING, JOB_DONE, JOB_FAULTED };
  * regenerated on demand from the query: same query, same page, so nothing
  * needs to be kept. */
 struct page {
-  int page;
-  int status_code;
-  char *body;
-  size_t len;
+    int page;
+    int status_code;
+    char *body;
+    size_t len;
 };
 
 struct job {
-  /* Immutable after creation. */
-  uint64_t id;
-  int user;
-  int is_url;
-  char *target;  /* the url or the query */
-  char *host;    /* Host the job was submitted through, for _links in callbacks */
-  json_t *tmpl;  /* validated parameters, shared by all jobs of a batch */
-  double created;
-  int start_page, npages_wanted, limit, parse;
-  /* Set once by the worker before the job leaves pending, read-only after. */
-  struct page *pages;
-  int npages;
-  /* Guarded by the shard lock. */
-  enum job_status status;
-  double updated;
-  json_t *statuses;
-  char *cache; /* serialized job object for cache_host, NULL when stale */
-  size_t cache_len;
-  char *cache_host;
-  char *res_cache; /* serialized results of a finished job for res_key */
-  size_t res_len;
-  char res_key[16];
-  /* Table internals. */
-  int removed; /* out of the table (expired, reset); guarded by the shard lock */
-  int refs;
-  struct job *next;
+    /* Immutable after creation. */
+    uint64_t id;
+    int user;
+    int is_url;
+    char *target; /* the url or the query */
+    char *host;   /* Host the job was submitted through, for _links in callbacks */
+    json_t *tmpl; /* validated parameters, shared by all jobs of a batch */
+    double created;
+    int start_page, npages_wanted, limit, parse;
+    /* Set once by the worker before the job leaves pending, read-only after. */
+    struct page *pages;
+    int npages;
+    /* Guarded by the shard lock. */
+    enum job_status status;
+    double updated;
+    json_t *statuses;
+    char *cache; /* serialized job object for cache_host, NULL when stale */
+    size_t cache_len;
+    char *cache_host;
+    char *res_cache; /* serialized results of a finished job for res_key */
+    size_t res_len;
+    char res_key[16];
+    /* Table internals. */
+    int removed; /* out of the table (expired, reset); guarded by the shard lock */
+    int refs;
+    struct job *next;
 };
 
 int jobs_init(uint64_t seed);

@@ -10,15 +10,15 @@
 #define REPLY_MAX_HEADERS 8
 
 struct reply {
-  int status;
-  char *body; /* malloc'd, owned by the reply */
-  size_t len;
-  const char *ctype; /* static string, NULL for no Content-Type */
-  int nhdr;
-  struct {
-    char name[48];
-    char value[80];
-  } hdr[REPLY_MAX_HEADERS];
+    int status;
+    char *body; /* malloc'd, owned by the reply */
+    size_t len;
+    const char *ctype; /* static string, NULL for no Content-Type */
+    int nhdr;
+    struct {
+        char name[48];
+        char value[80];
+    } hdr[REPLY_MAX_HEADERS];
 };
 
 void reply_init(struct reply *r);

@@ -24,8 +24,8 @@ int results_page_number(const struct job *j, int i);
 
 /* {"results": [...]}: for each page, one result per type. The job must have
  * left pending (st, updated as read from it). NULL when out of memory. */
-json_t *results_build(struct job *j, enum job_status st, double updated,
-                      const enum rtype *types, int ntypes);
+json_t *results_build(struct job *j, enum job_status st, double updated, const enum rtype *types,
+                      int ntypes);
 
 /* One page's content without the wrapper, for .../results/{page}/content.
  * Returns 0 and a malloc'd body with its Content-Type, -1 when out of

@@ -12,14 +12,14 @@
 #define MAX_SEGS 8
 
 struct request {
-  struct MHD_Connection *conn;
-  const char *method; /* "HEAD" arrives as "GET" */
-  const char *segs[MAX_SEGS]; /* path split on '/', empty parts skipped */
-  int nsegs;
-  const char *body;
-  size_t body_len;
-  int user;         /* index into g_cfg.users, -1 for admin paths */
-  const char *host; /* for _links: the Host header, or our address */
+    struct MHD_Connection *conn;
+    const char *method;         /* "HEAD" arrives as "GET" */
+    const char *segs[MAX_SEGS]; /* path split on '/', empty parts skipped */
+    int nsegs;
+    const char *body;
+    size_t body_len;
+    int user;         /* index into g_cfg.users, -1 for admin paths */
+    const char *host; /* for _links: the Host header, or our address */
 };
 
 /* A query-string argument, NULL when absent. */

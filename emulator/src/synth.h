@@ -8,8 +8,8 @@
 #include <stddef.h>
 
 struct synth_in {
-  const char *source, *domain, *subdomain, *query;
-  int page, limit;
+    const char *source, *domain, *subdomain, *query;
+    int page, limit;
 };
 
 /* malloc'd NUL-terminated HTML; NULL when out of memory. */

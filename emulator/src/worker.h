@@ -9,7 +9,7 @@
 #include <curl/curl.h>
 #include <stddef.h>
 
-#include "util.h"
+#include "pc_buf.h"
 
 /* cancelled is nonzero when the worker is shutting down: the callback must
  * then only release what arg holds. */
@@ -21,15 +21,15 @@ typedef void (*http_done_fn)(struct http_call *call, int cancelled);
 /* A transfer run by the worker. The worker owns it once handed over and
  * frees it (easy handle, headers, post data, body) after done returns. */
 struct http_call {
-  CURL *easy;
-  struct curl_slist *headers;
-  char *postdata;
-  struct buf body; /* response body, capped at HTTP_BODY_CAP */
-  CURLcode rc;
-  long status;
-  http_done_fn done;
-  void *arg;
-  struct http_call *next;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *postdata;
+    pc_buf body; /* response body, capped at HTTP_BODY_CAP */
+    CURLcode rc;
+    long status;
+    http_done_fn done;
+    void *arg;
+    struct http_call *next;
 };
 
 #define HTTP_BODY_CAP (16u * 1024u * 1024u)
