@@ -57,6 +57,7 @@ build = {
         "core/src/heap.c",
         "core/src/jobs.c",
         "core/src/json_util.c",
+        "core/src/receiver.c",
         "core/src/links.c",
         "core/src/listener.c",
         "core/src/ops.c",

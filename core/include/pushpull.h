@@ -273,10 +273,23 @@ int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err);
 int pp_listen_port(pp_client *c);
 /* The public callback URL, NULL when not listening. */
 const char *pp_listen_url(pp_client *c);
-/* Replaces the allowlist (e.g. after a refresh of the service's callbacker
- * IPs); ips NULL allows every sender. 0, or -1 (bad address: nothing
- * changes) with err set as for pp_listen. */
+/* Replaces the allowlist of every callback receiver of the client -- the
+ * listener and pp_callback_request -- (e.g. after a refresh of the
+ * service's callbacker IPs); ips NULL allows every sender. 0, or -1 (bad
+ * address: nothing changes) with err set. */
 int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *err);
+
+/* A callback request that the host's own web server received (an nginx
+ * location), judged by the same rules as the listener's: the sender (peer,
+ * a numeric address) against the allowlist of pp_listen_allow, the method,
+ * the announced length (content_length, -1 if none) and the body against
+ * max_body (0 = 1 MiB), then the body itself, which goes to the client as
+ * pp_feed_callback's does. Returns the HTTP status to answer with (200,
+ * 400, 403, 405, 413) and sets *answer to the JSON body to send (static
+ * text). */
+int pp_callback_request(pp_client *c, const char *peer, const char *method,
+                        long long content_length, const char *body, size_t len,
+                        size_t max_body, const char **answer);
 /* Stops the listener (pp_client_free does too). Jobs that expected a
  * callback go back to the ordinary poll schedule. */
 void pp_listen_stop(pp_client *c);

@@ -132,6 +132,7 @@ void pp_client_free(pp_client *c)
     pp_transport_cleanup(&c->tp);
     pp_ops_free_all(c);
     pp_callbacks_free(c);
+    pp_receiver_free(c);
     pp_err_clear(&c->last_err);
     pp_evq_free(&c->events);
     pp_fdq_free(&c->fdchanges);

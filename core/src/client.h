@@ -87,6 +87,8 @@ typedef struct pp_cb_source {
 } pp_cb_source;
 
 struct pp_listener;
+struct pp_addr;
+struct sockaddr;
 
 struct pp_client {
     pp_transport tp;
@@ -121,6 +123,9 @@ struct pp_client {
     pp_early *early;           /* callbacks before their id (a ring) */
     size_t early_n, early_cap, early_bytes;
     struct pp_listener *listener;
+    struct pp_addr *cb_allow;  /* senders allowed to post callbacks... */
+    size_t cb_nallow;
+    int cb_allow_set;          /* ... or 0: every sender */
 
     /* host queues */
     pp_evq events;
@@ -166,6 +171,18 @@ int pp_callback_kind(pp_client *c, const char *url);
 /* The safety-net delay for a job of that kind, -1 when it is gone. */
 long pp_callback_safety_ms(pp_client *c, int kind, double est_ms);
 void pp_callbacks_free(pp_client *c);
+
+/* ---- receiver.c: the rules of every callback receiver */
+#define PP_CALLBACK_IGNORED 202  /* internal: answered 200 {"status":"ignored"} */
+int pp_callback_allowed(pp_client *c, const struct sockaddr *sa);
+/* The answer a request gets from its head alone, 0 to read its body. */
+int pp_callback_head(pp_client *c, int sender_ok, const char *method, long long length,
+                     size_t max_body);
+/* Takes the body: 200, PP_CALLBACK_IGNORED or 400. */
+int pp_callback_body(pp_client *c, const char *body, size_t len);
+/* The body of the answer for *status (which it may change), counted. */
+const char *pp_callback_answer(pp_client *c, int *status);
+void pp_receiver_free(pp_client *c);
 
 /* ---- ops.c */
 pp_oprec *pp_op_get(pp_client *c, pp_op h);

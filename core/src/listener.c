@@ -44,11 +44,6 @@ typedef int mhd_result;
 #define DEFAULT_SAFETY_FACTOR 3.0
 #define CONNECTION_TIMEOUT_S 30u
 
-typedef struct pp_addr {
-    int family;                 /* AF_INET or AF_INET6 */
-    unsigned char a[16];
-} pp_addr;
-
 typedef struct pp_listener pp_listener;
 
 struct pp_listener {
@@ -58,8 +53,6 @@ struct pp_listener {
     int port;
     char *path;
     size_t max_body;
-    pp_addr *allow;             /* NULL = every sender */
-    size_t nallow;
 };
 
 /* Per request: the body so far, or the answer already decided. */
@@ -68,112 +61,11 @@ typedef struct pp_conn {
     int status;                 /* 0 while reading */
 } pp_conn;
 
-/* ---- addresses */
-
-static int parse_addr(const char *s, pp_addr *out)
-{
-    memset(out, 0, sizeof *out);
-    if (inet_pton(AF_INET, s, out->a) == 1) {
-        out->family = AF_INET;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, s, out->a) == 1) {
-        out->family = AF_INET6;
-        /* an IPv4-mapped address is that IPv4 address */
-        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (!memcmp(out->a, mapped, 12)) {
-            memmove(out->a, out->a + 12, 4);
-            memset(out->a + 4, 0, 12);
-            out->family = AF_INET;
-        }
-        return 0;
-    }
-    return -1;
-}
-
-static int sockaddr_to_addr(const struct sockaddr *sa, pp_addr *out)
-{
-    memset(out, 0, sizeof *out);
-    if (!sa)
-        return -1;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-        out->family = AF_INET;
-        memcpy(out->a, &in->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-        char text[INET6_ADDRSTRLEN];
-        if (!inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text))
-            return -1;
-        return parse_addr(text, out);
-    }
-    return -1;
-}
-
-static int allowed(const pp_listener *l, const struct sockaddr *sa)
-{
-    if (!l->allow)
-        return 1;
-    pp_addr a;
-    if (sockaddr_to_addr(sa, &a) < 0)
-        return 0;
-    size_t n = a.family == AF_INET ? 4 : 16;
-    for (size_t i = 0; i < l->nallow; i++)
-        if (l->allow[i].family == a.family && !memcmp(l->allow[i].a, a.a, n))
-            return 1;
-    return 0;
-}
-
-/* A parsed copy of ips (n of them) in *out; NULL ips gives NULL (everyone).
- * 0, or -1 with a message in msg. */
-static int parse_allowlist(const char *const *ips, size_t n, pp_addr **out, size_t *nout,
-                           char *msg, size_t msglen)
-{
-    *out = NULL;
-    *nout = 0;
-    if (!ips)
-        return 0;
-    pp_addr *v = calloc(n ? n : 1, sizeof *v);
-    if (!v) {
-        snprintf(msg, msglen, "%s", pp_oom_message);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!ips[i] || parse_addr(ips[i], &v[i]) < 0) {
-            snprintf(msg, msglen, "allow: '%.64s' is not a numeric IP address",
-                     ips[i] ? ips[i] : "(null)");
-            free(v);
-            return -1;
-        }
-    }
-    *out = v;
-    *nout = n;
-    return 0;
-}
-
 /* ---- answers */
 
 static mhd_result answer(pp_listener *l, struct MHD_Connection *conn, int status)
 {
-    static const char ok[] = "{\"status\":\"ok\"}";
-    static const char ignored[] = "{\"status\":\"ignored\"}";
-    const char *text;
-    switch (status) {
-    case 200: text = ok; break;
-    case 202: text = ignored; status = 200; break;   /* 202: internal "ignored" */
-    case 400: text = "{\"message\":\"the body is not a job object\"}"; break;
-    case 403: text = "{\"message\":\"sender not allowed\"}"; break;
-    case 404: text = "{\"message\":\"not found\"}"; break;
-    case 405: text = "{\"message\":\"method not allowed\"}"; break;
-    case 413: text = "{\"message\":\"body too large\"}"; break;
-    default: text = "{\"message\":\"cannot take the callback now\"}"; status = 503; break;
-    }
-    if (status == 200)
-        l->c->stats.callbacks_received++;
-    else
-        l->c->stats.callbacks_rejected++;
+    const char *text = pp_callback_answer(l->c, &status);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
     if (!r)
@@ -193,22 +85,20 @@ static int check_head(pp_listener *l, struct MHD_Connection *conn, const char *u
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!allowed(l, ci ? ci->client_addr : NULL))
-        return 403;
-    if (!url || strcmp(url, l->path) != 0)
+    int sender_ok = pp_callback_allowed(l->c, ci ? ci->client_addr : NULL);
+    if (sender_ok && (!url || strcmp(url, l->path) != 0))
         return 404;
-    if (!method || strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-        return 405;
+    long long length = -1;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         errno = 0;
         char *end;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno == 0 && end != cl && n > (unsigned long long)l->max_body)
-            return 413;
+        if (errno == 0 && end != cl)
+            length = n > (unsigned long long)LLONG_MAX ? LLONG_MAX : (long long)n;
     }
-    return 0;
+    return pp_callback_head(l->c, sender_ok, method, length, l->max_body);
 }
 
 static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -245,9 +135,9 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
     }
     if (x->status)
         return answer(l, conn, x->status);
-    int rc = pp_callback_take(l->c, x->body.data ? x->body.data : "", x->body.len);
+    int st = pp_callback_body(l->c, x->body.data, x->body.len);
     pp_buf_free(&x->body);
-    return answer(l, conn, rc < 0 ? 400 : rc == 2 ? 202 : 200);
+    return answer(l, conn, st);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -273,7 +163,6 @@ static void listener_destroy(pp_listener *l)
     if (l->d)
         MHD_stop_daemon(l->d);
     free(l->path);
-    free(l->allow);
     free(l);
 }
 
@@ -386,10 +275,9 @@ int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err)
         listener_destroy(l);
         return fail(c, err, pp_oom_message);
     }
-    if (parse_allowlist(cfg->allow_any ? NULL : cfg->allow, cfg->allow_count, &l->allow,
-                        &l->nallow, msg, sizeof msg) < 0) {
+    if (pp_listen_allow(c, cfg->allow_any ? NULL : cfg->allow, cfg->allow_count, err) < 0) {
         listener_destroy(l);
-        return fail(c, err, msg);
+        return -1;
     }
 
     unsigned int flags = MHD_USE_EPOLL;     /* no internal thread: the host drives it */
@@ -449,23 +337,6 @@ int pp_listen_port(pp_client *c)
 const char *pp_listen_url(pp_client *c)
 {
     return c && c->listener ? c->cb[PP_CB_LISTENER].url : NULL;
-}
-
-int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *err)
-{
-    if (!c)
-        return -1;
-    if (!c->listener)
-        return fail(c, err, "not listening");
-    char msg[160];
-    pp_addr *v;
-    size_t nv;
-    if (parse_allowlist(ips, n, &v, &nv, msg, sizeof msg) < 0)
-        return fail(c, err, msg);
-    free(c->listener->allow);
-    c->listener->allow = v;
-    c->listener->nallow = nv;
-    return 0;
 }
 
 void pp_listen_stop(pp_client *c)

@@ -20,7 +20,7 @@ layer_of() {
     transport.h|retry.c|headers.c|exchange.c|engine.c) echo 2 ;;
     answers.h|answers.c) echo 3 ;;
     jobs.h|jobs.c|state.c|results.c) echo 4 ;;
-    client.h|schedule.c|callbacks.c|ops.c|submit.c|client.c|drive.c) echo 5 ;;
+    client.h|schedule.c|callbacks.c|receiver.c|ops.c|submit.c|client.c|drive.c) echo 5 ;;
     listener.c) echo 6 ;;
     *) echo "" ;;
   esac

@@ -470,6 +470,24 @@ static int l_job_release(lua_State *L)
     return 0;
 }
 
+/* callback_request(peer, method, content_length, body, max_body)
+ * -> status, answer body: the listener's rules, for a host's own server */
+static int l_callback_request(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const char *peer = luaL_optstring(L, 2, NULL);
+    const char *method = luaL_checkstring(L, 3);
+    long long length = (long long)luaL_optnumber(L, 4, -1);
+    size_t len = 0;
+    const char *body = luaL_optlstring(L, 5, NULL, &len);
+    size_t max_body = (size_t)luaL_optnumber(L, 6, 0);
+    const char *answer = NULL;
+    int status = pp_callback_request(c, peer, method, length, body, len, max_body, &answer);
+    lua_pushinteger(L, status);
+    lua_pushstring(L, answer);
+    return 2;
+}
+
 static int l_feed_callback(lua_State *L)
 {
     pp_client *c = check_client(L);
@@ -778,6 +796,7 @@ static const luaL_Reg client_methods[] = {
     {"job_drop_results", l_job_drop_results},
     {"job_release", l_job_release},
     {"feed_callback", l_feed_callback},
+    {"callback_request", l_callback_request},
     {"listen", l_listen},
     {"listen_allow", l_listen_allow},
     {"listening", l_listening},
