@@ -21,10 +21,9 @@ typedef struct pc_buf {
     int failed; /* an append or reserve failed since the last reset */
 } pc_buf;
 
-#define PC_BUF_INIT   \
-    {                 \
-        NULL, 0, 0, 0 \
-    }
+/* clang-format off */
+#define PC_BUF_INIT {NULL, 0, 0, 0}
+/* clang-format on */
 
 void pc_buf_init(pc_buf *b);
 /* Appends n bytes (growing by doubling). */
