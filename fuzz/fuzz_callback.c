@@ -1,6 +1,8 @@
 /* pp_feed_callback, where a host hands over the body of a callback it
  * received: a fresh client that knows a few jobs (attached ids, one of them
- * watched) is fed the input twice. Checked against jansson's own reading
+ * watched) is fed the input twice. For inputs of odd length a batch
+ * submission is out too (never sent: the client is not driven), so that
+ * callbacks for unknown ids are kept for when its answer comes. Checked against jansson's own reading
  * of the body: -1 exactly when it is not an object with an id (a non-empty
  * string or an integer) and a string status; else 0 when the id is one of
  * the client's jobs, 1 when not; the second feed answers as the first; every
@@ -51,6 +53,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < NIDS; i++)
         REQUIRE((jobs[i] = pp_attach(c, ids[i])) != 0);
     REQUIRE(pp_watch(c, jobs[0]) == 0);
+    if (size % 2) {
+        static const char batch[] = "{\"source\":\"universal\",\"url\":[\"https://a.example\",\"https://b.example\"]}";
+        REQUIRE(pp_submit(c, batch, sizeof batch - 1, NULL) != 0);
+    }
 
     int want = expected(data, size);
     int rc = pp_feed_callback(c, (const char *)data, size);
