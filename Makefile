@@ -5,8 +5,9 @@
 
 BUILD_DIR ?= build
 JOBS ?= 2
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build demo test test-c test-lua sanitize bench clean
+.PHONY: all deps build demo test test-c test-lua sanitize bench fuzz clean
 
 all: build
 
@@ -35,5 +36,10 @@ bench: build
 	./scripts/deps.sh bench
 	./bench/run.sh
 
+# Every libFuzzer target for FUZZ_SECONDS from its corpus, then its
+# regressions (fuzz/README.md); builds build-fuzz/ with clang.
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) ./fuzz/run.sh fuzz
+
 clean:
-	rm -rf $(BUILD_DIR) build-sanitize
+	rm -rf $(BUILD_DIR) build-sanitize build-fuzz

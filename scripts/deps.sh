@@ -9,8 +9,15 @@ lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
 lua-cjson lua-busted lua-socket lua-luv luarocks lua-resty-core
 libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev zlib1g-dev
 nginx libnginx-mod-http-lua libnginx-mod-http-ndk neovim curl clang-format"
-# `deps.sh bench` adds what the benchmarks use.
-[ "${1:-}" = bench ] && PACKAGES="$PACKAGES time wrk hyperfine valgrind"
+# Groups named on the command line add what they need: `deps.sh bench` the
+# benchmarks' tools, `deps.sh fuzz` clang and libFuzzer (fuzz/run.sh).
+for group in "$@"; do
+  case $group in
+    bench) PACKAGES="$PACKAGES time wrk hyperfine valgrind" ;;
+    fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev libfuzzer-14-dev" ;;
+    *) echo "deps.sh: unknown group '$group'" >&2; exit 2 ;;
+  esac
+done
 
 missing=""
 for p in $PACKAGES; do

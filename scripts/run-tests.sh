@@ -84,6 +84,23 @@ for lua in $LUAS; do
   count_busted "$log"
 done
 
+# libFuzzer targets: each replays its corpus and regressions, then fuzzes
+# a few seconds; each target is one pass or one fail. Missing clang or
+# libFuzzer is a failure (fuzz/run.sh installs them when it can).
+log="$BUILD_DIR/fuzz.log"
+echo "== fuzz targets (fuzz/run.sh check)"
+./fuzz/run.sh check >"$log" 2>&1
+rc=$?
+cat "$log"
+fp=$(grep -c '^PASS ' "$log")
+ff=$(grep -c '^FAIL ' "$log")
+passed=$((passed + fp))
+failed=$((failed + ff))
+if [ $rc -ne 0 ] || [ "$fp" -eq 0 ]; then
+  suites_failed="$suites_failed fuzz"
+  [ "$ff" -eq 0 ] && failed=$((failed + 1))
+fi
+
 echo
 [ -n "$suites_failed" ] && echo "failing suites:$suites_failed"
 echo "$passed passed, $failed failed"
