@@ -7,7 +7,7 @@
  *     smallest of several wins); the job status stays within its enum;
  *   - names and values are read without regard to case: the line in upper
  *     case gives the same answer. */
-#include "internal.h"
+#include "transport.h"
 #include "fuzz.h"
 
 #include <ctype.h>

@@ -41,10 +41,10 @@ static void setup(void)
     pp_config_init(&cfg);
     cfg.base_url = "http://127.0.0.1:9";
     cfg.poll.fetch = 0;         /* a callback saying done starts no download */
-    client = pp_client_new(&cfg, NULL, 0);
+    client = pp_client_new(&cfg, NULL);
     REQUIRE(client != NULL);
-    REQUIRE(pp_attach(client, "7173957294344910849") != 0);
-    REQUIRE(pp_attach(client, "12345678900987654321") != 0);
+    REQUIRE(pp_attach(client, "7173957294344910849", NULL) != 0);
+    REQUIRE(pp_attach(client, "12345678900987654321", NULL) != 0);
     pp_listen_config lc;
     pp_listen_config_init(&lc);
     lc.port = 0;
@@ -83,9 +83,9 @@ static int drive(int sock, short sock_events)
     int ms = t >= 0 && t < STEP_MS ? (int)t : STEP_MS;
     int ready = poll(p, sock >= 0 ? 2 : 1, ms) > 0;
     if (ready && (p[0].revents & POLLIN))
-        pp_socket_action(client, listener_fd, PP_WANT_READ);
+        pp_socket_action(client, listener_fd, PP_WANT_READ, NULL);
     else
-        pp_socket_action(client, PP_SOCKET_TIMEOUT, 0);
+        pp_socket_action(client, PP_SOCKET_TIMEOUT, 0, NULL);
     pp_fd_change ch[8];
     while (pp_take_fd_changes(client, ch, 8) == 8)
         ;
