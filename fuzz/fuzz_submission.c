@@ -38,7 +38,7 @@ static void answer(pp_client *c, const uint8_t *data, size_t size)
         pp_header_parse(p, n, &r->rl_remaining, &r->rl_limit, &r->jobhdr);
         p += n + (nl ? 1 : 0);
     }
-    REQUIRE(pp_buf_append(&r->resp, p, (size_t)(end - p)) == 0);
+    REQUIRE(pc_buf_append(&r->resp, p, (size_t)(end - p)) == 0);
     r->done(r->ctx, r);
 }
 

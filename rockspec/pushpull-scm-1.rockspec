@@ -44,6 +44,10 @@ build = {
     ["pushpull.core"] = {
       sources = {
         "lua/binding/core.c",
+        "common/src/buf.c",
+        "common/src/json.c",
+        "common/src/mhd.c",
+        "common/src/utf8.c",
         "core/src/answers.c",
         "core/src/callbacks.c",
         "core/src/batch_scan.c",
@@ -68,7 +72,7 @@ build = {
         "core/src/submit.c",
         "core/src/util.c",
       },
-      incdirs = { "core/include", "core/src", "$(CURL_INCDIR)", "$(JANSSON_INCDIR)", "$(MHD_INCDIR)" },
+      incdirs = { "core/include", "core/src", "common/include", "$(CURL_INCDIR)", "$(JANSSON_INCDIR)", "$(MHD_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(JANSSON_LIBDIR)", "$(MHD_LIBDIR)" },
       libraries = { "curl", "jansson", "microhttpd" },
     },

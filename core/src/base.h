@@ -4,6 +4,8 @@
  * randomness, errors, jansson helpers, the timer heap, the host queues,
  * link upgrades). Not installed.
  *
+ * The shared buffer and JSON helpers come from common/ (pc_buf, pc_json_*).
+ *
  * The layers, each including only headers of its own layer or below
  * (core/tests/check_layers.sh enforces it):
  *   base.h       this file
@@ -24,20 +26,12 @@
 
 #include "pushpull.h"
 
-/* ---- util.c: growable buffers, strings, time, randomness */
-typedef struct pp_buf {
-    char *data;     /* NUL-terminated when non-NULL */
-    size_t len, cap;
-} pp_buf;
+/* ---- buffers and JSON helpers shared with the emulator and the test
+ * site (common/): pc_buf, pc_json_dump, pc_json_str */
+#include "pc_buf.h"
+#include "pc_json.h"
 
-int pp_buf_append(pp_buf *b, const void *p, size_t n);   /* 0 / -1 */
-void pp_buf_reset(pp_buf *b);                              /* len = 0 */
-/* Room for n more bytes in one allocation. 0 / -1. */
-int pp_buf_reserve(pp_buf *b, size_t n);
-void pp_buf_free(pp_buf *b);
-/* Moves src into dst (dst freed first); src becomes empty. */
-void pp_buf_move(pp_buf *dst, pp_buf *src);
-
+/* ---- util.c: strings, time, randomness */
 /* Makes room for one more pointer in a table of n (doubling). 0 / -1. */
 int pp_table_reserve(void ***v, size_t *cap, size_t n, size_t first);
 char *pp_strdup(const char *s);
@@ -66,12 +60,8 @@ const char *pp_http_reason(long status);
 int pp_err_out(pp_error *out, const pp_error *src);
 
 /* ---- json_util.c */
-/* The string value of key, NULL when absent or not a string. */
-const char *pp_json_str(json_t *obj, const char *key);
 /* A job id as text: strings as they are, integers printed (buf >= 32). */
 const char *pp_json_id(json_t *obj, char *buf, size_t buflen);
-/* Compact text of a value; NULL on allocation failure. */
-char *pp_json_text(const json_t *v, size_t *len);
 /* The "message" of an error body {"message": ...}, NULL if none. */
 char *pp_json_error_message(const char *body, size_t len);
 /* Ids go into URL paths and file names: 1..96 letters, digits, '-', '_'. */

@@ -47,7 +47,7 @@ typedef struct pp_oprec {
     int done;
     int released;              /* pp_op_free while in flight */
     long status;
-    pp_buf body;
+    pc_buf body;
     pp_error err;
     int has_err;
     pp_job job;                /* refresh / fetch */

@@ -111,7 +111,7 @@ static int spill(pp_req *r)
     }
     r->written = r->resp.len;
     unbudget(r);
-    pp_buf_free(&r->resp);
+    pc_buf_free(&r->resp);
     return 0;
 }
 
@@ -145,9 +145,9 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
         curl_off_t cl = -1;
         if (curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
             cl > 0 && (uint64_t)cl < PP_PRESIZE_MAX)
-            (void)pp_buf_reserve(&r->resp, (size_t)cl);
+            (void)pc_buf_reserve(&r->resp, (size_t)cl);
     }
-    if (pp_buf_append(&r->resp, ptr, len) < 0)
+    if (pc_buf_append(&r->resp, ptr, len) < 0)
         return 0;
     if (ok && r->budgeted && t->buffered)
         *t->buffered += len;
@@ -234,7 +234,7 @@ static void reset_answer(pp_req *r)
         r->written = 0;
     }
     unbudget(r);
-    pp_buf_free(&r->resp);
+    pc_buf_free(&r->resp);
     r->status = 0;
     r->rl_remaining = r->rl_limit = -1;
     r->jobhdr = PP_HDR_NONE;
@@ -325,6 +325,6 @@ void pp_req_free(pp_req *r)
         r->free_data(r->data);
     free(r->url);
     free(r->body);
-    pp_buf_free(&r->resp);
+    pc_buf_free(&r->resp);
     free(r);
 }

@@ -170,8 +170,8 @@ const char *pp_info_get(pp_jobtab *t, pp_jobrec *j, size_t *len)
     *len = j->info_len;
     if (j->info || j->info_at < 0)
         return j->info;
-    pp_buf_reset(&t->info_read);
-    if (pp_buf_reserve(&t->info_read, j->info_len) < 0 ||
+    pc_buf_reset(&t->info_read);
+    if (pc_buf_reserve(&t->info_read, j->info_len) < 0 ||
         pread(t->info_fd, t->info_read.data, j->info_len, (off_t)j->info_at) != (ssize_t)j->info_len) {
         *len = 0;
         return NULL;

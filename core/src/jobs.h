@@ -25,7 +25,7 @@ typedef struct pp_jobrec {
     /* results */
     char *results_dir;         /* where <id>.json goes, NULL for memory */
     char *results_type;        /* ?type= of the results polls, NULL = default */
-    pp_buf results;            /* kept in memory (counted in the budget) */
+    pc_buf results;            /* kept in memory (counted in the budget) */
     char *results_path;        /* a file holding them: the result file, a
                                   spool file or where save_results put them */
     int results_temporary;     /* results_path is a spool file */
@@ -74,7 +74,7 @@ typedef struct pp_jobtab {
     size_t info_held, info_budget;
     int info_fd;               /* -1 until the first info spills */
     uint64_t info_end;
-    pp_buf info_read;          /* the last info read back from the file */
+    pc_buf info_read;          /* the last info read back from the file */
     char *spool_parent;        /* the folder the spool folder is made in */
     uint64_t spool_seq;
 } pp_jobtab;
@@ -112,7 +112,7 @@ void pp_state_refused(pp_jobtab *t, pp_jobrec *j, pp_state to, const pp_error *e
  * (committed to the job's result file or kept as spool). Returns the new
  * state. */
 pp_state pp_state_apply(pp_jobtab *t, pp_jobrec *j, const pp_verdict *v,
-                        const pp_answer *a, pp_buf *results, int tmp_fd,
+                        const pp_answer *a, pc_buf *results, int tmp_fd,
                         char **tmp_path);
 /* A download of a done job started / gave nothing: done <-> fetching. */
 void pp_state_fetching(pp_jobtab *t, pp_jobrec *j);

@@ -5,12 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *pp_json_str(json_t *obj, const char *key)
-{
-    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 const char *pp_json_id(json_t *obj, char *buf, size_t buflen)
 {
     json_t *v = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
@@ -25,14 +19,6 @@ const char *pp_json_id(json_t *obj, char *buf, size_t buflen)
     return NULL;
 }
 
-char *pp_json_text(const json_t *v, size_t *len)
-{
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (s && len)
-        *len = strlen(s);
-    return s;
-}
-
 char *pp_json_error_message(const char *body, size_t len)
 {
     json_error_t jerr;
@@ -44,7 +30,7 @@ char *pp_json_error_message(const char *body, size_t len)
     if (json_is_string(m))
         out = pp_strdup(json_string_value(m));
     else if (m && !json_is_null(m))
-        out = pp_json_text(m, NULL);
+        out = pc_json_dump(m, NULL);
     json_decref(root);
     return out;
 }

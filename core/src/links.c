@@ -43,7 +43,7 @@ int pp_links_clean_job(json_t *job, const char *base_url)
         return 0;
     for (size_t i = json_array_size(links); i > 0; i--) {
         json_t *link = json_array_get(links, i - 1);
-        const char *href = pp_json_str(link, "href");
+        const char *href = pc_json_str(link, "href");
         char *up = href ? pp_link_upgrade(href, base_url) : NULL;
         if (href && !up)
             return -1;

@@ -30,11 +30,8 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 
-#if MHD_VERSION >= 0x00097002
-typedef enum MHD_Result mhd_result;
-#else
-typedef int mhd_result;
-#endif
+#include "pc_mhd.h"
+
 
 #define DEFAULT_BIND "127.0.0.1"
 #define DEFAULT_PATH "/callback"
@@ -57,26 +54,19 @@ struct pp_listener {
 
 /* Per request: the body so far, or the answer already decided. */
 typedef struct pp_conn {
-    pp_buf body;
+    pc_buf body;
     int status;                 /* 0 while reading */
 } pp_conn;
 
 /* ---- answers */
 
-static mhd_result answer(pp_listener *l, struct MHD_Connection *conn, int status)
+static pc_mhd_result answer(pp_listener *l, struct MHD_Connection *conn, int status)
 {
     const char *text = pp_callback_answer(l->c, &status);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
-    if (!r)
-        return MHD_NO;      /* MHD closes the connection */
-    mhd_result rc = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (rc == MHD_YES && status == 405)
-        rc = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
-    if (rc == MHD_YES)
-        rc = MHD_queue_response(conn, (unsigned int)status, r);
-    MHD_destroy_response(r);
-    return rc;
+    struct MHD_Response *r = pc_mhd_response_text("application/json", text);
+    if (status == 405)
+        r = pc_mhd_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+    return pc_mhd_queue(conn, (unsigned)status, r);     /* MHD_NO closes the connection */
 }
 
 /* The answer a request gets from its head alone, 0 to read its body. */
@@ -101,7 +91,7 @@ static int check_head(pp_listener *l, struct MHD_Connection *conn, const char *u
     return pp_callback_head(l->c, sender_ok, method, length, l->max_body);
 }
 
-static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+static pc_mhd_result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                              const char *method, const char *version,
                              const char *upload_data, size_t *upload_data_size,
                              void **con_cls)
@@ -126,17 +116,17 @@ static mhd_result on_request(void *cls, struct MHD_Connection *conn, const char 
             return MHD_YES;                 /* dropping the rest */
         if (n > l->max_body - x->body.len) {
             x->status = 413;
-            pp_buf_free(&x->body);
-        } else if (pp_buf_append(&x->body, upload_data, n) < 0) {
+            pc_buf_free(&x->body);
+        } else if (pc_buf_append(&x->body, upload_data, n) < 0) {
             x->status = 503;
-            pp_buf_free(&x->body);
+            pc_buf_free(&x->body);
         }
         return MHD_YES;
     }
     if (x->status)
         return answer(l, conn, x->status);
     int st = pp_callback_body(l->c, x->body.data, x->body.len);
-    pp_buf_free(&x->body);
+    pc_buf_free(&x->body);
     return answer(l, conn, st);
 }
 
@@ -148,7 +138,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     pp_conn *x = *con_cls;
     if (x) {
-        pp_buf_free(&x->body);
+        pc_buf_free(&x->body);
         free(x);
         *con_cls = NULL;
     }

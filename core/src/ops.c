@@ -39,7 +39,7 @@ void pp_op_destroy(pp_client *c, pp_oprec *o)
 {
     if (o->h && o->h <= c->nops && c->ops[o->h - 1] == o)
         c->ops[o->h - 1] = NULL;
-    pp_buf_free(&o->body);
+    pc_buf_free(&o->body);
     pp_err_clear(&o->err);
     if (o->tmp) {
         unlink(o->tmp);
@@ -148,7 +148,7 @@ static void job_effects(pp_client *c, pp_oprec *o, pp_req *r, const pp_answer *a
             json_decref(v.object);
         return;
     }
-    pp_buf none = {0};
+    pc_buf none = {0};
     char *no_tmp = NULL;
     if (v.kind == PP_V_RESULTS && j->state != PP_FETCHED)
         pp_results_drop(&c->jobs, j);
@@ -197,7 +197,7 @@ static void on_answer(void *ctx, pp_req *r)
         pp_err_from_http(&o->err, r->status, r->resp.data, r->resp.len);
         o->has_err = 1;
     } else {
-        pp_buf_move(&o->body, &r->resp);
+        pc_buf_move(&o->body, &r->resp);
     }
     if (o->tmp) {
         unlink(o->tmp);         /* the download failed: no partial file */

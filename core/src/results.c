@@ -140,7 +140,7 @@ void pp_results_drop(pp_jobtab *t, pp_jobrec *j)
 {
     size_t held = j->results.len;
     t->buffered -= held < t->buffered ? held : t->buffered;
-    pp_buf_free(&j->results);
+    pc_buf_free(&j->results);
     if (j->results_temporary && j->results_path) {
         unlink(j->results_path);
         free(j->results_path);
@@ -269,7 +269,7 @@ void pp_results_cleanup(pp_jobtab *t)
     if (t->info_fd >= 0)
         close(t->info_fd);
     t->info_fd = -1;
-    pp_buf_free(&t->info_read);
+    pc_buf_free(&t->info_read);
     if (t->spool_dir) {
         /* spool files of released jobs are gone; anything left is ours */
         DIR *d = opendir(t->spool_dir);

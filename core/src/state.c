@@ -87,7 +87,7 @@ static void keep_info(pp_jobtab *t, pp_jobrec *j, json_t *obj)
     if (!obj || pp_links_clean_job(obj, t->base_url) < 0)
         return;
     size_t len = 0;
-    char *text = pp_json_text(obj, &len);
+    char *text = pc_json_dump(obj, &len);
     if (!text)
         return;
     pp_info_set(t, j, text, len);
@@ -163,7 +163,7 @@ static void set_error(pp_jobrec *j, const pp_verdict *v, const pp_answer *a, con
 
 /* Results arrived: keep them (memory or file) and end fetched, or failed
  * when they could not be stored. */
-static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pp_buf *results, int tmp_fd,
+static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pc_buf *results, int tmp_fd,
                              char **tmp_path)
 {
     if (j->state == PP_PENDING)
@@ -174,7 +174,7 @@ static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pp_buf *results, int tm
         return j->state;
     pp_results_drop(t, j);
     if (tmp_fd < 0) {
-        pp_buf_move(&j->results, results);   /* already counted in the budget */
+        pc_buf_move(&j->results, results);   /* already counted in the budget */
         return move(t, j, PP_FETCHED) < 0 ? j->state : PP_FETCHED;
     }
     int e = pp_results_tmp_finish(tmp_fd, j->results_dir != NULL);
@@ -209,7 +209,7 @@ static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pp_buf *results, int tm
 }
 
 pp_state pp_state_apply(pp_jobtab *t, pp_jobrec *j, const pp_verdict *v,
-                        const pp_answer *a, pp_buf *results, int tmp_fd,
+                        const pp_answer *a, pc_buf *results, int tmp_fd,
                         char **tmp_path)
 {
     if (pp_state_is_final(j->state) || j->state < PP_PENDING) {

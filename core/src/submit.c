@@ -137,7 +137,7 @@ static void chunk_fail_msg(pp_client *c, pp_chunk *ch, pp_state to, const char *
 static char *chunk_body(pp_oprec *o, const pp_chunk *ch, size_t *len)
 {
     if (!o->values)
-        return pp_json_text(o->params, len);
+        return pc_json_dump(o->params, len);
     json_t *tmp = json_copy(o->params);       /* shallow: values shared */
     json_t *slice = json_array();
     char *text = NULL;
@@ -148,7 +148,7 @@ static char *chunk_body(pp_oprec *o, const pp_chunk *ch, size_t *len)
             goto out;
     if (json_object_set(tmp, o->list_key, slice) < 0)
         goto out;
-    text = pp_json_text(tmp, len);
+    text = pc_json_dump(tmp, len);
 out:
     if (slice)
         json_decref(slice);
@@ -490,7 +490,7 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len,
     o->values = values;
     o->list_key = key;
     root = values = NULL;
-    int cb = pp_callback_kind(c, pp_json_str(o->params, "callback_url"));
+    int cb = pp_callback_kind(c, pc_json_str(o->params, "callback_url"));
     for (; made < n; made++) {
         pp_jobrec *j = pp_job_create(&c->jobs);
         if (!j)

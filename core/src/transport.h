@@ -114,7 +114,7 @@ struct pp_req {
     int budgeted;
     int (*spill_fn)(void *ctx, pp_req *r);
     int spilled;
-    pp_buf resp;
+    pc_buf resp;
     long status;
     long rl_remaining, rl_limit;   /* -1 when absent */
     int jobhdr;

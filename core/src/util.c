@@ -1,72 +1,10 @@
-/* Small helpers: growable buffers, strings, the clock, per-client randomness. */
+/* Small helpers: strings, the clock, per-client randomness. */
 #include "base.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <ctype.h>
-
-int pp_buf_append(pp_buf *b, const void *p, size_t n)
-{
-    if (n > SIZE_MAX - b->len - 1)
-        return -1;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) {
-            if (cap > SIZE_MAX / 2) {
-                cap = b->len + n + 1;
-                break;
-            }
-            cap *= 2;
-        }
-        char *d = realloc(b->data, cap);
-        if (!d)
-            return -1;
-        b->data = d;
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-int pp_buf_reserve(pp_buf *b, size_t n)
-{
-    if (n >= SIZE_MAX - b->len)
-        return -1;
-    if (b->len + n + 1 <= b->cap)
-        return 0;
-    char *d = realloc(b->data, b->len + n + 1);
-    if (!d)
-        return -1;
-    b->data = d;
-    b->cap = b->len + n + 1;
-    return 0;
-}
-
-void pp_buf_reset(pp_buf *b)
-{
-    b->len = 0;
-    if (b->data)
-        b->data[0] = '\0';
-}
-
-void pp_buf_free(pp_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-void pp_buf_move(pp_buf *dst, pp_buf *src)
-{
-    pp_buf_free(dst);
-    *dst = *src;
-    src->data = NULL;
-    src->len = src->cap = 0;
-}
 
 char *pp_strndup(const char *s, size_t n)
 {

@@ -2,6 +2,7 @@
 # The core's layers each look only down: a file may include the headers of
 # its own layer and of the layers below it, and a header only those below
 # it (so no include cycle can form). The layers, bottom up:
+#  -1 common     common/: the buffer, JSON and MHD helpers shared with the emulator
 #   0 base       base.h and the helpers every layer may use
 #   1 leaf       pure modules that include none of ours (batch scan, plan)
 #   2 transport  one HTTP exchange, the curl engine, retries, headers
@@ -16,6 +17,7 @@ SRC=${1:-$(dirname "$0")/../src}
 layer_of() {
   case "$1" in
     base.h|util.c|errors.c|json_util.c|links.c|heap.c|events.c) echo 0 ;;
+    pc_buf.h|pc_json.h|pc_mhd.h) echo -1 ;;  # common/, below everything
     batch_scan.h|batch_scan.c|estimate.h|estimate.c|plan.h|plan.c) echo 1 ;;
     transport.h|retry.c|headers.c|exchange.c|engine.c) echo 2 ;;
     answers.h|answers.c) echo 3 ;;
