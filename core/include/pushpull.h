@@ -54,17 +54,17 @@ typedef uint32_t pp_op;
 
 /* ---- Job states: see DESIGN.md; transitions only happen inside the core. */
 typedef enum pp_state {
-    PP_NEW = 0,       /* created locally, not yet sent */
-    PP_SUBMITTING,    /* submission request in flight (or waiting to be paced) */
-    PP_PENDING,       /* the service accepted it and has an id */
-    PP_DONE,          /* the service finished it; results not yet here */
-    PP_FAULTED,       /* the service gave up on it (not billed) */
-    PP_FETCHING,      /* results being downloaded */
-    PP_FETCHED,       /* results downloaded (in memory or in a file) */
-    PP_REJECTED,      /* the service refused the submission (4xx) */
-    PP_UNKNOWN,       /* the submission was sent but its answer was lost */
-    PP_EXPIRED,       /* the service no longer has it (404 / retention) */
-    PP_FAILED,        /* done, but its results could not be stored */
+    PP_NEW = 0,    /* created locally, not yet sent */
+    PP_SUBMITTING, /* submission request in flight (or waiting to be paced) */
+    PP_PENDING,    /* the service accepted it and has an id */
+    PP_DONE,       /* the service finished it; results not yet here */
+    PP_FAULTED,    /* the service gave up on it (not billed) */
+    PP_FETCHING,   /* results being downloaded */
+    PP_FETCHED,    /* results downloaded (in memory or in a file) */
+    PP_REJECTED,   /* the service refused the submission (4xx) */
+    PP_UNKNOWN,    /* the submission was sent but its answer was lost */
+    PP_EXPIRED,    /* the service no longer has it (404 / retention) */
+    PP_FAILED,     /* done, but its results could not be stored */
     PP_STATE_COUNT
 } pp_state;
 
@@ -76,35 +76,35 @@ int pp_state_is_final(pp_state s);
 
 /* ---- Configuration. pp_config_init fills defaults; 0 / NULL keep them. */
 typedef struct pp_poll_config {
-    long first_ms;     /* first results poll after submission; 0 = adaptive */
-    long min_ms;       /* smallest interval between polls of one job */
-    long max_ms;       /* interval cap */
-    double factor;     /* growth of the interval after each 204 */
-    int fetch;         /* 1: poll the results endpoint and keep the answer
-                          (a finished job costs one request); 0: poll status
-                          (the job then stops at done until pp_fetch).
-                          Unlike the other fields, 0 here is a setting, not
-                          "keep the default": pp_config_init sets 1. */
+    long first_ms; /* first results poll after submission; 0 = adaptive */
+    long min_ms;   /* smallest interval between polls of one job */
+    long max_ms;   /* interval cap */
+    double factor; /* growth of the interval after each 204 */
+    int fetch;     /* 1: poll the results endpoint and keep the answer
+                      (a finished job costs one request); 0: poll status
+                      (the job then stops at done until pp_fetch).
+                      Unlike the other fields, 0 here is a setting, not
+                      "keep the default": pp_config_init sets 1. */
 } pp_poll_config;
 
 typedef struct pp_config {
-    const char *base_url;   /* "https://data.oxylabs.io" */
+    const char *base_url; /* "https://data.oxylabs.io" */
     const char *username;
     const char *password;
-    const char *user_agent;     /* NULL = "pushpull/<version>" */
-    long timeout_ms;            /* per request, default 30000 */
-    long connect_timeout_ms;    /* default 10000 */
-    int max_connections;        /* connection pool bound, default 16 */
-    int max_retries;            /* per request on connection errors/429/5xx,
-                                   default 6; 0 = no retries (unlike the
-                                   other fields, 0 is a setting here) */
-    long retry_base_ms;         /* backoff base (full jitter), default 250 */
-    long retry_max_ms;          /* backoff cap, default 30000 */
-    int batch_size;             /* values per batch request, 1..PP_BATCH_MAX */
-    size_t max_buffered;        /* bytes of results held in memory before
-                                   they spool to files, default 32 MiB */
-    const char *spool_dir;      /* where spool folders are made; NULL =
-                                   $TMPDIR or /tmp */
+    const char *user_agent;  /* NULL = "pushpull/<version>" */
+    long timeout_ms;         /* per request, default 30000 */
+    long connect_timeout_ms; /* default 10000 */
+    int max_connections;     /* connection pool bound, default 16 */
+    int max_retries;         /* per request on connection errors/429/5xx,
+                                default 6; 0 = no retries (unlike the
+                                other fields, 0 is a setting here) */
+    long retry_base_ms;      /* backoff base (full jitter), default 250 */
+    long retry_max_ms;       /* backoff cap, default 30000 */
+    int batch_size;          /* values per batch request, 1..PP_BATCH_MAX */
+    size_t max_buffered;     /* bytes of results held in memory before
+                                they spool to files, default 32 MiB */
+    const char *spool_dir;   /* where spool folders are made; NULL =
+                                $TMPDIR or /tmp */
     pp_poll_config poll;
 } pp_config;
 
@@ -112,9 +112,9 @@ void pp_config_init(pp_config *cfg);
 
 /* ---- Errors, as the Lua face shows them: message, HTTP status, body. */
 typedef struct pp_error {
-    const char *message;    /* never NULL when an error is set */
-    int http_status;        /* 0 when no HTTP answer */
-    const char *body;       /* the service's answer body, NULL if none */
+    const char *message; /* never NULL when an error is set */
+    int http_status;     /* 0 when no HTTP answer */
+    const char *body;    /* the service's answer body, NULL if none */
     size_t body_len;
 } pp_error;
 
@@ -140,15 +140,15 @@ void pp_client_free(pp_client *c);
  * service may have done the work, a lost answer, an answer that does not
  * list a job) makes the jobs concerned `unknown`, with the error. */
 typedef struct pp_submit_opts {
-    const char *results_dir;   /* results of these jobs go to
-                                  <results_dir>/<id>.json (written to a
-                                  temporary file there, fsynced, renamed);
-                                  NULL keeps them in memory */
-    const char *results_type;  /* ?type= of the results the poller fetches
-                                  (raw, parsed, png, ...); NULL = default */
+    const char *results_dir;  /* results of these jobs go to
+                                 <results_dir>/<id>.json (written to a
+                                 temporary file there, fsynced, renamed);
+                                 NULL keeps them in memory */
+    const char *results_type; /* ?type= of the results the poller fetches
+                                 (raw, parsed, png, ...); NULL = default */
 } pp_submit_opts;
-pp_op pp_submit(pp_client *c, const char *params_json, size_t len,
-                const pp_submit_opts *opts, pp_error *err);
+pp_op pp_submit(pp_client *c, const char *params_json, size_t len, const pp_submit_opts *opts,
+                pp_error *err);
 
 /* The jobs an operation created (pp_submit), in input order. Valid until
  * pp_op_free. */
@@ -171,26 +171,25 @@ pp_op pp_refresh(pp_client *c, pp_job job, pp_error *err);
  * is fsynced and renamed to path once the whole answer is there (an earlier
  * file at path is replaced only then). A job in state done moves to
  * fetching, then fetched; a 404 makes it expired. */
-pp_op pp_fetch(pp_client *c, pp_job job, const char *type, const char *path,
-               pp_error *err);
+pp_op pp_fetch(pp_client *c, pp_job job, const char *type, const char *path, pp_error *err);
 
 /* Any call of the API, with retries for idempotent requests (a POST is
  * retried only when it provably never reached the service).
  * method "GET"/"POST"/"PUT"/"DELETE"; path begins with "/"; body may be NULL. */
-pp_op pp_request(pp_client *c, const char *method, const char *path,
-                 const char *body, size_t len, pp_error *err);
+pp_op pp_request(pp_client *c, const char *method, const char *path, const char *body, size_t len,
+                 pp_error *err);
 
 /* ---- Operations. */
-int pp_op_done(pp_client *c, pp_op op);          /* 1 once finished */
-int pp_op_status(pp_client *c, pp_op op);        /* HTTP status, 0 if none */
+int pp_op_done(pp_client *c, pp_op op);   /* 1 once finished */
+int pp_op_status(pp_client *c, pp_op op); /* HTTP status, 0 if none */
 const char *pp_op_body(pp_client *c, pp_op op, size_t *len);
 /* NULL when the operation succeeded (2xx); else the error. */
 const pp_error *pp_op_error(pp_client *c, pp_op op);
 void pp_op_free(pp_client *c, pp_op op);
 
 /* ---- Jobs. */
-pp_state pp_job_state(pp_client *c, pp_job job);  /* PP_NEW for an unknown handle */
-const char *pp_job_id(pp_client *c, pp_job job);      /* NULL until pending */
+pp_state pp_job_state(pp_client *c, pp_job job); /* PP_NEW for an unknown handle */
+const char *pp_job_id(pp_client *c, pp_job job); /* NULL until pending */
 /* The last job object the service returned, as JSON text (NULL if none). */
 const char *pp_job_info(pp_client *c, pp_job job, size_t *len);
 /* The results the poller kept (pp_poll_config.fetch), NULL if none. */
@@ -245,23 +244,23 @@ int pp_feed_callback(pp_client *c, const char *json, size_t len);
  * expected job time, safety_min_ms), then every half of that. Callbacks
  * also teach the client how long jobs take. */
 typedef struct pp_listen_config {
-    const char *bind;          /* numeric IPv4 or IPv6 address; NULL = "127.0.0.1" */
-    int port;                  /* 0 = a free port (pp_listen_port says which) */
-    const char *path;          /* NULL = "/callback" */
-    const char *const *allow;  /* numeric sender addresses allowed (allow_count
-                                  of them); NULL = none given: only a loopback
-                                  bind may start without a list */
+    const char *bind;         /* numeric IPv4 or IPv6 address; NULL = "127.0.0.1" */
+    int port;                 /* 0 = a free port (pp_listen_port says which) */
+    const char *path;         /* NULL = "/callback" */
+    const char *const *allow; /* numeric sender addresses allowed (allow_count
+                                 of them); NULL = none given: only a loopback
+                                 bind may start without a list */
     size_t allow_count;
-    int allow_any;             /* 1: every sender (allow ignored), also on a
-                                  public address: anyone who can reach the
-                                  port can then make the client download
-                                  results early and spend requests */
-    size_t max_body;           /* bytes; 0 = 1 MiB */
-    const char *public_url;    /* the callback_url to give the service; NULL =
-                                  http://bind:port/path */
-    unsigned max_connections;  /* 0 = 64 */
-    long safety_min_ms;        /* 0 = 30000 */
-    double safety_factor;      /* 0 = 3 */
+    int allow_any;            /* 1: every sender (allow ignored), also on a
+                                 public address: anyone who can reach the
+                                 port can then make the client download
+                                 results early and spend requests */
+    size_t max_body;          /* bytes; 0 = 1 MiB */
+    const char *public_url;   /* the callback_url to give the service; NULL =
+                                 http://bind:port/path */
+    unsigned max_connections; /* 0 = 64 */
+    long safety_min_ms;       /* 0 = 30000 */
+    double safety_factor;     /* 0 = 3 */
 } pp_listen_config;
 
 void pp_listen_config_init(pp_listen_config *cfg);
@@ -288,8 +287,8 @@ int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *er
  * 400, 403, 405, 413) and sets *answer to the JSON body to send (static
  * text). */
 int pp_callback_request(pp_client *c, const char *peer, const char *method,
-                        long long content_length, const char *body, size_t len,
-                        size_t max_body, const char **answer);
+                        long long content_length, const char *body, size_t len, size_t max_body,
+                        const char **answer);
 /* Stops the listener (pp_client_free does too). Jobs that expected a
  * callback go back to the ordinary poll schedule. */
 void pp_listen_stop(pp_client *c);
@@ -305,8 +304,8 @@ void pp_listen_stop(pp_client *c);
  * callbacks there go back to the ordinary poll schedule. 0, or -1 (not an
  * http(s) URL, negative safety values, no memory) with err set as for
  * pp_listen. */
-int pp_expect_callbacks(pp_client *c, const char *url, long safety_min_ms,
-                        double safety_factor, pp_error *err);
+int pp_expect_callbacks(pp_client *c, const char *url, long safety_min_ms, double safety_factor,
+                        pp_error *err);
 /* The URL of pp_expect_callbacks, NULL when none. */
 const char *pp_expected_callback_url(pp_client *c);
 
@@ -323,7 +322,7 @@ long pp_timeout_ms(pp_client *c);
 
 typedef struct pp_fd_change {
     int fd;
-    int events;     /* PP_WANT_READ|PP_WANT_WRITE; 0 = stop watching */
+    int events; /* PP_WANT_READ|PP_WANT_WRITE; 0 = stop watching */
 } pp_fd_change;
 /* Fd interest changes since the last call, oldest first. Returns how many
  * were written to out (at most max); call again while it returns max. */
@@ -342,19 +341,19 @@ size_t pp_busy(pp_client *c);
 typedef enum pp_event_kind { PP_EVENT_JOB = 1, PP_EVENT_OP = 2 } pp_event_kind;
 typedef struct pp_event {
     pp_event_kind kind;
-    pp_job job;       /* PP_EVENT_JOB: the job that changed state */
-    pp_state state;   /* its new state */
-    pp_op op;         /* PP_EVENT_OP: the operation that finished */
+    pp_job job;     /* PP_EVENT_JOB: the job that changed state */
+    pp_state state; /* its new state */
+    pp_op op;       /* PP_EVENT_OP: the operation that finished */
 } pp_event;
 /* Events since the last call, oldest first; as pp_take_fd_changes. */
 size_t pp_take_events(pp_client *c, pp_event *out, size_t max);
 
 /* ---- Counters, for tests and benchmarks. */
 typedef struct pp_stats {
-    uint64_t requests;        /* HTTP requests sent, retries included */
+    uint64_t requests; /* HTTP requests sent, retries included */
     uint64_t retries;
-    uint64_t submitted;       /* jobs the service accepted */
-    uint64_t polls;           /* status/results polls */
+    uint64_t submitted; /* jobs the service accepted */
+    uint64_t polls;     /* status/results polls */
     uint64_t bytes_in;
     /* Callback listener (pp_listen): callbacks answered 200, and requests
      * refused with a 4xx (sender not allowed, wrong path or method, body too

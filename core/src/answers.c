@@ -17,8 +17,8 @@ void pp_answer_from_req(pp_answer *a, const pp_req *r, const char *path)
     a->jobhdr = r->jobhdr;
     a->body = r->resp.data;
     a->len = r->resp.len;
-    a->path = (a->http && a->status >= 200 && a->status <= 299 && r->sink == PP_SINK_FILE)
-              ? path : NULL;
+    a->path =
+        (a->http && a->status >= 200 && a->status <= 299 && r->sink == PP_SINK_FILE) ? path : NULL;
     a->error = a->http ? NULL : (r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->code));
     a->never_sent = !a->http && pp_never_sent(r->code, r->sent);
 }
@@ -83,10 +83,8 @@ pp_verdict pp_read_results(const pp_answer *a)
         case PP_HDR_PENDING: return verdict(PP_V_PENDING, a, NULL);
         default: return verdict(PP_V_NOT_READY, a, NULL);
         }
-    case 404:
-        return verdict(PP_V_EXPIRED, a, NULL);
-    default:
-        return verdict(PP_V_NOTHING, a, NULL);
+    case 404: return verdict(PP_V_EXPIRED, a, NULL);
+    default: return verdict(PP_V_NOTHING, a, NULL);
     }
 }
 
@@ -132,7 +130,7 @@ int pp_read_callback(const char *body, size_t len, char *id, int *claim)
     int kind = pp_read_job_status(obj);
     int ok = s && pp_id_valid(s) && kind != PP_V_NOTHING;
     if (ok) {
-        strcpy(id, s);      /* pp_id_valid bounds it by PP_ID_MAX */
+        strcpy(id, s); /* pp_id_valid bounds it by PP_ID_MAX */
         *claim = kind;
     }
     if (obj)
@@ -169,6 +167,6 @@ json_t *pp_read_job_item(const char *text, size_t len, char *id, const char **wh
         json_decref(obj);
         return NULL;
     }
-    strcpy(id, s);          /* pp_id_valid bounds it by PP_ID_MAX */
+    strcpy(id, s); /* pp_id_valid bounds it by PP_ID_MAX */
     return obj;
 }

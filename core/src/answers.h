@@ -12,35 +12,35 @@
 
 /* What the transport brought back, as the readers see it. */
 typedef struct pp_answer {
-    int http;                  /* 1: an HTTP answer came; 0: none */
+    int http; /* 1: an HTTP answer came; 0: none */
     long status;
-    int jobhdr;                /* enum pp_jobhdr */
-    const char *body;          /* the body in memory, NULL if none */
+    int jobhdr;       /* enum pp_jobhdr */
+    const char *body; /* the body in memory, NULL if none */
     size_t len;
-    const char *path;          /* or the file holding a 2xx body */
-    const char *error;         /* why no answer came (http == 0) */
-    int never_sent;            /* the request provably never left */
+    const char *path;  /* or the file holding a 2xx body */
+    const char *error; /* why no answer came (http == 0) */
+    int never_sent;    /* the request provably never left */
 } pp_answer;
 
 void pp_answer_from_req(pp_answer *a, const pp_req *r, const char *path);
 
 enum pp_verdict_kind {
-    PP_V_NOTHING = 0,   /* says nothing about the job (a failure, an
-                           unexpected answer): ask again later */
-    PP_V_PENDING,       /* the service says it is still running */
-    PP_V_DONE,          /* the service says done; results still to fetch */
-    PP_V_RESULTS,       /* the results are here: done, and proven */
-    PP_V_FAULTED,       /* the service says it gave up on the job */
-    PP_V_EXPIRED,       /* the service no longer has it */
-    PP_V_NOT_READY      /* results asked for and a bare 204 came back */
+    PP_V_NOTHING = 0, /* says nothing about the job (a failure, an
+                         unexpected answer): ask again later */
+    PP_V_PENDING,     /* the service says it is still running */
+    PP_V_DONE,        /* the service says done; results still to fetch */
+    PP_V_RESULTS,     /* the results are here: done, and proven */
+    PP_V_FAULTED,     /* the service says it gave up on the job */
+    PP_V_EXPIRED,     /* the service no longer has it */
+    PP_V_NOT_READY    /* results asked for and a bare 204 came back */
 };
 
 typedef struct pp_verdict {
     int kind;
-    int http_status;    /* of the answer, 0 if none */
-    const char *why;    /* a static reason, or NULL */
-    json_t *object;     /* a status answer's job object (a reference the
-                           caller releases), else NULL */
+    int http_status; /* of the answer, 0 if none */
+    const char *why; /* a static reason, or NULL */
+    json_t *object;  /* a status answer's job object (a reference the
+                        caller releases), else NULL */
 } pp_verdict;
 
 /* GET /v1/queries/{id}/results[?type=]: 200 results (all 613: faulted),
@@ -62,11 +62,11 @@ int pp_read_callback(const char *body, size_t len, char *id, int *claim);
 
 /* A submission request's outcome. */
 enum pp_submission_kind {
-    PP_SUB_ACCEPTED = 1,  /* 2xx: the jobs are in the answer */
-    PP_SUB_RETRY,         /* 429, or never sent: nothing was created */
-    PP_SUB_REJECTED,      /* another 4xx: the service refused it */
-    PP_SUB_UNKNOWN        /* anything else (5xx, 524, no answer): the
-                             service may have created the jobs */
+    PP_SUB_ACCEPTED = 1, /* 2xx: the jobs are in the answer */
+    PP_SUB_RETRY,        /* 429, or never sent: nothing was created */
+    PP_SUB_REJECTED,     /* another 4xx: the service refused it */
+    PP_SUB_UNKNOWN       /* anything else (5xx, 524, no answer): the
+                            service may have created the jobs */
 };
 int pp_read_submission(const pp_answer *a);
 

@@ -40,15 +40,15 @@ int pp_strncaseeq(const char *a, const char *b, size_t n);
 uint64_t pp_now_ms(void);
 /* xorshift64*: per client, so two clients never share state. */
 uint64_t pp_rand(uint64_t *state);
-double pp_rand_unit(uint64_t *state);     /* [0, 1) */
+double pp_rand_unit(uint64_t *state); /* [0, 1) */
 
 /* ---- errors.c */
 extern const char pp_oom_message[];
 void pp_err_clear(pp_error *e);
 /* Sets e (clearing what it held); on allocation failure the message is
  * pp_oom_message and the body is dropped. */
-void pp_err_set(pp_error *e, const char *message, int http_status,
-                const char *body, size_t body_len);
+void pp_err_set(pp_error *e, const char *message, int http_status, const char *body,
+                size_t body_len);
 /* "401 Unauthorized" or "400 Bad Request: <the body's message>". */
 void pp_err_from_http(pp_error *e, long status, const char *body, size_t len);
 void pp_err_copy(pp_error *dst, const pp_error *src);
@@ -79,7 +79,7 @@ int pp_links_clean_job(json_t *job, const char *base_url);
 /* ---- heap.c: one min-heap of timers, O(log n) push/remove */
 typedef struct pp_timer {
     uint64_t due;
-    size_t idx;          /* position in the heap, PP_NOT_QUEUED when out */
+    size_t idx; /* position in the heap, PP_NOT_QUEUED when out */
     int kind;
     void *owner;
 } pp_timer;
@@ -91,7 +91,7 @@ typedef struct pp_heap {
 } pp_heap;
 
 void pp_timer_init(pp_timer *t, int kind, void *owner);
-int pp_heap_set(pp_heap *h, pp_timer *t, uint64_t due);   /* (re)arm; 0/-1 */
+int pp_heap_set(pp_heap *h, pp_timer *t, uint64_t due); /* (re)arm; 0/-1 */
 void pp_heap_remove(pp_heap *h, pp_timer *t);
 pp_timer *pp_heap_top(const pp_heap *h);
 void pp_heap_free(pp_heap *h);
@@ -99,7 +99,7 @@ void pp_heap_free(pp_heap *h);
 /* ---- events.c: the two queues the host pulls from */
 typedef struct pp_evq {
     pp_event *v;
-    size_t head, n, cap;     /* live items are v[head .. n) */
+    size_t head, n, cap; /* live items are v[head .. n) */
 } pp_evq;
 typedef struct pp_fdq {
     pp_fd_change *v;

@@ -19,19 +19,19 @@
 #include <string.h>
 
 enum {
-    S_VALUE,        /* a value is due */
-    S_ARR_FIRST,    /* after '[': a value or ']' */
-    S_OBJ_FIRST,    /* after '{': a key or '}' */
-    S_KEY,          /* after ',' in an object: a key */
+    S_VALUE,     /* a value is due */
+    S_ARR_FIRST, /* after '[': a value or ']' */
+    S_OBJ_FIRST, /* after '{': a key or '}' */
+    S_KEY,       /* after ',' in an object: a key */
     S_COLON,
-    S_AFTER,        /* after a value in a container: ',' or its close */
-    S_TRAILER,      /* after the top-level object: whitespace only */
+    S_AFTER,   /* after a value in a container: ',' or its close */
+    S_TRAILER, /* after the top-level object: whitespace only */
     S_STR,
-    S_STR_ESC,      /* after '\' */
-    S_STR_HEX,      /* inside \uXXXX */
-    S_STR_LOW_BS,   /* a high surrogate wants '\' ... */
-    S_STR_LOW_U,    /* ... 'u' and a low one */
-    S_STR_UTF8,     /* continuation bytes of a UTF-8 sequence */
+    S_STR_ESC,    /* after '\' */
+    S_STR_HEX,    /* inside \uXXXX */
+    S_STR_LOW_BS, /* a high surrogate wants '\' ... */
+    S_STR_LOW_U,  /* ... 'u' and a low one */
+    S_STR_UTF8,   /* continuation bytes of a UTF-8 sequence */
     S_NUM_MINUS,
     S_NUM_ZERO,
     S_NUM_INT,
@@ -40,7 +40,7 @@ enum {
     S_NUM_E,
     S_NUM_ESIGN,
     S_NUM_EXP,
-    S_LITERAL,      /* the rest of true, false or null */
+    S_LITERAL, /* the rest of true, false or null */
     S_FAILED
 };
 
@@ -54,13 +54,13 @@ struct pp_scan {
     size_t max_item;
     int state;
     unsigned depth;
-    char stack[PP_SCAN_MAX_DEPTH];  /* '{' or '[' for each open container */
+    char stack[PP_SCAN_MAX_DEPTH]; /* '{' or '[' for each open container */
 
     /* inside a string */
     int str_is_key;
-    int capture;                    /* a key of the top-level object */
+    int capture; /* a key of the top-level object */
     unsigned hex_left, hex_val;
-    int want_low;                   /* the \u just read was a high surrogate */
+    int want_low; /* the \u just read was a high surrogate */
     unsigned utf8_left;
     unsigned char utf8_lo, utf8_hi; /* range of the next continuation byte */
     const char *literal;
@@ -68,9 +68,9 @@ struct pp_scan {
     /* the key being read, decoded; KEY_NOT_QUERIES once it cannot match */
     char key[QUERIES_LEN];
     size_t key_len;
-    int queries_next;               /* the value due is that of "queries" */
+    int queries_next; /* the value due is that of "queries" */
     int queries_seen;
-    int in_queries;                 /* the array is open: depth 2 is its level */
+    int in_queries; /* the array is open: depth 2 is its level */
 
     /* the element being read */
     int in_elem;
@@ -80,8 +80,8 @@ struct pp_scan {
     size_t len, cap;
 
     size_t count;
-    unsigned long long offset;      /* bytes fed before the current feed */
-    const char *chunk;              /* the current feed */
+    unsigned long long offset; /* bytes fed before the current feed */
+    const char *chunk;         /* the current feed */
     int ended;
     char err[128];
 };
@@ -96,8 +96,9 @@ pp_scan *pp_scan_new(pp_scan_item_fn fn, void *ud, size_t max_item)
     s->fn = fn;
     s->ud = ud;
     /* the size checks add one to it */
-    s->max_item = max_item == 0 ? PP_SCAN_DEFAULT_MAX_ITEM
-                : max_item > SIZE_MAX / 2 ? SIZE_MAX / 2 : max_item;
+    s->max_item = max_item == 0             ? PP_SCAN_DEFAULT_MAX_ITEM
+                  : max_item > SIZE_MAX / 2 ? SIZE_MAX / 2
+                                            : max_item;
     s->state = S_VALUE;
     return s;
 }
@@ -164,7 +165,7 @@ static int plain(unsigned char c)
 static int append(pp_scan *s, const char *at, const char *p, size_t n)
 {
     if (n > s->cap - s->len) {
-        size_t need = s->len + n;   /* <= max_item + 1: no overflow */
+        size_t need = s->len + n; /* <= max_item + 1: no overflow */
         size_t cap = s->cap ? s->cap : 4096;
         while (cap < need)
             cap *= 2;
@@ -284,8 +285,7 @@ static int begin_value(pp_scan *s, const char *p)
         s->elem_offset = s->offset + (unsigned long long)(p - s->chunk);
     }
     switch (c) {
-    case '{':
-        return open_container(s, p, '{');
+    case '{': return open_container(s, p, '{');
     case '[':
         if (s->queries_next) {
             s->queries_next = 0;
@@ -293,9 +293,7 @@ static int begin_value(pp_scan *s, const char *p)
             s->in_queries = 1;
         }
         return open_container(s, p, '[');
-    case '"':
-        start_string(s, 0);
-        return 0;
+    case '"': start_string(s, 0); return 0;
     case 't':
     case 'f':
     case 'n':
@@ -320,15 +318,15 @@ static int utf8_lead(pp_scan *s, unsigned char c)
     } else if (c >= 0xE0 && c <= 0xEF) {
         s->utf8_left = 2;
         if (c == 0xE0)
-            s->utf8_lo = 0xA0;      /* no overlong forms */
+            s->utf8_lo = 0xA0; /* no overlong forms */
         else if (c == 0xED)
-            s->utf8_hi = 0x9F;      /* no surrogates */
+            s->utf8_hi = 0x9F; /* no surrogates */
     } else if (c >= 0xF0 && c <= 0xF4) {
         s->utf8_left = 3;
         if (c == 0xF0)
             s->utf8_lo = 0x90;
         else if (c == 0xF4)
-            s->utf8_hi = 0x8F;      /* nothing past U+10FFFF */
+            s->utf8_hi = 0x8F; /* nothing past U+10FFFF */
     } else {
         return -1;
     }
@@ -392,24 +390,17 @@ static int number_next(int state, unsigned char c)
 {
     int digit = c >= '0' && c <= '9', exp = c == 'e' || c == 'E';
     switch (state) {
-    case S_NUM_MINUS:
-        return c == '0' ? S_NUM_ZERO : digit ? S_NUM_INT : S_FAILED;
+    case S_NUM_MINUS: return c == '0' ? S_NUM_ZERO : digit ? S_NUM_INT : S_FAILED;
     case S_NUM_INT:
         if (digit)
             return S_NUM_INT;
         /* fall through */
-    case S_NUM_ZERO:
-        return c == '.' ? S_NUM_DOT : exp ? S_NUM_E : S_AFTER;
-    case S_NUM_DOT:
-        return digit ? S_NUM_FRAC : S_FAILED;
-    case S_NUM_FRAC:
-        return digit ? S_NUM_FRAC : exp ? S_NUM_E : S_AFTER;
-    case S_NUM_E:
-        return c == '+' || c == '-' ? S_NUM_ESIGN : digit ? S_NUM_EXP : S_FAILED;
-    case S_NUM_ESIGN:
-        return digit ? S_NUM_EXP : S_FAILED;
-    default:    /* S_NUM_EXP */
-        return digit ? S_NUM_EXP : S_AFTER;
+    case S_NUM_ZERO: return c == '.' ? S_NUM_DOT : exp ? S_NUM_E : S_AFTER;
+    case S_NUM_DOT: return digit ? S_NUM_FRAC : S_FAILED;
+    case S_NUM_FRAC: return digit ? S_NUM_FRAC : exp ? S_NUM_E : S_AFTER;
+    case S_NUM_E: return c == '+' || c == '-' ? S_NUM_ESIGN : digit ? S_NUM_EXP : S_FAILED;
+    case S_NUM_ESIGN: return digit ? S_NUM_EXP : S_FAILED;
+    default: /* S_NUM_EXP */ return digit ? S_NUM_EXP : S_AFTER;
     }
 }
 
@@ -445,15 +436,9 @@ static const char *run(pp_scan *s, const char *p, const char *stop)
                 key_char(s, c);
             }
             break;
-        case S_STR_ESC:
-            rc = escape(s, p);
-            break;
-        case S_STR_HEX:
-            rc = hex(s, p);
-            break;
-        case S_STR_LOW_BS:
-            rc = expect(s, p, '\\', S_STR_LOW_U, "unpaired UTF-16 surrogate");
-            break;
+        case S_STR_ESC: rc = escape(s, p); break;
+        case S_STR_HEX: rc = hex(s, p); break;
+        case S_STR_LOW_BS: rc = expect(s, p, '\\', S_STR_LOW_U, "unpaired UTF-16 surrogate"); break;
         case S_STR_LOW_U:
             rc = expect(s, p, 'u', S_STR_HEX, "unpaired UTF-16 surrogate");
             s->hex_left = 4;
@@ -485,7 +470,7 @@ static const char *run(pp_scan *s, const char *p, const char *stop)
             } else {
                 if (value_done(s, p) < 0)
                     return p;
-                continue;           /* p belongs to what follows */
+                continue; /* p belongs to what follows */
             }
             break;
         }
@@ -495,19 +480,14 @@ static const char *run(pp_scan *s, const char *p, const char *stop)
             else if (!*++s->literal)
                 rc = value_done(s, p + 1);
             break;
-        case S_FAILED:
-            return p;
+        case S_FAILED: return p;
         default:
             /* between tokens */
             if (is_ws(c))
                 break;
             switch (s->state) {
-            case S_VALUE:
-                rc = begin_value(s, p);
-                break;
-            case S_ARR_FIRST:
-                rc = c == ']' ? close_container(s, p, ']') : begin_value(s, p);
-                break;
+            case S_VALUE: rc = begin_value(s, p); break;
+            case S_ARR_FIRST: rc = c == ']' ? close_container(s, p, ']') : begin_value(s, p); break;
             case S_OBJ_FIRST:
                 if (c == '}')
                     rc = close_container(s, p, '}');
@@ -522,9 +502,7 @@ static const char *run(pp_scan *s, const char *p, const char *stop)
                 else
                     rc = fail(s, p, "a key was expected");
                 break;
-            case S_COLON:
-                rc = expect(s, p, ':', S_VALUE, "':' was expected");
-                break;
+            case S_COLON: rc = expect(s, p, ':', S_VALUE, "':' was expected"); break;
             case S_AFTER:
                 if (c == ',')
                     s->state = s->stack[s->depth - 1] == '{' ? S_KEY : S_VALUE;
@@ -533,9 +511,7 @@ static const char *run(pp_scan *s, const char *p, const char *stop)
                 else
                     rc = fail(s, p, "',' or a close was expected");
                 break;
-            default:    /* S_TRAILER */
-                rc = fail(s, p, "data after the JSON object");
-                break;
+            default: /* S_TRAILER */ rc = fail(s, p, "data after the JSON object"); break;
             }
             break;
         }
@@ -589,5 +565,6 @@ int pp_scan_end(pp_scan *s)
     s->ended = 1;
     if (s->state == S_TRAILER)
         return 0;
-    return fail_at(s, s->offset, s->offset == 0 ? "empty body" : "the body ended early (truncated)");
+    return fail_at(s, s->offset,
+                   s->offset == 0 ? "empty body" : "the body ended early (truncated)");
 }

@@ -62,7 +62,7 @@ static int early_keep(pp_client *c, const char *id, int claim)
 void pp_callback_early(pp_client *c, pp_jobrec *j)
 {
     if (!j) {
-        early_clear(c);         /* no submission is out: nothing to wait for */
+        early_clear(c); /* no submission is out: nothing to wait for */
         return;
     }
     for (size_t i = 0; i < c->early_n; i++) {
@@ -101,8 +101,8 @@ int pp_feed_callback(pp_client *c, const char *json, size_t len)
 
 /* ---- where callbacks come in */
 
-int pp_expect_callbacks(pp_client *c, const char *url, long safety_min_ms,
-                        double safety_factor, pp_error *err)
+int pp_expect_callbacks(pp_client *c, const char *url, long safety_min_ms, double safety_factor,
+                        pp_error *err)
 {
     if (!c)
         return -1;

@@ -106,7 +106,8 @@ pp_client *pp_client_new(const pp_config *cfg, pp_error *err)
     c->jobs.info_budget = budget / 4;
     c->jobs.info_fd = -1;
     int rc = base_copy ? pp_transport_init(&c->tp, &tc, &c->rng, &c->stats, &c->fdchanges,
-                                           &c->jobs.buffered, budget) : -1;
+                                           &c->jobs.buffered, budget)
+                       : -1;
     free(base_copy);
     c->jobs.base_url = c->tp.base_url;
     if (rc == 0 && cfg->spool_dir && !(c->jobs.spool_parent = pp_strdup(cfg->spool_dir)))
@@ -125,10 +126,10 @@ void pp_client_free(pp_client *c)
     if (!c)
         return;
     c->in_teardown = 1;
-    pp_listener_free(c);         /* before the jobs its handler feeds */
+    pp_listener_free(c); /* before the jobs its handler feeds */
     pp_submit_free_queue(c);
-    pp_heap_free(&c->timers);    /* before the jobs whose timers it holds */
-    pp_jobtab_free(&c->jobs);    /* jobs first: their requests drop answers */
+    pp_heap_free(&c->timers); /* before the jobs whose timers it holds */
+    pp_jobtab_free(&c->jobs); /* jobs first: their requests drop answers */
     pp_transport_cleanup(&c->tp);
     pp_ops_free_all(c);
     pp_callbacks_free(c);
@@ -231,10 +232,12 @@ const pp_error *pp_job_error(pp_client *c, pp_job h)
     if (!j || !j->err.message)
         return NULL;
     switch (j->state) {
-    case PP_REJECTED: case PP_UNKNOWN: case PP_FAULTED: case PP_EXPIRED: case PP_FAILED:
-        return &j->err;
-    default:
-        return NULL;
+    case PP_REJECTED:
+    case PP_UNKNOWN:
+    case PP_FAULTED:
+    case PP_EXPIRED:
+    case PP_FAILED: return &j->err;
+    default: return NULL;
     }
 }
 

@@ -45,27 +45,27 @@ typedef struct pp_oprec {
     pp_op h;
     int kind;
     int done;
-    int released;              /* pp_op_free while in flight */
+    int released; /* pp_op_free while in flight */
     long status;
     pc_buf body;
     pp_error err;
     int has_err;
-    pp_job job;                /* refresh / fetch */
-    char *path;                /* fetch to a file: its final name */
-    char *tmp;                 /* ... and the temporary file written first */
+    pp_job job; /* refresh / fetch */
+    char *path; /* fetch to a file: its final name */
+    char *tmp;  /* ... and the temporary file written first */
     /* submission */
     pp_job *jobs;
     size_t njobs;
-    size_t unresolved;         /* jobs still new or submitting */
-    json_t *params;            /* the job object without the list */
-    json_t *values;            /* the list, NULL for a single job */
-    const char *list_key;      /* "url" or "query" */
+    size_t unresolved;    /* jobs still new or submitting */
+    json_t *params;       /* the job object without the list */
+    json_t *values;       /* the list, NULL for a single job */
+    const char *list_key; /* "url" or "query" */
 } pp_oprec;
 
 typedef struct pp_chunk {
     pp_op op;
     size_t start, count;
-    int attempt;               /* 429s so far */
+    int attempt; /* 429s so far */
     uint64_t not_before;
     struct pp_chunk *next;
 } pp_chunk;
@@ -80,7 +80,7 @@ typedef struct pp_early {
  * the safety-net settings of both. */
 typedef struct pp_cb_source {
     int active;
-    char *url;                 /* the callback URL jobs are submitted with */
+    char *url; /* the callback URL jobs are submitted with */
     size_t url_len;
     long safety_min_ms;
     double safety_factor;
@@ -109,30 +109,30 @@ struct pp_client {
     /* submissions */
     pp_chunk *sq_head, *sq_tail;
     size_t sq_len;
-    size_t submits_inflight;   /* submission requests sent, not answered */
-    size_t rl_inflight;        /* values in those requests */
+    size_t submits_inflight; /* submission requests sent, not answered */
+    size_t rl_inflight;      /* values in those requests */
     int rl_known;
-    int rl_probed;             /* a submission answer has been seen */
+    int rl_probed; /* a submission answer has been seen */
     long rl_remaining, rl_limit;
     uint64_t rl_window_start;
 
     pp_estimate est;
 
     /* callbacks */
-    pp_cb_source cb[3];        /* indexed by PP_CB_LISTENER, PP_CB_EXTERNAL */
-    pp_early *early;           /* callbacks before their id (a ring) */
+    pp_cb_source cb[3]; /* indexed by PP_CB_LISTENER, PP_CB_EXTERNAL */
+    pp_early *early;    /* callbacks before their id (a ring) */
     size_t early_n, early_cap, early_bytes;
     struct pp_listener *listener;
-    struct pp_addr *cb_allow;  /* senders allowed to post callbacks... */
+    struct pp_addr *cb_allow; /* senders allowed to post callbacks... */
     size_t cb_nallow;
-    int cb_allow_set;          /* ... or 0: every sender */
+    int cb_allow_set; /* ... or 0: every sender */
 
     /* host queues */
     pp_evq events;
     pp_fdq fdchanges;
-    int fd_taker;              /* the host has called pp_take_fd_changes */
+    int fd_taker; /* the host has called pp_take_fd_changes */
 
-    pp_error last_err;         /* the error of the last failing API call */
+    pp_error last_err; /* the error of the last failing API call */
     pp_stats stats;
     int in_teardown;
 };
@@ -173,7 +173,7 @@ long pp_callback_safety_ms(pp_client *c, int kind, double est_ms);
 void pp_callbacks_free(pp_client *c);
 
 /* ---- receiver.c: the rules of every callback receiver */
-#define PP_CALLBACK_IGNORED 202  /* internal: answered 200 {"status":"ignored"} */
+#define PP_CALLBACK_IGNORED 202 /* internal: answered 200 {"status":"ignored"} */
 int pp_callback_allowed(pp_client *c, const struct sockaddr *sa);
 /* The answer a request gets from its head alone, 0 to read its body. */
 int pp_callback_head(pp_client *c, int sender_ok, const char *method, long long length,
@@ -195,8 +195,7 @@ void pp_ops_free_all(pp_client *c);
 /* ---- submit.c */
 void pp_submit_pump(pp_client *c);
 void pp_submit_free_queue(pp_client *c);
-void pp_ratelimit_update(pp_client *c, long remaining, long limit, long status,
-                         uint64_t now);
+void pp_ratelimit_update(pp_client *c, long remaining, long limit, long status, uint64_t now);
 
 /* ---- drive.c */
 /* Runs whatever is due: finished transfers, timers, pacing, dispatch. */

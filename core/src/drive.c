@@ -81,7 +81,7 @@ int pp_perform(pp_client *c, pp_error *err)
     if (!c)
         return -1;
     if (!c->fd_taker)
-        pp_fdq_clear(&c->fdchanges);    /* nobody watches fds: keep no backlog */
+        pp_fdq_clear(&c->fdchanges); /* nobody watches fds: keep no backlog */
     int rc = pp_transport_perform(&c->tp);
     pp_listener_run(c, 1);
     pp_run(c);

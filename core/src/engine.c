@@ -54,9 +54,8 @@ static int copy_str(char **dst, const char *src)
     return *dst ? 0 : -1;
 }
 
-int pp_transport_init(pp_transport *t, const pp_transport_config *cfg,
-                      uint64_t *rng, pp_stats *stats, pp_fdq *fdchanges,
-                      size_t *buffered, size_t budget)
+int pp_transport_init(pp_transport *t, const pp_transport_config *cfg, uint64_t *rng,
+                      pp_stats *stats, pp_fdq *fdchanges, size_t *buffered, size_t budget)
 {
     memset(t, 0, sizeof *t);
     t->rng = rng;
@@ -80,7 +79,11 @@ int pp_transport_init(pp_transport *t, const pp_transport_config *cfg,
     if (!t->multi)
         return -1;
     CURLMcode rc = CURLM_OK;
-#define MSET(opt, val) do { if (rc == CURLM_OK) rc = curl_multi_setopt(t->multi, opt, val); } while (0)
+#define MSET(opt, val)                                  \
+    do {                                                \
+        if (rc == CURLM_OK)                             \
+            rc = curl_multi_setopt(t->multi, opt, val); \
+    } while (0)
     MSET(CURLMOPT_SOCKETFUNCTION, on_socket);
     MSET(CURLMOPT_SOCKETDATA, (void *)t);
     MSET(CURLMOPT_TIMERFUNCTION, on_timer);
@@ -289,14 +292,17 @@ int pp_transport_socket_action(pp_transport *t, int fd, int events)
 {
     int running = 0, mask = 0;
     if (fd == PP_SOCKET_TIMEOUT)
-        return curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running) == CURLM_OK ? 0 : -1;
+        return curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running) == CURLM_OK
+                   ? 0
+                   : -1;
     if (events & PP_WANT_READ)
         mask |= CURL_CSELECT_IN;
     if (events & PP_WANT_WRITE)
         mask |= CURL_CSELECT_OUT;
     if (events & PP_EV_ERROR)
         mask |= CURL_CSELECT_ERR;
-    return curl_multi_socket_action(t->multi, (curl_socket_t)fd, mask, &running) == CURLM_OK ? 0 : -1;
+    return curl_multi_socket_action(t->multi, (curl_socket_t)fd, mask, &running) == CURLM_OK ? 0
+                                                                                             : -1;
 }
 
 int pp_transport_perform(pp_transport *t)

@@ -18,8 +18,8 @@ void pp_err_clear(pp_error *e)
     e->http_status = 0;
 }
 
-void pp_err_set(pp_error *e, const char *message, int http_status,
-                const char *body, size_t body_len)
+void pp_err_set(pp_error *e, const char *message, int http_status, const char *body,
+                size_t body_len)
 {
     pp_err_clear(e);
     char *m = pp_strdup(message ? message : "error");

@@ -26,16 +26,14 @@ static int grow(void **v, size_t *head, size_t *n, size_t *cap, size_t elem)
 
 int pp_evq_push(pp_evq *q, const pp_event *ev)
 {
-    if (q->n == q->cap &&
-        grow((void **)&q->v, &q->head, &q->n, &q->cap, sizeof *q->v) < 0)
+    if (q->n == q->cap && grow((void **)&q->v, &q->head, &q->n, &q->cap, sizeof *q->v) < 0)
         return -1;
     q->v[q->n++] = *ev;
     return 0;
 }
 
 /* Copies up to max items from the head of a queue array. */
-static size_t take(const void *v, size_t *head, size_t *n, void *out, size_t max,
-                   size_t elem)
+static size_t take(const void *v, size_t *head, size_t *n, void *out, size_t max, size_t elem)
 {
     size_t k = *n - *head;
     if (k > max)
@@ -73,8 +71,7 @@ int pp_fdq_push(pp_fdq *q, int fd, int events)
         }
         break;
     }
-    if (q->n == q->cap &&
-        grow((void **)&q->v, &q->head, &q->n, &q->cap, sizeof *q->v) < 0)
+    if (q->n == q->cap && grow((void **)&q->v, &q->head, &q->n, &q->cap, sizeof *q->v) < 0)
         return -1;
     q->v[q->n].fd = fd;
     q->v[q->n].events = events;

@@ -11,9 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-pp_req *pp_req_new(pp_transport *t, const char *method, const char *path,
-                   const char *body, size_t len, int repeat,
-                   pp_req_done_fn done, void *ctx)
+pp_req *pp_req_new(pp_transport *t, const char *method, const char *path, const char *body,
+                   size_t len, int repeat, pp_req_done_fn done, void *ctx)
 {
     pp_req *r = calloc(1, sizeof *r);
     if (!r)
@@ -100,7 +99,7 @@ static int spill(pp_req *r)
 {
     int fd = r->spill_fn ? r->spill_fn(r->ctx, r) : -1;
     if (fd < 0)
-        return 0;                       /* stays in memory, over budget */
+        return 0; /* stays in memory, over budget */
     int e = r->resp.len ? write_all(fd, r->resp.data, r->resp.len) : 0;
     r->fd = fd;
     r->sink = PP_SINK_FILE;
@@ -165,7 +164,11 @@ int pp_req_prepare(pp_req *r)
     CURL *e = r->easy;
     CURLcode rc = CURLE_OK;
     r->errbuf[0] = '\0';
-#define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+#define SET(opt, val)                           \
+    do {                                        \
+        if (rc == CURLE_OK)                     \
+            rc = curl_easy_setopt(e, opt, val); \
+    } while (0)
     SET(CURLOPT_URL, r->url);
     SET(CURLOPT_PRIVATE, (void *)r);
     SET(CURLOPT_WRITEFUNCTION, on_body);
@@ -264,7 +267,8 @@ void pp_req_finished(pp_req *r, CURLcode code)
         r->attempt++;
         t->stats->retries++;
         reset_answer(r);
-        if (!r->sink_errno && pp_heap_set(&t->retries, &r->timer, pp_now_ms() + (uint64_t)delay) == 0)
+        if (!r->sink_errno &&
+            pp_heap_set(&t->retries, &r->timer, pp_now_ms() + (uint64_t)delay) == 0)
             return;
         /* no memory for the timer, or the sink cannot be emptied: report */
         if (!r->errbuf[0])

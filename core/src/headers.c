@@ -11,8 +11,7 @@ static void trim(const char **s, const char **e)
 {
     while (*s < *e && (**s == ' ' || **s == '\t'))
         (*s)++;
-    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' ||
-                       (*e)[-1] == '\r' || (*e)[-1] == '\n'))
+    while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r' || (*e)[-1] == '\n'))
         (*e)--;
 }
 
@@ -37,8 +36,7 @@ static long parse_count(const char *s, const char *e)
     return v;
 }
 
-int pp_header_parse(const char *line, size_t len, long *remaining, long *limit,
-                    int *jobhdr)
+int pp_header_parse(const char *line, size_t len, long *remaining, long *limit, int *jobhdr)
 {
     const char *colon = memchr(line, ':', len);
     if (!colon)
@@ -78,4 +76,3 @@ int pp_header_parse(const char *line, size_t len, long *remaining, long *limit,
     }
     return 0;
 }
-

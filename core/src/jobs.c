@@ -172,7 +172,8 @@ const char *pp_info_get(pp_jobtab *t, pp_jobrec *j, size_t *len)
         return j->info;
     pc_buf_reset(&t->info_read);
     if (pc_buf_reserve(&t->info_read, j->info_len) < 0 ||
-        pread(t->info_fd, t->info_read.data, j->info_len, (off_t)j->info_at) != (ssize_t)j->info_len) {
+        pread(t->info_fd, t->info_read.data, j->info_len, (off_t)j->info_at) !=
+            (ssize_t)j->info_len) {
         *len = 0;
         return NULL;
     }
@@ -189,7 +190,7 @@ void pp_job_destroy(pp_jobtab *t, pp_jobrec *j)
         t->live--;
     }
     if (j->poll_req)
-        j->poll_req->owner = 0;        /* its answer will be dropped */
+        j->poll_req->owner = 0; /* its answer will be dropped */
     if (j->poll_tmp) {
         unlink(j->poll_tmp);
         free(j->poll_tmp);

@@ -16,37 +16,37 @@ typedef struct pp_jobrec {
     pp_job h;
     pp_state state;
     char *id;
-    char *info;                /* the last job object the service sent in
-                                  answer to one of our requests (jobs.c:
-                                  pp_info_*), in memory... */
+    char *info; /* the last job object the service sent in
+                   answer to one of our requests (jobs.c:
+                   pp_info_*), in memory... */
     size_t info_len;
-    int64_t info_at;           /* ... or at this offset of the info spool */
+    int64_t info_at; /* ... or at this offset of the info spool */
     pp_error err;
     /* results */
-    char *results_dir;         /* where <id>.json goes, NULL for memory */
-    char *results_type;        /* ?type= of the results polls, NULL = default */
-    pc_buf results;            /* kept in memory (counted in the budget) */
-    char *results_path;        /* a file holding them: the result file, a
-                                  spool file or where save_results put them */
-    int results_temporary;     /* results_path is a spool file */
+    char *results_dir;     /* where <id>.json goes, NULL for memory */
+    char *results_type;    /* ?type= of the results polls, NULL = default */
+    pc_buf results;        /* kept in memory (counted in the budget) */
+    char *results_path;    /* a file holding them: the result file, a
+                              spool file or where save_results put them */
+    int results_temporary; /* results_path is a spool file */
     /* scheduling (client.h owns these) */
-    uint64_t pending_at;       /* when it became pending */
-    uint64_t last_poll_at;     /* when the last "still pending" poll was sent */
-    pp_timer timer;            /* next poll */
-    int polls;                 /* polls that said pending */
+    uint64_t pending_at;   /* when it became pending */
+    uint64_t last_poll_at; /* when the last "still pending" poll was sent */
+    pp_timer timer;        /* next poll */
+    int polls;             /* polls that said pending */
     long interval;
-    double age_share;          /* an interval is at least this share of the age */
+    double age_share; /* an interval is at least this share of the age */
     int watched;
-    int cb_expected;           /* PP_CB_*: polls are only a safety net */
-    int bare_204s;             /* consecutive 204s without a status header */
-    int status_next;           /* the next poll is a status GET */
-    int confirm_fault;         /* a faulted claim awaits the status GET */
-    int lags;                  /* results said 204 after a done: backoff step */
-    uint64_t hint_at;          /* when a callback last made it poll early */
-    int hint_poll;             /* the poll in flight was made by a callback */
-    int recheck;               /* a callback came while a poll was out */
-    pp_req *poll_req;          /* a poll or download in flight */
-    char *poll_tmp;            /* that download's temporary file */
+    int cb_expected;   /* PP_CB_*: polls are only a safety net */
+    int bare_204s;     /* consecutive 204s without a status header */
+    int status_next;   /* the next poll is a status GET */
+    int confirm_fault; /* a faulted claim awaits the status GET */
+    int lags;          /* results said 204 after a done: backoff step */
+    uint64_t hint_at;  /* when a callback last made it poll early */
+    int hint_poll;     /* the poll in flight was made by a callback */
+    int recheck;       /* a callback came while a poll was out */
+    pp_req *poll_req;  /* a poll or download in flight */
+    char *poll_tmp;    /* that download's temporary file */
 } pp_jobrec;
 
 /* A published change: called after a job moved from `from` to its state. */
@@ -54,7 +54,7 @@ typedef void (*pp_change_fn)(void *ud, pp_jobrec *j, pp_state from);
 #define PP_MAX_HOOKS 4
 
 typedef struct pp_idmap {
-    uint32_t *slots;           /* job handles; 0 empty, UINT32_MAX deleted */
+    uint32_t *slots; /* job handles; 0 empty, UINT32_MAX deleted */
     size_t cap, used, live;
 } pp_idmap;
 
@@ -62,26 +62,29 @@ typedef struct pp_jobtab {
     pp_jobrec **v;
     size_t n, cap, live;
     pp_idmap ids;
-    const char *base_url;      /* for cleaning links (the transport's copy) */
-    pp_evq *events;            /* the host's queue */
-    struct { pp_change_fn fn; void *ud; } hooks[PP_MAX_HOOKS];
+    const char *base_url; /* for cleaning links (the transport's copy) */
+    pp_evq *events;       /* the host's queue */
+    struct {
+        pp_change_fn fn;
+        void *ud;
+    } hooks[PP_MAX_HOOKS];
     size_t nhooks;
     /* results in memory: bytes held and the budget past which they spool */
     size_t buffered, budget;
-    char *spool_dir;           /* where spool files go (created lazily) */
+    char *spool_dir; /* where spool files go (created lazily) */
     /* job infos: bytes held in memory, the share of the budget they may
      * hold, and the file the rest goes to */
     size_t info_held, info_budget;
-    int info_fd;               /* -1 until the first info spills */
+    int info_fd; /* -1 until the first info spills */
     uint64_t info_end;
-    pc_buf info_read;          /* the last info read back from the file */
-    char *spool_parent;        /* the folder the spool folder is made in */
+    pc_buf info_read;   /* the last info read back from the file */
+    char *spool_parent; /* the folder the spool folder is made in */
     uint64_t spool_seq;
 } pp_jobtab;
 
 /* ---- jobs.c */
 pp_jobrec *pp_job_get(pp_jobtab *t, pp_job h);
-pp_jobrec *pp_job_create(pp_jobtab *t);         /* state new */
+pp_jobrec *pp_job_create(pp_jobtab *t); /* state new */
 pp_jobrec *pp_job_find_id(pp_jobtab *t, const char *id);
 /* Frees a record (its poll request is told to drop its answer). */
 void pp_job_destroy(pp_jobtab *t, pp_jobrec *j);
@@ -96,7 +99,7 @@ const char *pp_info_get(pp_jobtab *t, pp_jobrec *j, size_t *len);
 
 /* ---- state.c: every change of a job goes through these */
 int pp_transition_allowed(pp_state from, pp_state to);
-int pp_jobtab_hook(pp_jobtab *t, pp_change_fn fn, void *ud);   /* 0 / -1 */
+int pp_jobtab_hook(pp_jobtab *t, pp_change_fn fn, void *ud); /* 0 / -1 */
 /* new -> submitting */
 void pp_state_submitting(pp_jobtab *t, pp_jobrec *j);
 /* A submission answer named this job: it gets its id and info and becomes
@@ -111,9 +114,8 @@ void pp_state_refused(pp_jobtab *t, pp_jobrec *j, pp_state to, const pp_error *e
  * (moved into the job) or, with tmp_fd >= 0, its temporary file tmp_path
  * (committed to the job's result file or kept as spool). Returns the new
  * state. */
-pp_state pp_state_apply(pp_jobtab *t, pp_jobrec *j, const pp_verdict *v,
-                        const pp_answer *a, pc_buf *results, int tmp_fd,
-                        char **tmp_path);
+pp_state pp_state_apply(pp_jobtab *t, pp_jobrec *j, const pp_verdict *v, const pp_answer *a,
+                        pc_buf *results, int tmp_fd, char **tmp_path);
 /* A download of a done job started / gave nothing: done <-> fetching. */
 void pp_state_fetching(pp_jobtab *t, pp_jobrec *j);
 void pp_state_fetch_failed(pp_jobtab *t, pp_jobrec *j, const pp_error *e);

@@ -32,7 +32,6 @@
 
 #include "pc_mhd.h"
 
-
 #define DEFAULT_BIND "127.0.0.1"
 #define DEFAULT_PATH "/callback"
 #define DEFAULT_MAX_BODY ((size_t)1 << 20)
@@ -46,7 +45,7 @@ typedef struct pp_listener pp_listener;
 struct pp_listener {
     pp_client *c;
     struct MHD_Daemon *d;
-    int fd;                     /* MHD's epoll fd */
+    int fd; /* MHD's epoll fd */
     int port;
     char *path;
     size_t max_body;
@@ -55,7 +54,7 @@ struct pp_listener {
 /* Per request: the body so far, or the answer already decided. */
 typedef struct pp_conn {
     pc_buf body;
-    int status;                 /* 0 while reading */
+    int status; /* 0 while reading */
 } pp_conn;
 
 /* ---- answers */
@@ -66,7 +65,7 @@ static pc_mhd_result answer(pp_listener *l, struct MHD_Connection *conn, int sta
     struct MHD_Response *r = pc_mhd_response_text("application/json", text);
     if (status == 405)
         r = pc_mhd_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
-    return pc_mhd_queue(conn, (unsigned)status, r);     /* MHD_NO closes the connection */
+    return pc_mhd_queue(conn, (unsigned)status, r); /* MHD_NO closes the connection */
 }
 
 /* The answer a request gets from its head alone, 0 to read its body. */
@@ -79,8 +78,8 @@ static int check_head(pp_listener *l, struct MHD_Connection *conn, const char *u
     if (sender_ok && (!url || strcmp(url, l->path) != 0))
         return 404;
     long long length = -1;
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         errno = 0;
         char *end;
@@ -92,9 +91,8 @@ static int check_head(pp_listener *l, struct MHD_Connection *conn, const char *u
 }
 
 static pc_mhd_result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                             const char *method, const char *version,
-                             const char *upload_data, size_t *upload_data_size,
-                             void **con_cls)
+                                const char *method, const char *version, const char *upload_data,
+                                size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     pp_listener *l = cls;
@@ -113,7 +111,7 @@ static pc_mhd_result on_request(void *cls, struct MHD_Connection *conn, const ch
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (x->status)
-            return MHD_YES;                 /* dropping the rest */
+            return MHD_YES; /* dropping the rest */
         if (n > l->max_body - x->body.len) {
             x->status = 413;
             pc_buf_free(&x->body);
@@ -250,8 +248,9 @@ int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err)
     if (bind_addr(bind, cfg->port, &ss, &v6) < 0)
         return fail(c, err, "bind must be a numeric IPv4 or IPv6 address");
     if (!cfg->allow && !cfg->allow_any && !loopback(&ss))
-        return fail(c, err, "a listener bound beyond loopback needs an allowlist "
-                            "(allow), or allow_any to let every sender in");
+        return fail(c, err,
+                    "a listener bound beyond loopback needs an allowlist "
+                    "(allow), or allow_any to let every sender in");
 
     char msg[160];
     pp_listener *l = calloc(1, sizeof *l);
@@ -270,16 +269,15 @@ int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err)
         return -1;
     }
 
-    unsigned int flags = MHD_USE_EPOLL;     /* no internal thread: the host drives it */
+    unsigned int flags = MHD_USE_EPOLL; /* no internal thread: the host drives it */
     if (v6)
         flags |= MHD_USE_IPv6;
     unsigned int maxconn = cfg->max_connections ? cfg->max_connections : d.max_connections;
-    l->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, l,
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)l,
-                            MHD_OPTION_CONNECTION_LIMIT, maxconn,
-                            MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
-                            MHD_OPTION_END);
+    l->d =
+        MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, l,
+                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, (void *)l, MHD_OPTION_CONNECTION_LIMIT, maxconn,
+                         MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S, MHD_OPTION_END);
     if (!l->d) {
         int e = errno;
         snprintf(msg, sizeof msg, "cannot listen on %.64s port %d%s%s", bind, cfg->port,
@@ -377,4 +375,3 @@ void pp_listener_run(pp_client *c, int force)
         return;
     (void)MHD_run(c->listener->d);
 }
-

@@ -200,7 +200,7 @@ static void on_answer(void *ctx, pp_req *r)
         pc_buf_move(&o->body, &r->resp);
     }
     if (o->tmp) {
-        unlink(o->tmp);         /* the download failed: no partial file */
+        unlink(o->tmp); /* the download failed: no partial file */
         free(o->tmp);
         o->tmp = NULL;
     }
@@ -209,14 +209,15 @@ static void on_answer(void *ctx, pp_req *r)
 }
 
 /* An operation of one request, queued at high priority. */
-static pp_op start_op(pp_client *c, int kind, pp_job job, const char *method,
-                      const char *path, const char *body, size_t len,
-                      const char *file, pp_error *err)
+static pp_op start_op(pp_client *c, int kind, pp_job job, const char *method, const char *path,
+                      const char *body, size_t len, const char *file, pp_error *err)
 {
     pp_oprec *o = pp_op_create(c, kind);
     pp_req *r = o ? pp_req_new(&c->tp, method, path, body, len,
-                               strcmp(method, "POST") && strcmp(method, "PATCH")
-                               ? PP_REPEAT_SAFE : PP_REPEAT_ONCE, on_answer, c) : NULL;
+                               strcmp(method, "POST") && strcmp(method, "PATCH") ? PP_REPEAT_SAFE
+                                                                                 : PP_REPEAT_ONCE,
+                               on_answer, c)
+                  : NULL;
     if (!r) {
         if (o)
             pp_op_destroy(c, o);
@@ -304,8 +305,8 @@ pp_op pp_fetch(pp_client *c, pp_job job, const char *type, const char *path, pp_
     return start_op(c, PP_OP_FETCH, job, "GET", url, NULL, 0, path, err);
 }
 
-pp_op pp_request(pp_client *c, const char *method, const char *path,
-                 const char *body, size_t len, pp_error *err)
+pp_op pp_request(pp_client *c, const char *method, const char *path, const char *body, size_t len,
+                 pp_error *err)
 {
     if (!c)
         return 0;

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 
 struct pp_addr {
-    int family;                 /* AF_INET or AF_INET6 */
+    int family; /* AF_INET or AF_INET6 */
     unsigned char a[16];
 };
 
@@ -89,7 +89,6 @@ static int parse_allowlist(const char *const *ips, size_t n, struct pp_addr **ou
     return 0;
 }
 
-
 int pp_callback_allowed(pp_client *c, const struct sockaddr *sa)
 {
     if (!c->cb_allow_set)
@@ -158,13 +157,19 @@ const char *pp_callback_answer(pp_client *c, int *status)
     const char *text;
     switch (*status) {
     case 200: text = "{\"status\":\"ok\"}"; break;
-    case PP_CALLBACK_IGNORED: text = "{\"status\":\"ignored\"}"; *status = 200; break;
+    case PP_CALLBACK_IGNORED:
+        text = "{\"status\":\"ignored\"}";
+        *status = 200;
+        break;
     case 400: text = "{\"message\":\"the body is not a job object\"}"; break;
     case 403: text = "{\"message\":\"sender not allowed\"}"; break;
     case 404: text = "{\"message\":\"not found\"}"; break;
     case 405: text = "{\"message\":\"method not allowed\"}"; break;
     case 413: text = "{\"message\":\"body too large\"}"; break;
-    default: text = "{\"message\":\"cannot take the callback now\"}"; *status = 503; break;
+    default:
+        text = "{\"message\":\"cannot take the callback now\"}";
+        *status = 503;
+        break;
     }
     if (*status == 200)
         c->stats.callbacks_received++;
@@ -174,8 +179,8 @@ const char *pp_callback_answer(pp_client *c, int *status)
 }
 
 int pp_callback_request(pp_client *c, const char *peer, const char *method,
-                        long long content_length, const char *body, size_t len,
-                        size_t max_body, const char **answer)
+                        long long content_length, const char *body, size_t len, size_t max_body,
+                        const char **answer)
 {
     static const char none[] = "";
     if (answer)

@@ -237,7 +237,7 @@ int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err)
             j->results_path = NULL;
             j->results_temporary = 0;
         } else if (errno == EXDEV) {
-            e = copy_atomic(tmp, path);      /* another filesystem */
+            e = copy_atomic(tmp, path); /* another filesystem */
             if (!e)
                 pp_results_drop(t, j);
         } else {
@@ -276,7 +276,8 @@ void pp_results_cleanup(pp_jobtab *t)
         if (d) {
             struct dirent *e;
             while ((e = readdir(d))) {
-                if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+                if (e->d_name[0] == '.' &&
+                    (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
                     continue;
                 size_t n = strlen(t->spool_dir) + strlen(e->d_name) + 2;
                 char *p = malloc(n);

@@ -25,15 +25,13 @@ int pp_never_sent(CURLcode code, long sent)
     switch (code) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-        return 1;
+    case CURLE_COULDNT_CONNECT: return 1;
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SEND_ERROR:
         /* no request byte left this side: nothing can have been read */
         return sent == 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -52,10 +50,8 @@ static int transient(CURLcode code)
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        return 1;
-    default:
-        return 0;
+    case CURLE_HTTP2_STREAM: return 1;
+    default: return 0;
     }
 }
 

@@ -27,12 +27,14 @@
 /* Shares of the estimate: while it rests on few observations (a cold
  * start, where the 1 s default may be far off) the schedule backs off
  * faster; once learned it polls closer to the expected end. */
-typedef struct shares { double first, interval, age; } shares;
+typedef struct shares {
+    double first, interval, age;
+} shares;
 static const shares COLD = {1.0, 0.5, 0.7};
 static const shares WARM = {0.8, 0.3, 0.5};
 #define WARM_SAMPLES 16.0
-#define JITTER 0.1           /* +-10% */
-#define BARE_204_LIMIT 3     /* then alternate with status GETs */
+#define JITTER 0.1       /* +-10% */
+#define BARE_204_LIMIT 3 /* then alternate with status GETs */
 #define FIRST_MAX_MS 600000L
 
 /* ---- arithmetic */
@@ -82,7 +84,7 @@ long pp_poll_next_interval(const pp_poll_plan *p, long interval)
 /* ---- the running estimate: a fading log-scale histogram */
 
 #define EST_BASE_MS 20.0
-#define EST_STEP 1.15        /* bucket k covers [20 * 1.15^k, 20 * 1.15^(k+1)) ms */
+#define EST_STEP 1.15 /* bucket k covers [20 * 1.15^k, 20 * 1.15^(k+1)) ms */
 
 void pp_estimate_init(pp_estimate *e, double initial_ms)
 {
@@ -168,7 +170,7 @@ static int schedule_safety(pp_client *c, pp_jobrec *j, uint64_t from)
     double est = c->poll.first_ms > 0 ? (double)c->poll.first_ms : pp_estimate_get(&c->est);
     long s = pp_callback_safety_ms(c, j->cb_expected, est);
     if (s < 0) {
-        j->cb_expected = PP_CB_NONE;    /* the listener or the URL is gone */
+        j->cb_expected = PP_CB_NONE; /* the listener or the URL is gone */
         return 0;
     }
     j->interval = s / 2 > c->plan.min_ms ? s / 2 : c->plan.min_ms;
@@ -340,11 +342,11 @@ static void after_pending(pp_client *c, pp_jobrec *j, uint64_t started, int kind
     if (j->recheck) {
         j->recheck = 0;
         j->hint_poll = 1;
-        arm(c, j, pp_now_ms());     /* a callback came while this poll was out */
+        arm(c, j, pp_now_ms()); /* a callback came while this poll was out */
         return;
     }
     if (kind == PP_V_NOTHING) {
-        j->interval = c->plan.max_ms;       /* an unexpected answer: slow down */
+        j->interval = c->plan.max_ms; /* an unexpected answer: slow down */
         schedule_next(c, j);
         return;
     }
@@ -352,7 +354,7 @@ static void after_pending(pp_client *c, pp_jobrec *j, uint64_t started, int kind
     j->polls++;
     if (kind == PP_V_NOT_READY) {
         if (++j->bare_204s >= BARE_204_LIMIT)
-            j->status_next = 1;     /* then every other poll asks the status */
+            j->status_next = 1; /* then every other poll asks the status */
     } else {
         j->bare_204s = 0;
     }
@@ -377,7 +379,8 @@ static void on_answer(void *ctx, pp_req *r)
     int hinted = j->hint_poll, confirm = j->confirm_fault;
     j->hint_poll = 0;
     j->confirm_fault = 0;
-    if (was == PP_PENDING && (v.kind == PP_V_RESULTS || v.kind == PP_V_FAULTED || v.kind == PP_V_DONE))
+    if (was == PP_PENDING &&
+        (v.kind == PP_V_RESULTS || v.kind == PP_V_FAULTED || v.kind == PP_V_DONE))
         learn(c, j, r, hinted);
     int fd = (r->sink == PP_SINK_FILE) ? pp_req_take_fd(r) : -1;
     /* j->poll_req stays set while the state changes: the hook must not
@@ -394,14 +397,14 @@ static void on_answer(void *ctx, pp_req *r)
     pp_req_free(r);
     if (now == PP_PENDING) {
         if (hinted || confirm)
-            j->lags++;              /* a claim the service did not confirm */
+            j->lags++; /* a claim the service did not confirm */
         after_pending(c, j, started, v.kind);
     } else if (now == PP_DONE && was == PP_FETCHING) {
         /* the service said done but its results answer 204 (it lags
          * behind its callback) or the download failed: back off */
         arm(c, j, pp_now_ms() + (uint64_t)jittered(c, backoff_step(c, ++j->lags)));
     } else if (now == PP_DONE && c->poll.fetch && j->watched) {
-        fire(c, j);                 /* a status answer said done */
+        fire(c, j); /* a status answer said done */
     }
 }
 

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 static const char *const names[PP_STATE_COUNT] = {
-    "new", "submitting", "pending", "done", "faulted", "fetching",
-    "fetched", "rejected", "unknown", "expired", "failed",
+    "new",     "submitting", "pending", "done",    "faulted", "fetching",
+    "fetched", "rejected",   "unknown", "expired", "failed",
 };
 
 const char *pp_state_name(pp_state s)
@@ -23,11 +23,13 @@ const char *pp_state_name(pp_state s)
 int pp_state_is_final(pp_state s)
 {
     switch (s) {
-    case PP_FETCHED: case PP_FAULTED: case PP_REJECTED:
-    case PP_UNKNOWN: case PP_EXPIRED: case PP_FAILED:
-        return 1;
-    default:
-        return 0;
+    case PP_FETCHED:
+    case PP_FAULTED:
+    case PP_REJECTED:
+    case PP_UNKNOWN:
+    case PP_EXPIRED:
+    case PP_FAILED: return 1;
+    default: return 0;
     }
 }
 
@@ -153,8 +155,8 @@ void pp_state_store_failed(pp_jobtab *t, pp_jobrec *j, const pp_error *e)
 static void set_error(pp_jobrec *j, const pp_verdict *v, const pp_answer *a, const char *why)
 {
     if (v->why || why)
-        pp_err_set(&j->err, why ? why : v->why, v->http_status,
-                   a ? a->body : NULL, a && a->body ? a->len : 0);
+        pp_err_set(&j->err, why ? why : v->why, v->http_status, a ? a->body : NULL,
+                   a && a->body ? a->len : 0);
     else if (a && a->http)
         pp_err_from_http(&j->err, a->status, a->body, a->len);
     else if (a && a->error)
@@ -174,7 +176,7 @@ static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pc_buf *results, int tm
         return j->state;
     pp_results_drop(t, j);
     if (tmp_fd < 0) {
-        pc_buf_move(&j->results, results);   /* already counted in the budget */
+        pc_buf_move(&j->results, results); /* already counted in the budget */
         return move(t, j, PP_FETCHED) < 0 ? j->state : PP_FETCHED;
     }
     int e = pp_results_tmp_finish(tmp_fd, j->results_dir != NULL);
@@ -200,7 +202,7 @@ static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pc_buf *results, int tm
         j->results_path = final;
         j->results_temporary = 0;
     } else {
-        j->results_path = *tmp_path;      /* a spool file */
+        j->results_path = *tmp_path; /* a spool file */
         *tmp_path = NULL;
         j->results_temporary = 1;
     }
@@ -208,9 +210,8 @@ static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pc_buf *results, int tm
     return j->state;
 }
 
-pp_state pp_state_apply(pp_jobtab *t, pp_jobrec *j, const pp_verdict *v,
-                        const pp_answer *a, pc_buf *results, int tmp_fd,
-                        char **tmp_path)
+pp_state pp_state_apply(pp_jobtab *t, pp_jobrec *j, const pp_verdict *v, const pp_answer *a,
+                        pc_buf *results, int tmp_fd, char **tmp_path)
 {
     if (pp_state_is_final(j->state) || j->state < PP_PENDING) {
         if (tmp_fd >= 0)
@@ -220,8 +221,7 @@ pp_state pp_state_apply(pp_jobtab *t, pp_jobrec *j, const pp_verdict *v,
     if (v->object && (v->kind == PP_V_PENDING || v->kind == PP_V_DONE || v->kind == PP_V_FAULTED))
         keep_info(t, j, v->object);
     switch (v->kind) {
-    case PP_V_RESULTS:
-        return take_results(t, j, results, tmp_fd, tmp_path);
+    case PP_V_RESULTS: return take_results(t, j, results, tmp_fd, tmp_path);
     case PP_V_DONE:
         if (j->state == PP_PENDING)
             move(t, j, PP_DONE);
@@ -250,8 +250,7 @@ pp_state pp_state_apply(pp_jobtab *t, pp_jobrec *j, const pp_verdict *v,
         if (j->state == PP_FETCHING)
             move(t, j, PP_DONE);
         break;
-    default:                        /* PP_V_PENDING: nothing moves */
-        break;
+    default: /* PP_V_PENDING: nothing moves */ break;
     }
     if (tmp_fd >= 0)
         close(tmp_fd);

@@ -30,8 +30,7 @@ static pp_oprec *chunk_op(pp_client *c, const pp_chunk *ch)
 
 /* ---- pacing */
 
-void pp_ratelimit_update(pp_client *c, long remaining, long limit, long status,
-                         uint64_t now)
+void pp_ratelimit_update(pp_client *c, long remaining, long limit, long status, uint64_t now)
 {
     if (limit > 0)
         c->rl_limit = limit;
@@ -44,8 +43,7 @@ void pp_ratelimit_update(pp_client *c, long remaining, long limit, long status,
     }
     if (remaining < 0)
         return;
-    if (!c->rl_known || now >= c->rl_window_start + WINDOW_MS ||
-        remaining > c->rl_remaining) {
+    if (!c->rl_known || now >= c->rl_window_start + WINDOW_MS || remaining > c->rl_remaining) {
         /* a new window began at or before now */
         c->rl_window_start = now;
         c->rl_remaining = remaining;
@@ -123,8 +121,7 @@ static void chunk_fail(pp_client *c, pp_chunk *ch, pp_state to, const pp_error *
     op_job_resolved(c, o, ch->count);
 }
 
-static void chunk_fail_msg(pp_client *c, pp_chunk *ch, pp_state to, const char *msg,
-                           long status)
+static void chunk_fail_msg(pp_client *c, pp_chunk *ch, pp_state to, const char *msg, long status)
 {
     pp_error e = {0};
     pp_err_set(&e, msg, (int)status, NULL, 0);
@@ -138,7 +135,7 @@ static char *chunk_body(pp_oprec *o, const pp_chunk *ch, size_t *len)
 {
     if (!o->values)
         return pc_json_dump(o->params, len);
-    json_t *tmp = json_copy(o->params);       /* shallow: values shared */
+    json_t *tmp = json_copy(o->params); /* shallow: values shared */
     json_t *slice = json_array();
     char *text = NULL;
     if (!tmp || !slice)
@@ -173,9 +170,9 @@ static void send_chunk(pp_client *c, pp_chunk *ch)
     }
     size_t len = 0;
     char *body = chunk_body(o, ch, &len);
-    pp_req *r = body ? pp_req_new(&c->tp, "POST",
-                                  o->values ? "/v1/queries/batch" : "/v1/queries",
-                                  body, len, PP_REPEAT_ONCE, on_answer, c) : NULL;
+    pp_req *r = body ? pp_req_new(&c->tp, "POST", o->values ? "/v1/queries/batch" : "/v1/queries",
+                                  body, len, PP_REPEAT_ONCE, on_answer, c)
+                     : NULL;
     free(body);
     if (!r) {
         chunk_fail_msg(c, ch, PP_REJECTED, pp_oom_message, 0);
@@ -225,8 +222,7 @@ void pp_submit_pump(pp_client *c)
                 c->sq_len++;
             }
         }
-        if (c->rl_known && c->rl_remaining >= 0 &&
-            (size_t)c->rl_remaining < ch->count) {
+        if (c->rl_known && c->rl_remaining >= 0 && (size_t)c->rl_remaining < ch->count) {
             pp_heap_set(&c->timers, &c->pace_timer,
                         c->rl_window_start + WINDOW_MS + WINDOW_SLACK_MS);
             return;
@@ -251,8 +247,9 @@ static void map_job(pp_client *c, pp_oprec *o, pp_jobrec *j, const char *text, s
     const char *why = "the service's answer did not list this job";
     json_t *obj = text ? pp_read_job_item(text, len, id, &why) : NULL;
     if (obj && pp_state_accepted(&c->jobs, j, id, obj) < 0)
-        why = pp_job_find_id(&c->jobs, id) ? "the service's answer repeated an id it gave another job"
-                                            : pp_oom_message;
+        why = pp_job_find_id(&c->jobs, id)
+                  ? "the service's answer repeated an id it gave another job"
+                  : pp_oom_message;
     if (j->state == PP_PENDING) {
         c->stats.submitted++;
         pp_callback_early(c, j);
@@ -281,7 +278,7 @@ static int map_item(void *ud, size_t i, const char *text, size_t len)
 {
     mapping *m = ud;
     if (i >= m->ch->count)
-        return 1;               /* more jobs than values: the rest is noise */
+        return 1; /* more jobs than values: the rest is noise */
     pp_jobrec *j = pp_job_get(&m->c->jobs, m->o->jobs[m->ch->start + i]);
     if (j)
         map_job(m->c, m->o, j, text, len, m->a);
@@ -344,9 +341,7 @@ static void on_answer(void *ctx, pp_req *r)
     pp_answer a;
     pp_answer_from_req(&a, r, NULL);
     switch (pp_read_submission(&a)) {
-    case PP_SUB_ACCEPTED:
-        map_answer(c, o, ch, &a);
-        break;
+    case PP_SUB_ACCEPTED: map_answer(c, o, ch, &a); break;
     case PP_SUB_RETRY:
         if (a.http && ch->attempt < MAX_429) {
             long d = pp_backoff_ms(c->tp.retry_base_ms, c->tp.retry_max_ms, ch->attempt, &c->rng);
@@ -384,13 +379,17 @@ static void on_answer(void *ctx, pp_req *r)
         if (a.http) {
             pp_err_from_http(&e, a.status, a.body, a.len);
             char msg[512];
-            snprintf(msg, sizeof msg, "the submission's answer was lost (%s): "
-                     "the service may have created the jobs", e.message);
+            snprintf(msg, sizeof msg,
+                     "the submission's answer was lost (%s): "
+                     "the service may have created the jobs",
+                     e.message);
             pp_err_set(&e, msg, (int)a.status, a.body, a.len);
         } else {
             char msg[512];
-            snprintf(msg, sizeof msg, "the submission's answer was lost (%s): "
-                     "the service may have created the jobs", a.error);
+            snprintf(msg, sizeof msg,
+                     "the submission's answer was lost (%s): "
+                     "the service may have created the jobs",
+                     a.error);
             pp_err_set(&e, msg, 0, NULL, 0);
         }
         chunk_fail(c, ch, PP_UNKNOWN, &e);
@@ -398,7 +397,7 @@ static void on_answer(void *ctx, pp_req *r)
         break;
     }
     }
-    pp_req_free(r);     /* frees the chunk too, unless it went back */
+    pp_req_free(r); /* frees the chunk too, unless it went back */
     if (!c->submits_inflight && !c->sq_head)
         pp_callback_early(c, NULL);
 }
@@ -422,8 +421,8 @@ static void free_chunks(pp_chunk **chunks, size_t n)
     free(chunks);
 }
 
-pp_op pp_submit(pp_client *c, const char *params_json, size_t len,
-                const pp_submit_opts *opts, pp_error *err)
+pp_op pp_submit(pp_client *c, const char *params_json, size_t len, const pp_submit_opts *opts,
+                pp_error *err)
 {
     if (!c)
         return 0;

@@ -19,11 +19,11 @@ long pp_backoff_ms(long base_ms, long cap_ms, int attempt, uint64_t *rng);
 
 /* How a request may be repeated. */
 enum pp_repeat {
-    PP_REPEAT_SAFE = 0,  /* idempotent (GET, PUT, DELETE): transport failures,
-                            429 and 5xx are retried */
-    PP_REPEAT_ONCE,      /* must not run twice (a job submission, any POST):
-                            retried only when it provably never left (resolve
-                            or connect failure); a 429 goes to the owner */
+    PP_REPEAT_SAFE = 0, /* idempotent (GET, PUT, DELETE): transport failures,
+                           429 and 5xx are retried */
+    PP_REPEAT_ONCE,     /* must not run twice (a job submission, any POST):
+                           retried only when it provably never left (resolve
+                           or connect failure); a 429 goes to the owner */
 };
 /* 1 when the attempt may be made again. sent: request bytes curl reports
  * as sent (CURLINFO_REQUEST_SIZE). */
@@ -36,8 +36,7 @@ enum pp_jobhdr { PP_HDR_NONE = 0, PP_HDR_PENDING, PP_HDR_DONE, PP_HDR_FAULTED, P
 /* Parses one raw header line. Updates *remaining / *limit (minimum over
  * x-ratelimit-*-remaining / -limit, case-insensitive) and *jobhdr from
  * x-oxylabs-job-status. Returns 1 if the line mattered, else 0. */
-int pp_header_parse(const char *line, size_t len, long *remaining, long *limit,
-                    int *jobhdr);
+int pp_header_parse(const char *line, size_t len, long *remaining, long *limit, int *jobhdr);
 
 /* ---- the transport's own state, one per client */
 typedef struct pp_req pp_req;
@@ -62,15 +61,15 @@ typedef struct pp_transport {
     CURL **easy_pool;
     size_t easy_pool_n, easy_pool_cap;
     size_t inflight;
-    pp_req *live;              /* requests in flight */
+    pp_req *live; /* requests in flight */
     /* requests waiting for a connection slot: high priority first */
     pp_req *qhi_head, *qhi_tail, *qlo_head, *qlo_tail;
     size_t queued;
-    pp_heap retries;           /* requests waiting out a backoff */
-    uint64_t *rng;             /* the client's */
-    pp_stats *stats;           /* requests, retries, bytes_in */
-    pp_fdq *fdchanges;         /* where fd interest goes */
-    size_t *buffered, budget;  /* bytes of budgeted bodies in memory, cap */
+    pp_heap retries;          /* requests waiting out a backoff */
+    uint64_t *rng;            /* the client's */
+    pp_stats *stats;          /* requests, retries, bytes_in */
+    pp_fdq *fdchanges;        /* where fd interest goes */
+    size_t *buffered, budget; /* bytes of budgeted bodies in memory, cap */
     int closing;
 } pp_transport;
 
@@ -84,30 +83,30 @@ enum pp_sink { PP_SINK_MEMORY = 0, PP_SINK_FILE };
 struct pp_req {
     pp_transport *t;
     pp_req_done_fn done;
-    void *ctx;                 /* the completion's context */
-    uint32_t owner;            /* the owner's handle (a job, an op): the
-                                  transport never reads it */
-    void *data;                /* owner data (a submission chunk), freed with
-                                  free_data when the request is freed */
+    void *ctx;      /* the completion's context */
+    uint32_t owner; /* the owner's handle (a job, an op): the
+                       transport never reads it */
+    void *data;     /* owner data (a submission chunk), freed with
+                       free_data when the request is freed */
     void (*free_data)(void *data);
-    int repeat;                /* enum pp_repeat */
-    int high;                  /* dispatch priority */
+    int repeat; /* enum pp_repeat */
+    int high;   /* dispatch priority */
     CURL *easy;
     char method[8];
     char *url;
-    char *body;                /* request body (owned), may be NULL */
+    char *body; /* request body (owned), may be NULL */
     size_t body_len;
     int attempt;
     int inflight;
-    pp_req *lprev, *lnext;     /* the list of requests in flight */
-    pp_req *qnext;             /* dispatch queue link */
+    pp_req *lprev, *lnext; /* the list of requests in flight */
+    pp_req *qnext;         /* dispatch queue link */
     int queued;
-    pp_timer timer;            /* retry delay */
+    pp_timer timer; /* retry delay */
     /* sink: memory, or a file descriptor the owner opened (written from
      * offset 0 only for 2xx answers; other answers go to memory) */
     int sink;
     int fd;
-    size_t written;            /* bytes written to fd */
+    size_t written; /* bytes written to fd */
     /* A budgeted body counts in the transport's `buffered` while it is in
      * memory; past the budget spill_fn(ctx, r) gives a file to go on in
      * (its fd, or -1: then the body stays in memory over budget). */
@@ -116,19 +115,18 @@ struct pp_req {
     int spilled;
     pc_buf resp;
     long status;
-    long rl_remaining, rl_limit;   /* -1 when absent */
+    long rl_remaining, rl_limit; /* -1 when absent */
     int jobhdr;
     CURLcode code;
     long sent;
     char errbuf[CURL_ERROR_SIZE];
-    int sink_errno;            /* writing the body failed with this errno */
+    int sink_errno; /* writing the body failed with this errno */
     uint64_t started_at;
 };
 
 /* ---- engine.c */
-int pp_transport_init(pp_transport *t, const pp_transport_config *cfg,
-                      uint64_t *rng, pp_stats *stats, pp_fdq *fdchanges,
-                      size_t *buffered, size_t budget);
+int pp_transport_init(pp_transport *t, const pp_transport_config *cfg, uint64_t *rng,
+                      pp_stats *stats, pp_fdq *fdchanges, size_t *buffered, size_t budget);
 /* Frees every request (no completion is called) and the curl handles. */
 void pp_transport_cleanup(pp_transport *t);
 /* Queues a request for a connection slot. */
@@ -148,9 +146,8 @@ int pp_transport_wait(pp_transport *t, int extra_fd, int ms);
 /* ---- exchange.c */
 /* A request to base_url + path (path begins with '/'); body copied. NULL
  * on no memory. */
-pp_req *pp_req_new(pp_transport *t, const char *method, const char *path,
-                   const char *body, size_t len, int repeat,
-                   pp_req_done_fn done, void *ctx);
+pp_req *pp_req_new(pp_transport *t, const char *method, const char *path, const char *body,
+                   size_t len, int repeat, pp_req_done_fn done, void *ctx);
 /* Streams 2xx answers to fd (owned by the request from now on). */
 void pp_req_sink_fd(pp_req *r, int fd);
 /* Prepares the easy handle for the next attempt; 0 / -1. */
