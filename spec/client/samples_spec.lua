@@ -117,7 +117,7 @@ describe("the provider's samples", function()
       local ended = 0
       for job in batch:completed{timeout = 30} do
         ended = ended + 1
-        assert.is_true(job.status == "fetched" or job.status == "faulted")
+        assert.is_true(job.status == "done" or job.status == "faulted")
       end
       assert.equal(3, ended)
       -- the service posted one callback per job to the callback URL
@@ -133,8 +133,7 @@ describe("the provider's samples", function()
     assert.equal("adidas", job.info.query)
     assert.equal("done", job.info.status)
     assert.equal(cjson.null, job.info.geo_location)
-    assert.is_true(job.status == "done" or job.status == "fetching" or job.status == "fetched"
-      or job.status == "expired")
+    assert.is_true(job.status == "done" or job.status == "expired")
     -- the emulator has never heard of it: its results are not there
     local results, err = job:results{type = "raw"}
     assert.is_nil(results)

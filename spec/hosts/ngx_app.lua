@@ -70,7 +70,8 @@ local function run_jobs(first, n)
   end
   out.phase = ngx.get_phase()
   -- the driver the client picked by itself in this context
-  out.driver = c:driver() == c._drivers.ngx and "ngx" or "other"
+  local host = require("pushpull.client").host(c)
+  out.driver = host:driver() == host.drivers.ngx and "ngx" or "other"
   return out
 end
 
@@ -236,7 +237,7 @@ function M.callback_batch()
   local statuses, ended = {}, 0
   for _, job in ipairs(batch.jobs) do
     statuses[job.status] = (statuses[job.status] or 0) + 1
-    if job.status == "fetched" or job.status == "faulted" then
+    if job.status == "done" or job.status == "faulted" then
       ended = ended + 1
     end
   end

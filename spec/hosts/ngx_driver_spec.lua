@@ -170,7 +170,8 @@ describe("ngx driver in nginx", function()
     assert.are.equal(5, lines[1].submitted)
     local seen = {}
     for i = 2, 6 do
-      assert.are.equal("fetched", lines[i].status)
+      assert.are.equal("done", lines[i].status)
+      assert.is_true(lines[i].fetched)
       assert.are.equal(200, lines[i].status_code)
       seen[lines[i].url] = true
     end
