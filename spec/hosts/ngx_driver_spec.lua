@@ -179,6 +179,25 @@ describe("ngx driver in nginx", function()
     assert.are.same({done = 5, ok = 5, pending = 0}, lines[7])
   end)
 
+  it("changes nothing outside its own tables in the worker", function()
+    local r = get_json(srv, "/side_effects", 60)
+    assert.are.same({}, r.failures)
+    assert.is_true(r.steps > 25, cjson.encode(r))
+    assert.are.same({}, r.changed)
+    assert.are.same({}, srv:log_lines("writing a global"))
+  end)
+
+  it("logs a pushpull error's message", function()
+    local res = get(srv, "/log_err")
+    assert.are.equal(200, res.status)
+    assert.matches("^xpushpull: .*%(HTTP 401%)\n$", res.body)
+    for _, what in ipairs{"logged", "raised"} do
+      local lines = srv:log_lines(what .. ": ")
+      assert.are.equal(1, #lines)
+      assert.matches(what .. ": pushpull: .*%(HTTP 401%)", lines[1])
+    end
+  end)
+
   it("runs one engine in the worker, with no error in the log", function()
     local e = get_json(srv, "/engine")
     assert.is_true(e.running)
