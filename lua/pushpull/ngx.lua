@@ -261,7 +261,9 @@ local function drain(premature, dict_name)
   end
 end
 
--- How many callbacks the workers took from each other through dict_name.
+---How many callbacks the workers took from each other through dict_name.
+---@param dict_name string
+---@return integer
 function M.relayed(dict_name)
   local dict = ngx.shared[dict_name]
   return dict and dict:get("pushpull:relayed") or 0

@@ -264,6 +264,25 @@ function M.side_effects()
   reply(report)
 end
 
+-- pushpull.ngx.client: a typo in its options raises naming the key; the
+-- same options give the same client, other options (any of them) another,
+-- and a closed client is replaced.
+function M.ngx_client()
+  local opts = {username = config.username, password = config.password, base_url = config.base_url,
+    batch_size = 7}
+  local ok, err = pcall(ppngx().client, {username = "u", password = "p", callbak_url = "http://x/cb"})
+  local a = assert(ppngx().client(opts))
+  local same = ppngx().client(opts) == a
+  local other_opts = {}
+  for k, v in pairs(opts) do other_opts[k] = v end
+  other_opts.password = "another"
+  local other = ppngx().client(other_opts) ~= a
+  a:close()
+  local b = assert(ppngx().client(opts))
+  reply{typo_raised = not ok, typo_error = tostring(err), same = same, other = other,
+    replaced = b ~= a, batch_size = b.options.batch_size}
+end
+
 -- ngx.log with a pushpull error (and with what assert raised): its message.
 function M.log_err()
   local bad = assert(pushpull().new{username = "user", password = "wrong", base_url = config.base_url})
