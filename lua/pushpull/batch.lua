@@ -18,15 +18,14 @@ local M = {}
 ---@class pushpull.Batch
 ---@field jobs pushpull.Job[] the jobs, in the order of the values submitted
 ---@field [integer] pushpull.Job
-local Batch = {}
-local methods = {}
-Batch.__index = methods
+local Batch = {} -- the methods
+local BatchMT = {__index = Batch} -- the metatable of batch objects
 
-function Batch.__len(batch)
+function BatchMT.__len(batch)
   return #batch.jobs
 end
 
-function Batch.__tostring(batch)
+function BatchMT.__tostring(batch)
   return ("pushpull.batch (%d jobs, %d ended)"):format(#batch.jobs, #batch._queue)
 end
 
@@ -39,7 +38,7 @@ function M.new(client, host, jobs)
     _host = host,
     _queue = {}, -- jobs in the order they ended
     _next = 1,   -- next queue position completed() gives out
-  }, Batch)
+  }, BatchMT)
   local queue = batch._queue
   local function ended(job)
     queue[#queue + 1] = job
@@ -52,15 +51,15 @@ function M.new(client, host, jobs)
 end
 
 ---@return integer
-function methods.size(batch)
-  return #batch.jobs
+function Batch:size()
+  return #self.jobs
 end
 
 ---The jobs that have not ended yet.
 ---@return pushpull.Job[]
-function methods.pending(batch)
+function Batch:pending()
   local out = {}
-  for _, job in ipairs(batch.jobs) do
+  for _, job in ipairs(self.jobs) do
     if not jobmod.ended(job) then
       out[#out + 1] = job
     end
@@ -70,9 +69,9 @@ end
 
 ---The jobs that have ended, in the order they did (a copy).
 ---@return pushpull.Job[]
-function methods.ended(batch)
+function Batch:ended()
   local out = {}
-  for i, job in ipairs(batch._queue) do
+  for i, job in ipairs(self._queue) do
     out[i] = job
   end
   return out
@@ -84,22 +83,22 @@ local TIMEOUT_ONLY = util.set("timeout")
 ---was given, or at the timeout (then batch:pending() lists the others).
 ---@param opts? {timeout?: number} seconds for the whole iteration (nil: no limit)
 ---@return fun(): pushpull.Job?
-function methods.completed(batch, opts)
+function Batch:completed(opts)
   opts = util.options("batch:completed", opts, TIMEOUT_ONLY)
   local timeout = util.timeout("batch:completed", opts)
-  local host, queue = batch._host, batch._queue
+  local host, queue = self._host, self._queue
   local deadline = timeout and (core.now() + timeout)
   local watched = false
   local function available()
-    return batch._next <= #queue
+    return self._next <= #queue
   end
   return function()
     if not available() then
-      if #queue >= #batch.jobs then
+      if #queue >= #self.jobs then
         return nil
       end
       if not watched then
-        jobmod.watch(batch.jobs)
+        jobmod.watch(self.jobs)
         watched = true
       end
       local left = deadline and math.max(0, deadline - core.now())
@@ -107,8 +106,8 @@ function methods.completed(batch, opts)
         return nil
       end
     end
-    local job = queue[batch._next]
-    batch._next = batch._next + 1
+    local job = queue[self._next]
+    self._next = self._next + 1
     return job
   end
 end
@@ -117,8 +116,8 @@ end
 ---@param opts? {timeout?: number}
 ---@return true? ok
 ---@return pushpull.Error? err err.pending: the jobs still out
-function methods.wait(batch, opts)
-  return batch._client:wait_all(batch.jobs, opts)
+function Batch:wait(opts)
+  return self._client:wait_all(self.jobs, opts)
 end
 
 return M

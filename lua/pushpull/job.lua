@@ -27,8 +27,8 @@ local M = {}
 ---@field fetched boolean whether its results are at hand (in memory or in a file)
 ---@field results_path string? the file its results were written to (submit's results_dir), or nil
 ---@field info table? the last job object the service sent, decoded
-local Job = {}
-local methods = {}
+local Job = {} -- the methods
+local JobMT = {} -- the metatable of job objects
 
 local PRIVATE = {} -- key of the job's private record
 
@@ -42,8 +42,8 @@ local function info(job)
   return rec.info
 end
 
-Job.__index = function(job, key)
-  local m = methods[key]
+JobMT.__index = function(job, key)
+  local m = Job[key]
   if m ~= nil then
     return m
   end
@@ -53,12 +53,12 @@ Job.__index = function(job, key)
   return nil
 end
 
-function Job.__tostring(job)
+function JobMT.__tostring(job)
   return ("pushpull.job %s (%s)"):format(tostring(job.id or "(no id)"), tostring(job.status))
 end
 
 function M.is(value)
-  return getmetatable(value) == Job
+  return getmetatable(value) == JobMT
 end
 
 -- A job object for core handle h of host (pushpull.host; host:job(h) makes
@@ -80,7 +80,7 @@ function M.new(host, h)
     status = states.word(state),
     fetched = states.fetched(state),
     [PRIVATE] = rec,
-  }, Job)
+  }, JobMT)
 end
 
 -- Writes the job's results to <dir>/<id>.json as soon as they come.
@@ -199,9 +199,9 @@ end
 ---job.info and job.status, and returns the status.
 ---@return pushpull.JobStatus? status
 ---@return pushpull.Error? err
-function methods.refresh(job)
-  local rec = job[PRIVATE]
-  local status, body = run(job, rec.host.core:refresh(rec.h))
+function Job:refresh()
+  local rec = self[PRIVATE]
+  local status, body = run(self, rec.host.core:refresh(rec.h))
   if not status then
     return nil, body
   end
@@ -209,10 +209,10 @@ function methods.refresh(job)
   if type(decoded) ~= "table" then
     return nil, errors.new("malformed job object: " .. tostring(derr), {status = status, body = body})
   end
-  M.sync(job)
+  M.sync(self)
   rec.info = decoded
   rec.info_stale = false
-  return job.status
+  return self.status
 end
 
 local TIMEOUT_ONLY = util.set("timeout")
@@ -221,22 +221,22 @@ local TIMEOUT_ONLY = util.set("timeout")
 ---@param opts? {timeout?: number} timeout in seconds (nil: no limit)
 ---@return true? ok true when it ended done (with its results, when the client fetches them)
 ---@return pushpull.Error? err err.job_status says how it ended; err.message "timeout" when it has not
-function methods.wait(job, opts)
+function Job:wait(opts)
   opts = util.options("job:wait", opts, TIMEOUT_ONLY)
   local timeout = util.timeout("job:wait", opts)
-  local rec = job[PRIVATE]
-  M.sync(job)
+  local rec = self[PRIVATE]
+  M.sync(self)
   if not rec.ended then
-    M.watch({job})
+    M.watch({self})
     local ok, why = rec.host:wait(function() return rec.ended end, timeout)
     if not ok then
-      return nil, errors.new(why, {job_status = job.status, job = job})
+      return nil, errors.new(why, {job_status = self.status, job = self})
     end
   end
   if states.succeeded(rec.state) then
     return true
   end
-  return nil, M.failure(job)
+  return nil, M.failure(self)
 end
 
 -- The list of a {"results": [...]} answer, parsed content decoded.
@@ -314,17 +314,17 @@ local TYPE_ONLY = util.set("type")
 ---@param opts? {type?: string} "raw", "parsed", "png", "markdown", ... (nil: the service's default)
 ---@return table[]? results
 ---@return pushpull.Error? err
-function methods.results(job, opts)
+function Job:results(opts)
   opts = util.options("job:results", opts, TYPE_ONLY)
   local rtype = check_type("job:results", opts)
-  local kept = kept_results(job)
+  local kept = kept_results(self)
   if kept then
     local list = decode_results(kept, rtype)
     if list and (rtype == nil or all_of_type(list, rtype)) then
       return list
     end
   end
-  local body, status = download(job, rtype, nil)
+  local body, status = download(self, rtype, nil)
   if not body then
     return nil, status
   end
@@ -339,22 +339,22 @@ end
 ---@param opts? {type?: string}
 ---@return string[]? paths the files written
 ---@return pushpull.Error? err
-function methods.save_results(job, path, opts)
+function Job:save_results(path, opts)
   util.check("job:save_results", "path", path, "string")
   opts = util.options("job:save_results", opts, TYPE_ONLY)
   local rtype = check_type("job:save_results", opts)
   if rtype == "png" then
-    local list, err = job:results{type = "png"}
+    local list, err = self:results{type = "png"}
     if not list then
       return nil, err
     end
     local paths, werr = files.write_images(path, list)
     if not paths then
-      return nil, errors.new(werr, {job_status = job.status, job = job})
+      return nil, errors.new(werr, {job_status = self.status, job = self})
     end
     return paths
   end
-  local kept = rtype == nil and kept_results(job)
+  local kept = rtype == nil and kept_results(self)
   if kept then
     local ok, err = files.write(path, kept)
     if not ok then
@@ -362,7 +362,7 @@ function methods.save_results(job, path, opts)
     end
     return {path}
   end
-  local ok, err = download(job, rtype, path)
+  local ok, err = download(self, rtype, path)
   if not ok then
     return nil, err
   end
@@ -372,11 +372,11 @@ end
 ---Why the job was rejected, is unknown, faulted, expired or failed; nil
 ---while nothing went wrong.
 ---@return pushpull.Error?
-function methods.error(job)
-  local rec = job[PRIVATE]
+function Job:error()
+  local rec = self[PRIVATE]
   local e = rec.host.core:job_error(rec.h)
   if e then
-    return errors.from_core(e, {job_status = job.status})
+    return errors.from_core(e, {job_status = self.status})
   end
   return nil
 end
@@ -384,8 +384,8 @@ end
 ---Forgets the job in the client (and its kept results); the object must
 ---not be used afterwards.
 ---@return true
-function methods.release(job)
-  local rec = job[PRIVATE]
+function Job:release()
+  local rec = self[PRIVATE]
   rec.host:forget(rec.h)
   return true
 end

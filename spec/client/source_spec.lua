@@ -80,8 +80,8 @@ describe("the Lua sources", function()
 
   local PUBLIC = {
     ["lua/pushpull/client.lua"] = {"function Client:(%a[%w_]*)%(([^)]*)%)", "function M%.(new)%(([^)]*)%)"},
-    ["lua/pushpull/job.lua"] = {"function methods%.(%a[%w_]*)%(job,?%s*([^)]*)%)"},
-    ["lua/pushpull/batch.lua"] = {"function methods%.(%a[%w_]*)%(batch,?%s*([^)]*)%)"},
+    ["lua/pushpull/job.lua"] = {"function Job:(%a[%w_]*)%(([^)]*)%)"},
+    ["lua/pushpull/batch.lua"] = {"function Batch:(%a[%w_]*)%(([^)]*)%)"},
     ["lua/pushpull/schedules.lua"] = {"function Schedules:(%a[%w_]*)%(([^)]*)%)"},
     ["lua/pushpull/errors.lua"] = {"function M%.(is)%(([^)]*)%)"},
     ["lua/pushpull/ngx.lua"] = {"function M%.(client)%(([^)]*)%)"},
