@@ -40,9 +40,10 @@ print(string.format("accepted: %d jobs", #batch.jobs))
 local done, faulted, seen = 0, 0, 0
 for job in batch:completed{timeout = 120} do
   seen = seen + 1
-  if job.status == "faulted" then
+  if job.status ~= "done" then
     faulted = faulted + 1
-    print(string.format("[%d/%d] %s faulted (not billed)", seen, #batch.jobs, job.id))
+    print(string.format("[%d/%d] %s %s%s", seen, #batch.jobs, tostring(job.id), job.status,
+      job.status == "faulted" and " (not billed)" or ""))
   else
     local path = string.format("%s/%s.json", out_dir, job.id)
     local ok, serr = job:save_results(path)
@@ -58,7 +59,7 @@ for job in batch:completed{timeout = 120} do
 end
 
 local left = batch:pending()
-print(string.format("finished in %ds: %d saved to %s, %d faulted, %d still pending",
+print(string.format("finished in %ds: %d saved to %s, %d not done, %d still pending",
   now() - started, done, out_dir, faulted, #left))
 local stats = client:stats()
 if stats then

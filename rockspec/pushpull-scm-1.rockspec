@@ -2,9 +2,9 @@ rockspec_format = "3.0"
 package = "pushpull"
 version = "scm-1"
 source = {
-  -- `luarocks make` builds the checkout it is run from; this is where
-  -- a source rock would come from.
-  url = "git+file:///usr/src/pushpull",
+  -- `luarocks make` builds the checkout it is run from; `luarocks install`
+  -- of this rockspec clones the repository.
+  url = "git+https://github.com/pushpull/pushpull",
 }
 description = {
   summary = "Push-Pull scraping job API client: batches, polling, callbacks, schedules",
@@ -13,11 +13,12 @@ A C core over libcurl's multi interface that never blocks its host, with a
 thin binding for Lua 5.1/LuaJIT and 5.4 and drivers for plain scripts,
 coroutines, OpenResty and Neovim.
 ]],
+  homepage = "https://github.com/pushpull/pushpull",
   license = "MIT",
 }
 dependencies = {
   "lua >= 5.1",
-  -- lua-cjson is required at run time; Debian ships it as lua-cjson.
+  "lua-cjson >= 2.1.0",
 }
 external_dependencies = {
   CURL = { library = "curl" },
@@ -31,10 +32,14 @@ build = {
     ["pushpull.batch"] = "lua/pushpull/batch.lua",
     ["pushpull.client"] = "lua/pushpull/client.lua",
     ["pushpull.errors"] = "lua/pushpull/errors.lua",
+    ["pushpull.host"] = "lua/pushpull/host.lua",
     ["pushpull.job"] = "lua/pushpull/job.lua",
     ["pushpull.json"] = "lua/pushpull/json.lua",
+    ["pushpull.results_files"] = "lua/pushpull/results_files.lua",
     ["pushpull.schedules"] = "lua/pushpull/schedules.lua",
+    ["pushpull.states"] = "lua/pushpull/states.lua",
     ["pushpull.util"] = "lua/pushpull/util.lua",
+    ["pushpull.wait"] = "lua/pushpull/wait.lua",
     ["pushpull.drivers"] = "lua/pushpull/drivers/init.lua",
     ["pushpull.drivers.blocking"] = "lua/pushpull/drivers/blocking.lua",
     ["pushpull.drivers.coro"] = "lua/pushpull/drivers/coro.lua",
@@ -43,7 +48,7 @@ build = {
     ["pushpull.ngx"] = "lua/pushpull/ngx.lua",
     ["pushpull.core"] = {
       sources = {
-        "lua/binding/core.c",
+        "binding/core.c",
         "common/src/buf.c",
         "common/src/json.c",
         "common/src/mhd.c",
@@ -77,4 +82,10 @@ build = {
       libraries = { "curl", "jansson", "microhttpd" },
     },
   },
+}
+-- `luarocks test` in a checkout: builds everything, then runs the C tests
+-- and the busted specs under Lua 5.4 and LuaJIT (it ends with "N passed, N failed").
+test = {
+  type = "command",
+  command = "make test",
 }

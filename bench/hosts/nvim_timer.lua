@@ -36,7 +36,7 @@ host.guard(function()
     table.sort(late)
     local fetched = 0
     for _, job in ipairs(batch.jobs) do
-      if job.status == "fetched" then fetched = fetched + 1 end
+      if job.fetched then fetched = fetched + 1 end
     end
     client:close()
     host.finish{

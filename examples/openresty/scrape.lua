@@ -49,8 +49,9 @@ function M.batch()
   local n, ok = 0, 0
   for job in batch:completed{timeout = tonumber(ngx.var.arg_timeout) or 300} do
     n = n + 1
-    local entry = {n = n, of = #urls, id = job.id, status = job.status, url = job.info and job.info.url}
-    if job.status == "fetched" or job.status == "done" then
+    local entry = {n = n, of = #urls, id = job.id, status = job.status, fetched = job.fetched,
+      url = job.info and job.info.url}
+    if job.status == "done" then
       local res = job:results()
       local first = res and res[1]
       if first then

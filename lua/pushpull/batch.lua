@@ -2,110 +2,122 @@
 --
 --   batch.jobs, batch[i], #batch, batch:size()
 --   for job in batch:completed{timeout = s} do ... end
---       jobs in the order they end (done, faulted, rejected, unknown,
---       expired: inspect job.status). Each job is given once over all the
---       iterations of a batch: after a timeout a new completed() carries on.
+--       jobs in the order they end (look at job.status). Each job is given
+--       once over all the iterations of a batch: after a timeout a new
+--       completed() carries on.
 --   batch:pending()      the jobs that have not ended yet
+--   batch:ended()        the jobs that have, in the order they did
 --   batch:wait{timeout}  true when all ended; nil, err (err.pending) on timeout
+local core = require("pushpull.core")
+local jobmod = require("pushpull.job")
 local util = require("pushpull.util")
 
 local M = {}
 
-local Batch = {}
-local methods = {}
-Batch.__index = methods
+---The jobs of one client:submit_batch() call; batch[i] is batch.jobs[i].
+---@class pushpull.Batch
+---@field jobs pushpull.Job[] the jobs, in the order of the values submitted
+---@field [integer] pushpull.Job
+local Batch = {} -- the methods
+local BatchMT = {__index = Batch} -- the metatable of batch objects
 
-function Batch.__len(batch)
+function BatchMT.__len(batch)
   return #batch.jobs
 end
 
-function Batch.__tostring(batch)
-  return ("pushpull.batch (%d jobs, %d ended)"):format(#batch.jobs, batch._ended_count)
+function BatchMT.__tostring(batch)
+  return ("pushpull.batch (%d jobs, %d ended)"):format(#batch.jobs, #batch._queue)
 end
 
-function M.new(client, jobs)
+-- A batch of the jobs of a submission; client is the client they belong to
+-- (for wait) and host its inside (pushpull.host).
+function M.new(client, host, jobs)
   local batch = setmetatable({
-    _client = client,
     jobs = jobs,
+    _client = client,
+    _host = host,
     _queue = {}, -- jobs in the order they ended
-    _next = 1, -- next queue position completed() gives out
-    _ended_count = 0,
-  }, Batch)
+    _next = 1,   -- next queue position completed() gives out
+  }, BatchMT)
+  local queue = batch._queue
+  local function ended(job)
+    queue[#queue + 1] = job
+  end
   for i = 1, #jobs do
-    local job = jobs[i]
-    batch[i] = job -- so that #batch works where tables have no __len (LuaJIT)
-    local list = rawget(job, "_batches")
-    if not list then
-      list = {}
-      job._batches = list
-    end
-    list[#list + 1] = batch
-    if job._ended then
-      batch:_on_end(job)
-    end
+    batch[i] = jobs[i] -- so that #batch works where tables have no __len (LuaJIT)
+    jobmod.on_end(jobs[i], ended)
   end
   return batch
 end
 
-function methods._on_end(batch, job)
-  batch._ended_count = batch._ended_count + 1
-  batch._queue[#batch._queue + 1] = job
+---@return integer
+function Batch:size()
+  return #self.jobs
 end
 
-function methods.size(batch)
-  return #batch.jobs
-end
-
-function methods.pending(batch)
+---The jobs that have not ended yet.
+---@return pushpull.Job[]
+function Batch:pending()
   local out = {}
-  for _, job in ipairs(batch.jobs) do
-    if not job._ended then
+  for _, job in ipairs(self.jobs) do
+    if not jobmod.ended(job) then
       out[#out + 1] = job
     end
   end
   return out
 end
 
--- Jobs that ended, in the order they did (a copy).
-function methods.ended(batch)
+---The jobs that have ended, in the order they did (a copy).
+---@return pushpull.Job[]
+function Batch:ended()
   local out = {}
-  for i, job in ipairs(batch._queue) do
+  for i, job in ipairs(self._queue) do
     out[i] = job
   end
   return out
 end
 
-function methods.completed(batch, opts)
-  opts = util.opts("batch:completed", opts)
+local TIMEOUT_ONLY = util.set("timeout")
+
+---An iterator over the jobs in the order they end; it stops when every job
+---was given, or at the timeout (then batch:pending() lists the others).
+---@param opts? {timeout?: number} seconds for the whole iteration (nil: no limit)
+---@return fun(): pushpull.Job?
+function Batch:completed(opts)
+  opts = util.options("batch:completed", opts, TIMEOUT_ONLY)
   local timeout = util.timeout("batch:completed", opts)
-  local client = batch._client
-  local deadline = timeout and (client.now() + timeout)
+  local host, queue = self._host, self._queue
+  local deadline = timeout and (core.now() + timeout)
   local watched = false
   local function available()
-    return batch._next <= #batch._queue
+    return self._next <= #queue
   end
   return function()
     if not available() then
-      if batch._ended_count >= #batch.jobs then
+      if #queue >= #self.jobs then
         return nil
       end
       if not watched then
-        client:_watch_all(batch.jobs)
+        jobmod.watch(self.jobs)
         watched = true
       end
-      local left = deadline and math.max(0, deadline - client.now())
-      if not client:_wait(available, left) then
+      local left = deadline and math.max(0, deadline - core.now())
+      if not host:wait(available, left) then
         return nil
       end
     end
-    local job = batch._queue[batch._next]
-    batch._next = batch._next + 1
+    local job = queue[self._next]
+    self._next = self._next + 1
     return job
   end
 end
 
-function methods.wait(batch, opts)
-  return batch._client:wait_all(batch.jobs, opts)
+---Waits until every job has ended (client:wait_all of the batch's jobs).
+---@param opts? {timeout?: number}
+---@return true? ok
+---@return pushpull.Error? err err.pending: the jobs still out
+function Batch:wait(opts)
+  return self._client:wait_all(self.jobs, opts)
 end
 
 return M

@@ -1,19 +1,75 @@
--- The client: one C core (pp_client), the job objects made from its
--- handles, and the waits, which go through a driver (pushpull.drivers).
+-- The client: the public calls. Its inside (the core, the job objects, the
+-- drivers, the waits) is a pushpull.host, kept out of the client table.
 local core = require("pushpull.core")
 local json = require("pushpull.json")
 local errors = require("pushpull.errors")
 local util = require("pushpull.util")
 local jobmod = require("pushpull.job")
 local batchmod = require("pushpull.batch")
+local hostmod = require("pushpull.host")
 local schedules = require("pushpull.schedules")
 local drivers = require("pushpull.drivers")
+local wait = require("pushpull.wait")
 
 local M = {}
 
+---Options of pushpull.new.
+---@class pushpull.Options
+---@field username string
+---@field password string
+---@field base_url? string the service (default https://data.oxylabs.io), or the emulator's address
+---@field user_agent? string
+---@field timeout? number seconds per request (30)
+---@field connect_timeout? number seconds (10)
+---@field max_connections? integer connection pool bound (16)
+---@field max_retries? integer retries of a request on connection errors, 429 and 5xx (6)
+---@field retry_base? number seconds, backoff base (0.25)
+---@field retry_max? number seconds, backoff cap (30)
+---@field batch_size? integer values per batch request, at most 5,000 (100 on an event loop)
+---@field poll? pushpull.PollOptions
+---@field driver? "blocking"|"coro"|"luv"|"ngx" how waits wait (picked by itself when nil)
+---@field loop? any a luv loop (vim.uv, require("luv")): waits run on it
+
+---How jobs are polled.
+---@class pushpull.PollOptions
+---@field first? number seconds before the first poll (nil: learned from the jobs before)
+---@field min? number seconds, shortest interval
+---@field max? number seconds, longest interval
+---@field factor? number growth of the interval after each "not yet" (>= 1)
+---@field fetch? boolean poll the results endpoint and keep the answer (true), or the status endpoint
+
+---Options of client:submit and client:submit_batch.
+---@class pushpull.SubmitOptions
+---@field results_dir? string write each job's results to <results_dir>/<id>.json as they come
+---@field callback? boolean ask the service to post the job to the client's listener (or expect_callbacks URL) when it ends
+
+---Options of client:listen.
+---@class pushpull.ListenOptions
+---@field port? integer 0 (default) picks a free one
+---@field host? string the address to bind (127.0.0.1)
+---@field path? string the callback path (/callback)
+---@field allow? "callbacker_ips"|string[]|false who may post: the service's addresses, a list, or false for every sender (nil: every sender on a loopback address; a listener bound elsewhere refuses to start without one)
+---@field max_body? integer bytes (1 MiB)
+---@field max_connections? integer
+---@field public_url? string the URL the service must post to, when not http://host:port/path
+---@field safety_min? number seconds before the safety-net poll of a job expecting a callback (30)
+---@field safety_factor? number the safety-net poll comes after this times the expected job time (3)
+
+---A client of the service: one connection pool, one poll schedule.
+---@class pushpull.Client
+---@field base_url string the service's address
+---@field options table the options given to pushpull.new, without the password
+---@field schedules pushpull.Schedules the scheduler
 local Client = {}
 Client.__index = Client
 M.Client = Client
+
+local hosts = setmetatable({}, {__mode = "k"}) -- client -> host
+
+-- The inside of a client (pushpull.host), for pushpull's own modules.
+function M.host(client)
+  return hosts[client]
+end
 
 local DEFAULT_BASE_URL = "https://data.oxylabs.io"
 
@@ -22,6 +78,11 @@ local DEFAULT_BASE_URL = "https://data.oxylabs.io"
 -- step, which an nginx worker or an editor would feel; answers to 100 values
 -- read in well under a millisecond each, for 50 requests instead of one.
 M.EVENT_LOOP_BATCH_SIZE = 100
+
+-- The keys of pushpull.new's options, and of options.poll.
+M.OPTIONS = util.set("username", "password", "base_url", "user_agent", "timeout", "connect_timeout",
+  "max_connections", "max_retries", "retry_base", "retry_max", "batch_size", "poll", "driver", "loop")
+local POLL_OPTIONS = util.set("first", "min", "max", "factor", "fetch")
 
 local function seconds_to_ms(fname, name, v)
   if v == nil then
@@ -43,28 +104,37 @@ local function int_option(fname, name, v, min, max)
   return v
 end
 
--- pushpull.new{username, password, base_url, timeout, max_connections,
---   poll = {first, min, max, factor, fetch}, batch_size, driver, ...}
--- -> client, or nil, err
+local function positive(fname, name, v)
+  if v ~= nil and (type(v) ~= "number" or v <= 0 or v ~= v) then
+    util.argerror(fname, name, "must be a positive number", 3)
+  end
+  return v
+end
+
+---Makes a client. Raises on mistakes in the options (naming the option);
+---returns nil, err when the core cannot start.
+---@param opts pushpull.Options
+---@return pushpull.Client? client
+---@return pushpull.Error? err
 function M.new(opts)
   local f = "pushpull.new"
   util.check(f, "options", opts, "table")
+  util.known_keys(f, "options", opts, M.OPTIONS)
   util.check(f, "options.username", opts.username, "string")
   util.check(f, "options.password", opts.password, "string")
   util.check(f, "options.base_url", opts.base_url, "string|nil")
   util.check(f, "options.user_agent", opts.user_agent, "string|nil")
   util.check(f, "options.driver", opts.driver, "string|nil")
   local poll = util.check(f, "options.poll", opts.poll, "table|nil") or {}
+  util.known_keys(f, "options.poll", poll, POLL_OPTIONS)
   if poll.factor ~= nil and (type(poll.factor) ~= "number" or poll.factor < 1) then
     util.argerror(f, "options.poll.factor", "must be a number >= 1")
   end
+  util.check(f, "options.poll.fetch", poll.fetch, "boolean|nil")
   if opts.driver and not drivers.load(opts.driver) then
     util.argerror(f, "options.driver", "names no installed driver: " .. opts.driver)
   end
-  local fetch = poll.fetch
-  if fetch == nil then
-    fetch = true
-  end
+  local fetch = poll.fetch ~= false
 
   local base_url = (opts.base_url or DEFAULT_BASE_URL):gsub("/+$", "")
   local c, err = core.new{
@@ -84,108 +154,16 @@ function M.new(opts)
     poll_min_ms = seconds_to_ms(f, "options.poll.min", poll.min),
     poll_max_ms = seconds_to_ms(f, "options.poll.max", poll.max),
     poll_factor = poll.factor,
-    poll_fetch = fetch and true or false,
+    poll_fetch = fetch,
   }
   if not c then
     return nil, errors.new(err)
   end
-  local self = setmetatable({
-    core = c,
-    base_url = base_url,
-    now = core.now,
-    _fetch = fetch and true or false,
-    _jobs = setmetatable({}, {__mode = "v"}), -- handle -> job object
-    _drivers = {}, -- name -> driver instance
-    _driver_name = opts.driver,
-    _loop = opts.loop, -- for the luv driver
-  }, Client)
-  self.options = {}
-  for k, v in pairs(opts) do
-    self.options[k] = v
-  end
-  self.options.password = nil
+  local host = hostmod.new(c, opts, fetch)
+  local self = setmetatable({base_url = base_url, options = host.options}, Client)
   self.schedules = schedules.new(self)
+  hosts[self] = host
   return self
-end
-
--- ---- the host side of the driver interface (see pushpull/drivers/init.lua)
-
--- Applies the core's events to the job objects; returns how many there were.
-function Client:dispatch()
-  local jev, oev = self.core:take_events()
-  local jobs = self._jobs
-  for i = 1, #jev, 2 do
-    local job = jobs[jev[i]]
-    if job then
-      job:_set_state(jev[i + 1])
-    end
-  end
-  return #jev / 2 + #oev
-end
-
--- The driver for a wait made now.
-function Client:driver()
-  return drivers.pick(self, self._driver_name)
-end
-
--- Tells the drivers that new work was started in the core.
-function Client:_kick()
-  for _, d in pairs(self._drivers) do
-    if d.kick then
-      d:kick()
-    end
-  end
-end
-
--- Waits until cond() holds, at most timeout seconds (nil: no limit).
--- true, or nil and a reason ("timeout", ...).
-function Client:_wait(cond, timeout)
-  if cond() then
-    return true
-  end
-  if self._closed then
-    return nil, "client is closed"
-  end
-  local deadline = timeout and (core.now() + timeout)
-  return self:driver():wait(cond, deadline)
-end
-
--- Waits for an operation to finish, then frees it. Returns its HTTP status
--- and body, or nil, err.
-function Client:_finish(op, timeout)
-  local c = self.core
-  local ok, why = self:_wait(function() return c:op_done(op) end, timeout)
-  if not ok then
-    return nil, errors.new(why)
-  end
-  local e = c:op_error(op)
-  local status, body = c:op_status(op), c:op_body(op)
-  c:op_free(op)
-  if e then
-    return nil, errors.from_core(e)
-  end
-  return status, body
-end
-
--- The job object of a core handle (one per handle).
-function Client:_job(h)
-  local job = self._jobs[h]
-  if not job then
-    job = jobmod.new(self, h)
-    self._jobs[h] = job
-  end
-  return job
-end
-
-function Client:_watch_all(jobs)
-  local c = self.core
-  for i = 1, #jobs do
-    local job = jobs[i]
-    if not job._ended and job._state >= core.PENDING then
-      c:watch(job._h)
-    end
-  end
-  self:_kick()
 end
 
 -- ---- submitting
@@ -218,21 +196,23 @@ local function check_params(fname, params, batch)
   end
 end
 
+local SUBMIT_OPTIONS = util.set("results_dir", "callback")
+
 local function check_submit_opts(fname, opts)
-  opts = util.opts(fname, opts, 3)
+  opts = util.options(fname, opts, SUBMIT_OPTIONS, 3)
   util.check(fname, "options.results_dir", opts.results_dir, "string|nil", 3)
   util.check(fname, "options.callback", opts.callback, "boolean|nil", 3)
   return opts
 end
 
 -- Starts the submission; returns op and the job objects, or nil, err.
-function Client:_start(fname, params, opts)
+local function start(host, fname, params, opts)
   if opts.callback then
     -- the service posts the job to this client's listener when it ends, or
     -- to the URL of client:expect_callbacks (served by the host)
-    local port, url = self.core:listening()
+    local port, url = host.core:listening()
     if not port then
-      url = self.core:expected_callback_url()
+      url = host.core:expected_callback_url()
     end
     if not url then
       util.argerror(fname, "options.callback",
@@ -253,43 +233,43 @@ function Client:_start(fname, params, opts)
     util.argerror(fname, "params", "cannot be encoded as JSON: " .. tostring(text), 3)
   end
   local dir = opts.results_dir and opts.results_dir:gsub("/+$", "")
-  local op, handles = self.core:submit(text, {results_dir = dir ~= "" and dir or opts.results_dir})
+  local op, handles = host.core:submit(text, {results_dir = (dir ~= "" and dir) or opts.results_dir})
   if not op then
     return nil, errors.from_core(handles)
   end
   local jobs = {}
   for i = 1, #handles do
-    jobs[i] = self:_job(handles[i])
+    jobs[i] = host:job(handles[i])
   end
-  self:_kick()
+  host:kick()
   return op, jobs
 end
 
-local function accepted(job)
-  local s = job._state
-  return job.id ~= nil and s ~= core.REJECTED and s ~= core.UNKNOWN
-end
-
--- client:submit(params, {results_dir = ..., callback = true}) -> job, or nil, err
--- (callback = true: callback_url is this client's listener)
+---Submits one job (params are the service's job parameters, passed as
+---given) and returns it once the service answered.
+---@param params table e.g. {source = "universal", url = "https://example.com"}
+---@param opts? pushpull.SubmitOptions
+---@return pushpull.Job? job
+---@return pushpull.Error? err err.job: the job, when it has one (e.g. unknown: the answer was lost)
 function Client:submit(params, opts)
   check_params("client:submit", params, false)
   opts = check_submit_opts("client:submit", opts)
-  local op, jobs = self:_start("client:submit", params, opts)
+  local host = hosts[self]
+  local op, jobs = start(host, "client:submit", params, opts)
   if not op then
     return nil, jobs
   end
   local job = jobs[1]
-  local status, err = self:_finish(op)
-  job:_sync()
-  if accepted(job) then
+  local status, err = host:finish(op)
+  jobmod.sync(job)
+  if jobmod.accepted(job) then
     return job
   end
   if status then
-    err = job:_error("submission failed")
+    err = jobmod.failure(job, "submission failed")
   else
-    local jerr = job:_error()
-    if jerr.status or job._state == core.UNKNOWN or job._state == core.REJECTED then
+    local jerr = jobmod.failure(job)
+    if jerr.status or job.status == "unknown" or job.status == "rejected" then
       err = jerr
     else
       err.job_status, err.job = job.status, job
@@ -298,31 +278,34 @@ function Client:submit(params, opts)
   return nil, err
 end
 
--- client:submit_batch(params, {results_dir = ..., callback = true}) -> batch, or nil, err
--- when no job was accepted.
+---Submits a batch: params.url or params.query is a list of any length
+---(split into requests of batch_size values). Returns once every request
+---was answered.
+---@param params table
+---@param opts? pushpull.SubmitOptions
+---@return pushpull.Batch? batch
+---@return pushpull.Error? err when no job was accepted (err.batch: the batch)
 function Client:submit_batch(params, opts)
   check_params("client:submit_batch", params, true)
   opts = check_submit_opts("client:submit_batch", opts)
-  local op, jobs = self:_start("client:submit_batch", params, opts)
+  local host = hosts[self]
+  local op, jobs = start(host, "client:submit_batch", params, opts)
   if not op then
     return nil, jobs
   end
-  local batch = batchmod.new(self, jobs)
-  local status, err = self:_finish(op)
+  local batch = batchmod.new(self, host, jobs)
+  local status, err = host:finish(op)
   if status then
     err = nil
   end
   local any = false
   for i = 1, #jobs do
-    local job = jobs[i]
-    job:_sync()
-    if not any and accepted(job) then
-      any = true
-    end
+    jobmod.sync(jobs[i])
+    any = any or jobmod.accepted(jobs[i])
   end
   if not any then
     if not err then
-      err = jobs[1]:_error("no job of the batch was accepted")
+      err = jobmod.failure(jobs[1], "no job of the batch was accepted")
     end
     err.batch = batch
     return nil, err
@@ -330,37 +313,46 @@ function Client:submit_batch(params, opts)
   return batch
 end
 
--- client:job(id) -> the job with that service id
+---The job with that id, which the service already has (one object per id).
+---@param id string
+---@return pushpull.Job? job
+---@return pushpull.Error? err
 function Client:job(id)
   if type(id) ~= "string" or not id:match("^%S+$") then
     util.argerror("client:job", "id", "must be a job id string, got " .. type(id))
   end
-  local h, err = self.core:attach(id)
+  local host = hosts[self]
+  local h, err = host.core:attach(id)
   if not h then
     return nil, errors.new(err)
   end
-  return self:_job(h)
+  return host:job(h)
 end
 
--- client:wait_all(jobs, {timeout}) -> true once every job ended, or nil, err
--- (err.message "timeout", err.pending the jobs still out).
+local TIMEOUT_ONLY = util.set("timeout")
+
+---Waits until every job of the list (or batch) has ended.
+---@param jobs pushpull.Job[]|pushpull.Batch
+---@param opts? {timeout?: number}
+---@return true? ok
+---@return pushpull.Error? err err.message "timeout", err.pending the jobs still out
 function Client:wait_all(jobs, opts)
   util.check("client:wait_all", "jobs", jobs, "table")
   if rawget(jobs, "jobs") then
     jobs = jobs.jobs
   end
-  opts = util.opts("client:wait_all", opts)
+  opts = util.options("client:wait_all", opts, TIMEOUT_ONLY)
   local timeout = util.timeout("client:wait_all", opts)
   for i = 1, #jobs do
     if not jobmod.is(jobs[i]) then
       util.argerror("client:wait_all", "jobs[" .. i .. "]", "is not a job")
     end
-    jobs[i]:_sync()
+    jobmod.sync(jobs[i])
   end
-  self:_watch_all(jobs)
+  jobmod.watch(jobs)
   local n, i = #jobs, 1
-  local ok, why = self:_wait(function()
-    while i <= n and jobs[i]._ended do
+  local ok, why = hosts[self]:wait(function()
+    while i <= n and jobmod.ended(jobs[i]) do
       i = i + 1
     end
     return i > n
@@ -370,7 +362,7 @@ function Client:wait_all(jobs, opts)
   end
   local pending = {}
   for k = 1, n do
-    if not jobs[k]._ended then
+    if not jobmod.ended(jobs[k]) then
       pending[#pending + 1] = jobs[k]
     end
   end
@@ -379,9 +371,13 @@ end
 
 -- ---- other calls
 
--- Any API call: method, path, body (a table, encoded; a string, sent as is).
--- Returns the decoded answer (true for an empty one) and the HTTP status,
--- or nil, err.
+---Any call of the API: method, path, body (a table is encoded as JSON, a
+---string sent as is). The decoded answer (true for an empty one).
+---@param method "GET"|"POST"|"PUT"|"DELETE"|"PATCH"|"HEAD"
+---@param path string beginning with /
+---@param body? table|string
+---@return any value
+---@return pushpull.Error? err
 function Client:call(method, path, body)
   util.check("client:call", "method", method, "string")
   util.check("client:call", "path", path, "string")
@@ -389,26 +385,29 @@ function Client:call(method, path, body)
   if type(body) == "table" then
     body = json.encode(body)
   end
-  local op, err = self.core:request(method, path, body)
+  local host = hosts[self]
+  local op, err = host.core:request(method, path, body)
   if not op then
     return nil, errors.new(err)
   end
-  self:_kick()
-  local status, answer = self:_finish(op)
+  host:kick()
+  local status, answer = host:finish(op)
   if not status then
     return nil, answer
   end
   if answer == nil or answer:match("^%s*$") then
-    return true, status
+    return true
   end
   local value, derr = json.decode(answer)
   if value == nil then
     return nil, errors.new("malformed answer: " .. tostring(derr), {status = status, body = answer})
   end
-  return value, status
+  return value
 end
 
--- The addresses the service sends callbacks from.
+---The addresses the service sends callbacks from.
+---@return string[]? ips
+---@return pushpull.Error? err
 function Client:callbacker_ips()
   local v, err = self:call("GET", "/v1/info/callbacker_ips")
   if not v then
@@ -437,22 +436,24 @@ local function check_allow(fname, allow)
 end
 
 -- The list of addresses an allow option names, or nil, err.
-function Client:_allowlist(allow)
+local function allowlist(client, allow)
   if allow == "callbacker_ips" then
-    return self:callbacker_ips()
+    return client:callbacker_ips()
   end
   return allow or false
 end
 
--- client:listen{port = 0, host = "127.0.0.1", path = "/callback",
---   allow = "callbacker_ips" | {ip, ...} | false | nil, max_body = bytes,
---   public_url = "https://...", safety_min = 30, safety_factor = 3}
--- Starts the callback listener in the core (no thread: the driver watches
--- its fd). Returns {url = the callback URL to give the service, port}, or
--- nil, err.
+local LISTEN_OPTIONS = util.set("port", "host", "path", "allow", "max_body", "max_connections",
+  "public_url", "safety_min", "safety_factor")
+
+---Starts the callback listener in the core (no thread: the driver watches
+---its fd like the client's sockets).
+---@param opts? pushpull.ListenOptions
+---@return {url: string, port: integer}? listener url is what callback = true sends
+---@return pushpull.Error? err
 function Client:listen(opts)
   local f = "client:listen"
-  opts = util.opts(f, opts)
+  opts = util.options(f, opts, LISTEN_OPTIONS)
   util.check(f, "options.host", opts.host, "string|nil")
   util.check(f, "options.path", opts.path, "string|nil")
   util.check(f, "options.public_url", opts.public_url, "string|nil")
@@ -462,19 +463,18 @@ function Client:listen(opts)
   if opts.path and opts.path:sub(1, 1) ~= "/" then
     util.argerror(f, "options.path", "must begin with /")
   end
-  if opts.safety_factor ~= nil and (type(opts.safety_factor) ~= "number" or opts.safety_factor <= 0) then
-    util.argerror(f, "options.safety_factor", "must be a positive number")
-  end
+  positive(f, "options.safety_factor", opts.safety_factor)
   local safety_min = seconds_to_ms(f, "options.safety_min", opts.safety_min)
   check_allow(f, opts.allow)
-  if self.core:listening() then
+  local host = hosts[self]
+  if host.core:listening() then
     return nil, errors.new("already listening")
   end
-  local allow, err = self:_allowlist(opts.allow)
+  local allow, err = allowlist(self, opts.allow)
   if allow == nil then
     return nil, err
   end
-  local p, url = self.core:listen{
+  local p, url = host.core:listen{
     bind = opts.host,
     port = port,
     path = opts.path,
@@ -482,7 +482,7 @@ function Client:listen(opts)
     max_body = max_body,
     max_connections = max_conn,
     -- false: every sender, asked for knowingly (the core refuses a listener
-    -- beyond loopback with no allowlist)
+    -- beyond loopback without an allowlist)
     allow = opts.allow == false and false or (allow or nil),
     safety_min_ms = safety_min,
     safety_factor = opts.safety_factor,
@@ -490,78 +490,92 @@ function Client:listen(opts)
   if not p then
     return nil, errors.from_core(url)
   end
-  self:_kick()
+  host:kick()
   return {url = url, port = p}
 end
 
--- {url, port} of the running listener, or nil.
-function Client:listener()
-  local port, url = self.core:listening()
+---The running listener, or nil.
+---@return {url: string, port: integer}?
+function Client:listening()
+  local port, url = hosts[self].core:listening()
   if not port then
     return nil
   end
   return {url = url, port = port}
 end
 
--- Replaces the listener's allowlist: "callbacker_ips" (asks the service
--- again), a list of addresses, or nil (every sender). true, or nil, err.
+---Replaces the listener's allowlist: "callbacker_ips" (asks the service
+---again), a list of addresses, or nil (every sender).
+---@param allow "callbacker_ips"|string[]|nil
+---@return true? ok
+---@return pushpull.Error? err
 function Client:listen_allow(allow)
   check_allow("client:listen_allow", allow)
-  local list, err = self:_allowlist(allow)
+  local list, err = allowlist(self, allow)
   if list == nil then
     return nil, err
   end
-  local ok, cerr = self.core:listen_allow(list or nil)
+  local ok, cerr = hosts[self].core:listen_allow(list or nil)
   if not ok then
     return nil, errors.from_core(cerr)
   end
   return true
 end
 
--- Stops the listener; jobs that expected a callback are polled as usual.
-function Client:stop_listening()
-  self.core:listen_stop()
-  self:_kick()
-end
-
--- client:expect_callbacks(url, {safety_min = 30, safety_factor = 3})
--- Callbacks that the host serves itself (e.g. an nginx location with
--- pushpull.ngx.callback_handler) and passes to client:feed_callback: jobs
--- submitted with callback_url = url (or with options.callback = true when
--- there is no listener) are polled only as a safety net, as the listener's
--- are. url nil forgets it: those jobs are polled as usual again.
--- true, or nil, err.
-function Client:expect_callbacks(url, opts)
-  local f = "client:expect_callbacks"
-  util.check(f, "url", url, "string|nil")
-  opts = util.opts(f, opts)
-  if opts.safety_factor ~= nil and (type(opts.safety_factor) ~= "number" or opts.safety_factor <= 0) then
-    util.argerror(f, "options.safety_factor", "must be a positive number")
-  end
-  local safety_min = seconds_to_ms(f, "options.safety_min", opts.safety_min)
-  local ok, err = self.core:expect_callbacks(url, safety_min, opts.safety_factor)
-  if not ok then
-    return nil, errors.from_core(err)
-  end
-  self:_kick()
+---Stops the listener; jobs that expected a callback are polled as usual.
+---@return true
+function Client:listen_stop()
+  local host = hosts[self]
+  host.core:listen_stop()
+  host:kick()
   return true
 end
 
--- The URL of client:expect_callbacks, or nil.
-function Client:expected_callback_url()
-  return self.core:expected_callback_url()
+local EXPECT_OPTIONS = util.set("safety_min", "safety_factor")
+
+---Callbacks the host serves itself (e.g. an nginx location) and passes to
+---client:feed_callback: jobs submitted with callback_url = url (or with
+---callback = true when there is no listener) are polled only as a safety
+---net. url nil forgets it.
+---@param url string?
+---@param opts? {safety_min?: number, safety_factor?: number}
+---@return true? ok
+---@return pushpull.Error? err
+function Client:expect_callbacks(url, opts)
+  local f = "client:expect_callbacks"
+  util.check(f, "url", url, "string|nil")
+  opts = util.options(f, opts, EXPECT_OPTIONS)
+  positive(f, "options.safety_factor", opts.safety_factor)
+  local safety_min = seconds_to_ms(f, "options.safety_min", opts.safety_min)
+  local host = hosts[self]
+  local ok, err = host.core:expect_callbacks(url, safety_min, opts.safety_factor)
+  if not ok then
+    return nil, errors.from_core(err)
+  end
+  host:kick()
+  return true
 end
 
--- Feeds a callback the service posted (the job object as JSON text).
--- true when it named a job of this client; nil, err otherwise, with
--- err.unknown = true when it is a well formed job object of no job of this
--- client (nothing to retry), and err.malformed = true when it is not a job
--- object (a JSON object with an id and a status).
+---The URL of client:expect_callbacks, or nil.
+---@return string?
+function Client:expected_callback_url()
+  return hosts[self].core:expected_callback_url()
+end
+
+---Feeds a callback the service posted (the job object as JSON text).
+---@param body string
+---@return true? ok when it named a job of this client
+---@return pushpull.Error? err err.unknown: a job object of no job of this client (nothing to retry); err.malformed: not a job object
 function Client:feed_callback(body)
   util.check("client:feed_callback", "body", body, "string")
-  local ok, rc = self.core:feed_callback(body)
-  self:dispatch()
-  self:_kick()
+  local host = hosts[self]
+  if host.closed then
+    return nil, errors.new(wait.CLOSED)
+  end
+  local ok, rc = host.core:feed_callback(body)
+  host:dispatch()
+  wait.check(host) -- waiters whose job it ended go on now, not at the next step
+  host:kick()
   if not ok then
     if rc == 1 then
       return nil, errors.new("the callback names no job of this client", {body = body, unknown = true})
@@ -572,23 +586,18 @@ function Client:feed_callback(body)
   return true
 end
 
--- Counters of the core: requests, retries, submitted, polls, bytes_in,
--- callbacks_received, callbacks_rejected.
+---Counters of the core.
+---@return {requests: integer, retries: integer, submitted: integer, polls: integer, bytes_in: integer, callbacks_received: integer, callbacks_rejected: integer}
 function Client:stats()
-  return self.core:stats()
+  return hosts[self].core:stats()
 end
 
+---Stops every transfer and the listener; waits in progress end with
+---"client is closed". Twice is fine.
+---@return true
 function Client:close()
-  if self._closed then
-    return
-  end
-  self._closed = true
-  for _, d in pairs(self._drivers) do
-    if d.close then
-      d:close()
-    end
-  end
-  self.core:close()
+  hosts[self]:close()
+  return true
 end
 
 return M

@@ -1,9 +1,21 @@
 -- Errors as pushpull returns them: tables with `message`, `status` (the
 -- HTTP status, or nil), `body` (the service's raw answer, or nil) and,
--- where a job is concerned, `job_status` (its state name). tostring() gives
--- a one-line description.
+-- where a job is concerned, `job_status` (its status word). They stand in
+-- for a string: tostring(err) gives a one-line description, and so do
+-- "text" .. err and assert(nil, err) under Lua 5.4 and LuaJIT.
 local M = {}
 
+---An expected failure: the second value of a call that returned nil.
+---@class pushpull.Error
+---@field message string what happened ("timeout", "nothing in flight", "client is closed", the service's words, ...)
+---@field status? integer the HTTP status of the service's answer
+---@field body? string the service's answer
+---@field job_status? pushpull.JobStatus the status of the job concerned
+---@field job? pushpull.Job the job concerned
+---@field pending? pushpull.Job[] client:wait_all / batch:wait: the jobs still out
+---@field batch? pushpull.Batch client:submit_batch: the batch, when no job of it was accepted
+---@field unknown? boolean client:feed_callback: a job object of no job of this client
+---@field malformed? boolean client:feed_callback: not a job object
 local Error = {}
 Error.__index = Error
 
@@ -16,6 +28,10 @@ function Error.__tostring(e)
     s = s .. " [job " .. tostring(e.job_status) .. "]"
   end
   return s
+end
+
+function Error.__concat(a, b)
+  return tostring(a) .. tostring(b)
 end
 
 -- new("message", {status = ..., body = ..., ...}) or new{message = ..., ...}
@@ -51,6 +67,9 @@ function M.from_core(t, extra)
   return M.new(t)
 end
 
+---Whether value is an error pushpull returned.
+---@param value any
+---@return boolean
 function M.is(value)
   return getmetatable(value) == Error
 end

@@ -1,125 +1,167 @@
--- Job objects: the Lua face of one pp_job handle of a client.
+-- Job objects: the Lua face of one job handle of a client's core.
 --
---   job.id       the service's id (a string), nil until the submission is answered
---   job.status   the last known state name: "new", "submitting", "pending",
---                "done", "faulted", "fetching", "fetched", "rejected",
---                "unknown", "expired"
---   job.info     the last job object the service returned, decoded (or nil)
---   job:status() asks the service now (GET /v1/queries/{id}); returns its
---                status string ("pending", "done", "faulted") and updates
---                job.info -- or nil, err. (job:check() is the same call.)
---   job:wait{timeout = s}       true once the job ended well; nil, err if not
---   job:results{type = "parsed"}  the list of results, decoded
---   job:save_results(path, {type = ...})  streams the results to a file
+--   job.id            the service's id (a string), nil until the submission is answered
+--   job.status        "submitting", "pending", "done", "faulted", "unknown",
+--                     "rejected", "expired" or "failed" (pushpull.states)
+--   job.fetched       true once its results are at hand (in memory or in a file)
+--   job.results_path  the file the results were written to (results_dir), or nil
+--   job.info          the last job object the service sent, decoded (or nil)
+--   job:refresh()     asks the service now
+--   job:wait{timeout}, job:results{type}, job:save_results(path, {type}),
+--   job:error(), job:release()
 --
--- `job.status` is a string field and `job:status()` a call: calling a string
--- is an error in Lua, so this module gives the string metatable a __call
--- that serves exactly `job:status()` (a string called with a job as its
--- first argument) and raises Lua's usual error for any other call.
-local core = require("pushpull.core")
+-- A job's own state sits in a private record that only this module reads;
+-- the other modules use the functions this module returns.
 local json = require("pushpull.json")
 local errors = require("pushpull.errors")
 local util = require("pushpull.util")
-
-local states = core.states
-local DONE, FETCHED = core.DONE, core.FETCHED
-local PENDING = core.PENDING
+local states = require("pushpull.states")
+local files = require("pushpull.results_files")
 
 local M = {}
 
-local Job = {}
-local methods = {}
-M.Job = Job
-M.methods = methods
+---A job of the service, as this client knows it.
+---@class pushpull.Job
+---@field id string? the service's id; nil until the submission is answered
+---@field status pushpull.JobStatus the last known status
+---@field fetched boolean whether its results are at hand (in memory or in a file)
+---@field results_path string? the file its results were written to (submit's results_dir), or nil
+---@field info table? the last job object the service sent, decoded
+local Job = {} -- the methods
+local JobMT = {} -- the metatable of job objects
 
-local getters = {}
+local PRIVATE = {} -- key of the job's private record
 
-function getters.info(job)
-  if job._info_stale then
-    local text = job._client.core:job_info(job._h)
-    job._info = text and json.decode(text) or nil
-    job._info_stale = false
+local function info(job)
+  local rec = job[PRIVATE]
+  if rec.info_stale then
+    local text = rec.host.core:job_info(rec.h)
+    rec.info = text and json.decode(text) or nil
+    rec.info_stale = false
   end
-  return job._info
+  return rec.info
 end
 
-Job.__index = function(job, key)
-  local m = methods[key]
+JobMT.__index = function(job, key)
+  local m = Job[key]
   if m ~= nil then
     return m
   end
-  local g = getters[key]
-  if g then
-    return g(job)
+  if key == "info" then
+    return info(job)
   end
   return nil
 end
 
-function Job.__tostring(job)
+function JobMT.__tostring(job)
   return ("pushpull.job %s (%s)"):format(tostring(job.id or "(no id)"), tostring(job.status))
 end
 
 function M.is(value)
-  return getmetatable(value) == Job
+  return getmetatable(value) == JobMT
 end
 
--- A job object for core handle h of client.
-function M.new(client, h)
-  local c = client.core
+-- A job object for core handle h of host (pushpull.host; host:job(h) makes
+-- one object per handle).
+function M.new(host, h)
+  local c = host.core
   local state = c:job_state(h)
-  local job = setmetatable({
-    _client = client,
-    _h = h,
-    _state = state,
-    _info_stale = true,
-    _ended = false,
+  local rec = {
+    host = host,
+    h = h,
+    state = state,
+    info_stale = true,
+    ended = states.ended(state, host.fetch),
+    listeners = nil, -- functions called once when the job ends
+    results_dir = nil,
+  }
+  return setmetatable({
     id = c:job_id(h),
-    status = states[state],
-  }, Job)
-  job._ended = M.ended(client, state)
-  return job
+    status = states.word(state),
+    fetched = states.fetched(state),
+    [PRIVATE] = rec,
+  }, JobMT)
 end
 
--- Whether a job in `state` has ended for its client: a final state, or done
--- when the client does not fetch results while polling.
-function M.ended(client, state)
-  if core.state_is_final(state) then
-    return true
+-- Applies a state the core reported (host:dispatch()).
+function M.apply(job, state)
+  local rec = job[PRIVATE]
+  local host = rec.host
+  rec.state = state
+  rec.info_stale = true
+  job.status = states.word(state)
+  job.fetched = states.fetched(state)
+  if job.id == nil then
+    job.id = host.core:job_id(rec.h)
   end
-  return state == DONE and not client._fetch
-end
-
--- Applies a state the core reported (from client:_dispatch()).
-function methods._set_state(job, state)
-  local client = job._client
-  job._state = state
-  job.status = states[state] or tostring(state)
-  job._info_stale = true
-  if job.id == nil and state >= PENDING then
-    job.id = client.core:job_id(job._h)
+  if job.fetched then
+    job.results_path = files.path(rec)
   end
-  if not job._ended and M.ended(client, state) then
-    job._ended = true
-    local batches = job._batches
-    if batches then
-      for i = 1, #batches do
-        batches[i]:_on_end(job)
+  if not rec.ended and states.ended(state, host.fetch) then
+    rec.ended = true
+    local listeners = rec.listeners
+    if listeners then
+      rec.listeners = nil
+      for i = 1, #listeners do
+        listeners[i](job)
       end
     end
   end
 end
 
 -- Re-reads the state from the core (in case no event told it yet).
-function methods._sync(job)
-  local state = job._client.core:job_state(job._h)
-  if state ~= job._state then
-    job:_set_state(state)
+function M.sync(job)
+  local rec = job[PRIVATE]
+  local state = rec.host.core:job_state(rec.h)
+  if state ~= rec.state then
+    M.apply(job, state)
   end
 end
 
--- Why the job did not end well, as an error table.
-function methods._error(job, fallback)
-  local e = job._client.core:job_error(job._h)
+function M.ended(job)
+  return job[PRIVATE].ended
+end
+
+-- Whether the service accepted the job.
+function M.accepted(job)
+  return job.id ~= nil and states.accepted(job[PRIVATE].state)
+end
+
+-- Calls fn(job) once, when the job has ended (now, if it has).
+function M.on_end(job, fn)
+  local rec = job[PRIVATE]
+  if rec.ended then
+    fn(job)
+    return
+  end
+  local list = rec.listeners
+  if not list then
+    list = {}
+    rec.listeners = list
+  end
+  list[#list + 1] = fn
+end
+
+-- Polls every job of the list that has not ended (the core polls the jobs
+-- it submitted by itself; jobs attached by id wait for this).
+function M.watch(jobs)
+  local kicked = {}
+  for i = 1, #jobs do
+    local rec = jobs[i][PRIVATE]
+    if not rec.ended and jobs[i].id ~= nil then
+      rec.host.core:watch(rec.h)
+      kicked[rec.host] = true
+    end
+  end
+  for host in pairs(kicked) do
+    host:kick()
+  end
+end
+
+-- Why the job did not end well, as an error.
+function M.failure(job, fallback)
+  local rec = job[PRIVATE]
+  local e = rec.host.core:job_error(rec.h)
   local extra = {job_status = job.status, job = job}
   if e then
     return errors.from_core(e, extra)
@@ -130,77 +172,64 @@ end
 
 -- Waits for an operation the core started for this job: its HTTP status
 -- and body, or nil, err (with job_status).
-function methods._run(job, op, start_err)
+local function run(job, op, start_err)
   if not op then
     return nil, errors.new(start_err, {job_status = job.status})
   end
-  local client = job._client
-  client:_kick()
-  local status, body = client:_finish(op)
+  local host = job[PRIVATE].host
+  host:kick()
+  local status, body = host:finish(op)
   if not status then
     body.job_status = body.job_status or job.status
   end
   return status, body
 end
 
--- GET the job's status now. Returns the service's status string.
-function methods.check(job)
-  local status, body = job:_run(job._client.core:refresh(job._h))
+---Asks the service for the job now (GET /v1/queries/{id}), updates
+---job.info and job.status, and returns the status.
+---@return pushpull.JobStatus? status
+---@return pushpull.Error? err
+function Job:refresh()
+  local rec = self[PRIVATE]
+  local status, body = run(self, rec.host.core:refresh(rec.h))
   if not status then
     return nil, body
   end
-  local info, derr = json.decode(body or "")
-  if type(info) ~= "table" then
+  local decoded, derr = json.decode(body or "")
+  if type(decoded) ~= "table" then
     return nil, errors.new("malformed job object: " .. tostring(derr), {status = status, body = body})
   end
-  job:_sync()
-  job._info = info
-  job._info_stale = false
-  return info.status
-end
-methods.refresh = methods.check
-
--- Serves `job:status()`: the field job.status is a string, and this makes
--- calling it with its job as the argument mean job:check().
-do
-  local smt = getmetatable("")
-  if smt then
-    local previous = smt.__call
-    smt.__call = function(s, self, ...)
-      if getmetatable(self) == Job then
-        return methods.check(self, ...)
-      end
-      if previous then
-        return previous(s, self, ...)
-      end
-      error("attempt to call a string value", 2)
-    end
-  end
+  M.sync(self)
+  rec.info = decoded
+  rec.info_stale = false
+  return self.status
 end
 
--- Waits until the job ended. true when it ended done (and its results are
--- here, when the client fetches while polling); nil, err otherwise, with
--- err.job_status the state it ended in, or err.message "timeout".
-function methods.wait(job, opts)
-  opts = util.opts("job:wait", opts)
+local TIMEOUT_ONLY = util.set("timeout")
+
+---Waits until the job has ended.
+---@param opts? {timeout?: number} timeout in seconds (nil: no limit)
+---@return true? ok true when it ended done (with its results, when the client fetches them)
+---@return pushpull.Error? err err.job_status says how it ended; err.message "timeout" when it has not
+function Job:wait(opts)
+  opts = util.options("job:wait", opts, TIMEOUT_ONLY)
   local timeout = util.timeout("job:wait", opts)
-  local client = job._client
-  job:_sync()
-  if not job._ended then
-    client.core:watch(job._h)
-    client:_kick()
-    local ok, why = client:_wait(function() return job._ended end, timeout)
+  local rec = self[PRIVATE]
+  M.sync(self)
+  if not rec.ended then
+    M.watch({self})
+    local ok, why = rec.host:wait(function() return rec.ended end, timeout)
     if not ok then
-      return nil, errors.new(why, {job_status = job.status, job = job})
+      return nil, errors.new(why, {job_status = self.status, job = self})
     end
   end
-  local state = job._state
-  if state == FETCHED or state == DONE then
+  if states.succeeded(rec.state) then
     return true
   end
-  return nil, job:_error()
+  return nil, M.failure(self)
 end
 
+-- The list of a {"results": [...]} answer, parsed content decoded.
 local function decode_results(body, rtype, status)
   local data, derr = json.decode(body)
   if type(data) ~= "table" or type(data.results) ~= "table" then
@@ -220,18 +249,25 @@ local function decode_results(body, rtype, status)
   return data.results
 end
 
--- The kept answer of the poller, when it matches the type asked for.
-local function kept_results(job, rtype)
-  if rtype ~= nil then
-    return nil
+-- Whether every result of the list is of type rtype.
+local function all_of_type(list, rtype)
+  for i = 1, #list do
+    if type(list[i]) ~= "table" or list[i].type ~= rtype then
+      return false
+    end
   end
-  local c = job._client.core
-  local body = c:job_results(job._h)
+  return #list > 0
+end
+
+-- The answer the poller kept (the service's default type), or nil.
+local function kept_results(job)
+  local rec = job[PRIVATE]
+  local body = rec.host.core:job_results(rec.h)
   if body then
     return body
   end
-  local path = c:job_results_path(job._h)
-  if path and job._state == FETCHED then
+  local path = job.fetched and files.kept_path(rec)
+  if path then
     return util.read_file(path)
   end
   return nil
@@ -245,10 +281,11 @@ local function check_type(fname, opts)
   return rtype
 end
 
--- Downloads results (or streams them to path); returns the body (nil with
--- a path) or nil, err.
-local function fetch(job, rtype, path)
-  local status, body = job:_run(job._client.core:fetch(job._h, rtype, path))
+-- Downloads results (or streams them to path); returns the body (true with
+-- a path) and the HTTP status, or nil, err.
+local function download(job, rtype, path)
+  local rec = job[PRIVATE]
+  local status, body = run(job, rec.host.core:fetch(rec.h, rtype, path))
   if not status then
     return nil, body
   end
@@ -258,69 +295,95 @@ local function fetch(job, rtype, path)
   return body or true, status
 end
 
--- The job's results: the list of the {"results": [...]} answer, with
--- parsed content decoded. opts.type: "raw", "parsed", "png", ...
-function methods.results(job, opts)
-  opts = util.opts("job:results", opts)
+local TYPE_ONLY = util.set("type")
+
+---The job's results: the list of the service's {"results": [...]} answer,
+---parsed content decoded. Results the poller kept are used when they are
+---of the type asked for (a job submitted with parse = true keeps parsed
+---ones); otherwise they are downloaded.
+---@param opts? {type?: string} "raw", "parsed", "png", "markdown", ... (nil: the service's default)
+---@return table[]? results
+---@return pushpull.Error? err
+function Job:results(opts)
+  opts = util.options("job:results", opts, TYPE_ONLY)
   local rtype = check_type("job:results", opts)
-  local body = kept_results(job, rtype)
-  local status
-  if not body then
-    local err
-    body, err = fetch(job, rtype, nil)
-    if not body then
-      return nil, err
+  local kept = kept_results(self)
+  if kept then
+    local list = decode_results(kept, rtype)
+    if list and (rtype == nil or all_of_type(list, rtype)) then
+      return list
     end
-    status = err
+  end
+  local body, status = download(self, rtype, nil)
+  if not body then
+    return nil, status
   end
   return decode_results(body, rtype, status)
 end
 
--- Streams the results to path (created or truncated). true, or nil, err.
-function methods.save_results(job, path, opts)
+---Saves the job's results to files. With type "png", each result's image
+---(its base64 content, decoded) goes to an image file: path for the first,
+---then path with "-2", "-3", ... before the extension. Otherwise the
+---service's JSON answer is streamed to path.
+---@param path string
+---@param opts? {type?: string}
+---@return string[]? paths the files written
+---@return pushpull.Error? err
+function Job:save_results(path, opts)
   util.check("job:save_results", "path", path, "string")
-  opts = util.opts("job:save_results", opts)
+  opts = util.options("job:save_results", opts, TYPE_ONLY)
   local rtype = check_type("job:save_results", opts)
-  local c = job._client.core
-  if rtype == nil and job._state == FETCHED and (c:job_results(job._h) or c:job_results_path(job._h)) then
-    -- the core puts them in place atomically (a spool file is renamed)
-    local ok, err = c:job_save_results(job._h, path)
-    if not ok then
-      return nil, errors.from_core(err, {job_status = job.status})
+  if rtype == "png" then
+    local list, err = self:results{type = "png"}
+    if not list then
+      return nil, err
     end
-    return true
+    local paths, werr = files.write_images(self[PRIVATE], path, list, util.base64_decode)
+    if not paths then
+      local extra = {job_status = self.status, job = self}
+      if type(werr) == "table" then
+        return nil, errors.from_core(werr, extra)
+      end
+      return nil, errors.new(werr, extra)
+    end
+    return paths
   end
-  local ok, err = fetch(job, rtype, path)
+  local rec = self[PRIVATE]
+  if rtype == nil and self.fetched and (rec.host.core:job_results(rec.h) or files.kept_path(rec)) then
+    -- the core puts them in place (a spool file is renamed there)
+    local ok, err = files.save(rec, path)
+    if not ok then
+      return nil, errors.from_core(err, {job_status = self.status, job = self})
+    end
+    self.results_path = files.path(rec)
+    return {path}
+  end
+  local ok, err = download(self, rtype, path)
   if not ok then
     return nil, err
   end
-  return true
+  return {path}
 end
 
--- Why the job is rejected, unknown, faulted or expired (an error table), or nil.
-function methods.error(job)
-  local e = job._client.core:job_error(job._h)
+---Why the job was rejected, is unknown, faulted, expired or failed; nil
+---while nothing went wrong.
+---@return pushpull.Error?
+function Job:error()
+  local rec = self[PRIVATE]
+  local e = rec.host.core:job_error(rec.h)
   if e then
-    return errors.from_core(e, {job_status = job.status})
+    return errors.from_core(e, {job_status = self.status})
   end
   return nil
 end
 
--- Where the poller wrote the results, when it wrote them to a file.
-function methods.results_path(job)
-  local path, temporary = job._client.core:job_results_path(job._h)
-  if temporary then
-    return nil
-  end
-  return path
-end
-
--- Forgets the job in the client; the object must not be used afterwards.
-function methods.release(job)
-  local client = job._client
-  client._jobs[job._h] = nil
-  client.core:job_release(job._h)
-  job._released = true
+---Forgets the job in the client (and its kept results); the object must
+---not be used afterwards.
+---@return true
+function Job:release()
+  local rec = self[PRIVATE]
+  rec.host:forget(rec.h)
+  return true
 end
 
 return M

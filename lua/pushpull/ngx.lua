@@ -21,6 +21,7 @@
 -- know on to the other workers, which take it within CALLBACK_RELAY_STEP
 -- seconds. Without it, such a job ends by its safety-net poll.
 local pushpull = require("pushpull")
+local clientmod = require("pushpull.client")
 local driver = require("pushpull.drivers.ngx")
 local json = require("pushpull.json")
 local util = require("pushpull.util")
@@ -29,60 +30,86 @@ local M = {}
 
 M.DEFAULT_BATCH_SIZE = 100
 
-local clients = {} -- key -> client, per worker (module state is per worker)
+local clients = {} -- options key -> {client, shared = dict name}, per worker (module state is per worker)
 local relays = {}  -- callback_shared dict name -> true once this worker drains it
 
 M.CALLBACK_RELAY_STEP = 0.02 -- seconds between looks at the worker's relayed callbacks
 
+-- The options of pushpull.ngx.client that are its own, not pushpull.new's.
+local OWN = util.set("callback_url", "callback_shared", "callback_safety_min", "callback_safety_factor")
+local OPTIONS = util.set()
+for k in pairs(clientmod.OPTIONS) do OPTIONS[k] = true end
+for k in pairs(OWN) do OPTIONS[k] = true end
+
+-- The same text for the same options, whatever their order: every option
+-- counts (two clients that differ in any of them are two clients).
 local function key_of(opts)
-  return table.concat({tostring(opts.base_url), tostring(opts.username), tostring(opts.batch_size),
-    tostring(opts.journal), tostring(opts.callback_url), tostring(opts.callback_shared)}, "\0")
+  local keys = {}
+  for k in pairs(opts) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  for i, k in ipairs(keys) do
+    local v = opts[k]
+    parts[i] = k .. "=" .. (type(v) == "table" and "{" .. key_of(v) .. "}" or tostring(v))
+  end
+  return table.concat(parts, "\0")
 end
 
+local start_relay
+
+---The worker's client for these options: made on first use, then the same
+---one for every request of the worker with the same options. Takes
+---pushpull.new's options (batch_size 100 by default) and callback_url,
+---callback_shared (a lua_shared_dict), callback_safety_min,
+---callback_safety_factor.
+---@param opts pushpull.Options|{callback_url?: string, callback_shared?: string, callback_safety_min?: number, callback_safety_factor?: number}
+---@return pushpull.Client? client
+---@return pushpull.Error? err
 function M.client(opts)
-  if type(opts) ~= "table" then
-    error("pushpull.ngx.client: options must be a table", 2)
-  end
+  local f = "pushpull.ngx.client"
+  util.check(f, "options", opts, "table")
+  util.known_keys(f, "options", opts, OPTIONS)
   if ngx.get_phase() == "init" then
     error("pushpull.ngx.client: not in init_by_lua* (the workers would share its state); "
       .. "call it in init_worker_by_lua* or in a handler", 2)
   end
   local key = key_of(opts)
-  local c = clients[key]
-  if c then
-    return c
+  local entry = clients[key]
+  if entry and not clientmod.host(entry.client).closed then
+    return entry.client
+  end
+  util.check(f, "options.callback_url", opts.callback_url, "string|nil")
+  util.check(f, "options.callback_shared", opts.callback_shared, "string|nil")
+  if opts.callback_shared and not ngx.shared[opts.callback_shared] then
+    util.argerror(f, "options.callback_shared", "names no lua_shared_dict: " .. opts.callback_shared)
   end
   local o = {}
-  for k, v in pairs(opts) do o[k] = v end
-  o.batch_size = o.batch_size or M.DEFAULT_BATCH_SIZE
-  local err
-  util.check("pushpull.ngx.client", "options.callback_url", o.callback_url, "string|nil")
-  util.check("pushpull.ngx.client", "options.callback_shared", o.callback_shared, "string|nil")
-  if o.callback_shared and not ngx.shared[o.callback_shared] then
-    util.argerror("pushpull.ngx.client", "options.callback_shared",
-      "names no lua_shared_dict: " .. o.callback_shared)
+  for k, v in pairs(opts) do
+    if not OWN[k] then o[k] = v end
   end
-  c, err = pushpull.new(o)
+  o.batch_size = o.batch_size or M.DEFAULT_BATCH_SIZE
+  local c, err = pushpull.new(o)
   if not c then
     return nil, err
   end
-  if o.callback_url then
-    local ok, cerr = c:expect_callbacks(o.callback_url,
-      {safety_min = o.callback_safety_min, safety_factor = o.callback_safety_factor})
+  -- (the callback handler looks for the relay's dict in the client's options)
+  c.options.callback_shared = opts.callback_shared
+  if opts.callback_url then
+    local ok, cerr = c:expect_callbacks(opts.callback_url,
+      {safety_min = opts.callback_safety_min, safety_factor = opts.callback_safety_factor})
     if not ok then
       c:close()
       return nil, cerr
     end
   end
-  clients[key] = c
-  if o.callback_shared then
-    local ok, rerr = M._start_relay(o.callback_shared)
+  if opts.callback_shared then
+    local ok, rerr = start_relay(opts.callback_shared)
     if not ok then
-      clients[key] = nil
       c:close()
       return nil, rerr
     end
   end
+  clients[key] = {client = c, shared = opts.callback_shared}
   return c
 end
 
@@ -225,25 +252,24 @@ local function drain(premature, dict_name)
     if not body then
       break
     end
-    for _, c in pairs(clients) do
-      if c.options.callback_shared == dict_name and not c._closed then
-        local ok = c:feed_callback(body)
-        if ok then
-          driver.notify(c)
-          dict:incr("pushpull:relayed", 1, 0)
-        end
+    for _, entry in pairs(clients) do
+      if entry.shared == dict_name and entry.client:feed_callback(body) then
+        driver.notify(entry.client)
+        dict:incr("pushpull:relayed", 1, 0)
       end
     end
   end
 end
 
--- How many callbacks the workers took from each other through dict_name.
+---How many callbacks the workers took from each other through dict_name.
+---@param dict_name string
+---@return integer
 function M.relayed(dict_name)
   local dict = ngx.shared[dict_name]
   return dict and dict:get("pushpull:relayed") or 0
 end
 
-function M._start_relay(dict_name)
+function start_relay(dict_name)
   if relays[dict_name] then
     return true
   end

@@ -5,6 +5,9 @@ local util = require("pushpull.util")
 
 local M = {}
 
+---The scheduler: recurring jobs. Each call returns the service's decoded
+---answer (true for an empty one), or nil, err.
+---@class pushpull.Schedules
 local Schedules = {}
 Schedules.__index = Schedules
 
@@ -23,6 +26,10 @@ local function id_string(fname, id)
   util.argerror(fname, "id", "must be a schedule id (string or integer), got " .. type(id), 3)
 end
 
+---Creates a schedule; params go to the service as given.
+---@param params {cron: string, items: table[], end_time?: string}
+---@return table? schedule
+---@return pushpull.Error? err
 function Schedules:create(params)
   local f = "schedules:create"
   util.check(f, "params", params, "table")
@@ -35,14 +42,23 @@ function Schedules:create(params)
   return self._client:call("POST", "/v1/schedules", params)
 end
 
+---@return table? answer {schedules = {id, ...}}
+---@return pushpull.Error? err
 function Schedules:list()
   return self._client:call("GET", "/v1/schedules")
 end
 
+---@param id string|integer
+---@return table? schedule
+---@return pushpull.Error? err
 function Schedules:get(id)
   return self._client:call("GET", "/v1/schedules/" .. id_string("schedules:get", id))
 end
 
+---@param id string|integer
+---@param active boolean
+---@return true? ok
+---@return pushpull.Error? err
 function Schedules:set_active(id, active)
   local sid = id_string("schedules:set_active", id)
   util.check("schedules:set_active", "active", active, "boolean")
@@ -53,6 +69,9 @@ function Schedules:set_active(id, active)
   return true
 end
 
+---@param id string|integer
+---@return table? answer {runs = {...}}
+---@return pushpull.Error? err
 function Schedules:runs(id)
   return self._client:call("GET", "/v1/schedules/" .. id_string("schedules:runs", id) .. "/runs")
 end

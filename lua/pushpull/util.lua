@@ -1,4 +1,6 @@
--- Small helpers shared by the pushpull modules.
+-- Small helpers shared by the pushpull modules: argument checks that name
+-- the argument, option tables that refuse unknown keys, list tests, whole
+-- file reads and writes, base64.
 local M = {}
 
 -- Raise an argument error naming the function and the argument, reported at
@@ -19,7 +21,44 @@ function M.check(fname, argname, value, types, level)
   M.argerror(fname, argname, ("must be %s, got %s"):format(types:gsub("|", " or "), t), (level or 2) + 1)
 end
 
--- An options table (nil means {}), checked to be a table.
+-- A set {name = true} of the names given.
+function M.set(...)
+  local s = {}
+  for i = 1, select("#", ...) do
+    s[select(i, ...)] = true
+  end
+  return s
+end
+
+-- Raises for the first key of t that is not in the set known, naming it
+-- (prefix is where t sits: "options", "options.poll").
+function M.known_keys(fname, prefix, t, known, level)
+  for k in pairs(t) do
+    if not known[k] then
+      local names = {}
+      for name in pairs(known) do
+        names[#names + 1] = name
+      end
+      table.sort(names)
+      M.argerror(fname, prefix .. "." .. tostring(k),
+        "is not an option (options are " .. table.concat(names, ", ") .. ")", (level or 2) + 1)
+    end
+  end
+end
+
+-- An options table (nil means {}), checked to be a table whose keys are all
+-- in the set known.
+function M.options(fname, value, known, level)
+  if value == nil then
+    return {}
+  end
+  M.check(fname, "options", value, "table", (level or 2) + 1)
+  M.known_keys(fname, "options", value, known, (level or 2) + 1)
+  return value
+end
+
+-- An options table (nil means {}) whose keys are not checked (only
+-- pushpull.ngx.callback_handler's, until it goes to the core's rules).
 function M.opts(fname, value, level)
   if value == nil then
     return {}
@@ -68,11 +107,41 @@ function M.write_file(path, data)
     return nil, err
   end
   local ok, werr = f:write(data)
-  f:close()
-  if not ok then
-    return nil, werr
+  local cok, cerr = f:close()
+  if not ok or not cok then
+    return nil, werr or cerr
   end
   return true
+end
+
+-- ---- base64 (RFC 4648, the alphabet the service encodes png results with)
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local b64_value = {}
+for i = 1, #B64 do
+  b64_value[B64:sub(i, i)] = i - 1
+end
+
+local function quad(s)
+  local a, b, c, d = b64_value[s:sub(1, 1)], b64_value[s:sub(2, 2)], b64_value[s:sub(3, 3)],
+    b64_value[s:sub(4, 4)]
+  local n = ((a * 64 + b) * 64 + (c or 0)) * 64 + (d or 0)
+  local x, y, z = math.floor(n / 65536), math.floor(n / 256) % 256, n % 256
+  if not c then
+    return string.char(x)
+  elseif not d then
+    return string.char(x, y)
+  end
+  return string.char(x, y, z)
+end
+
+-- The bytes of base64 text (whitespace ignored), or nil when it is not base64.
+function M.base64_decode(text)
+  local s = text:gsub("%s+", "")
+  if #s % 4 ~= 0 or s:find("[^%w%+/=]") or s:find("=[^=]") or s:find("===$") then
+    return nil
+  end
+  return (s:gsub("....", quad))
 end
 
 return M

@@ -32,7 +32,8 @@ describe("pushpull batches", function()
 
     local count, seen = 0, {}
     for job in batch:completed{timeout = 240} do
-      assert.equal("fetched", job.status)
+      assert.equal("done", job.status)
+        assert.is_true(job.fetched)
       assert.is_nil(seen[job])
       seen[job] = true
       count = count + 1
@@ -62,7 +63,8 @@ describe("pushpull batches", function()
     local k = 0
     for job in batch:completed() do
       k = k + 1
-      assert.equal("fetched", job.status)
+      assert.equal("done", job.status)
+        assert.is_true(job.fetched)
     end
     assert.equal(20, k)
     assert.is_nil(batch:completed()()) -- every job was given once

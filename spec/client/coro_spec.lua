@@ -41,13 +41,14 @@ describe("pushpull.run", function()
   end)
 
   it("picks the coro driver inside run and blocking outside", function()
+    local host = require("pushpull.client").host(ctx.client)
     local inside
     pushpull.run(function()
-      inside = getmetatable(ctx.client:driver())
+      inside = host:driver()
     end)
-    local outside = getmetatable(ctx.client:driver())
-    assert.is_not.equal(inside, outside)
-    assert.equal(outside, getmetatable(require("pushpull.drivers.blocking").new(ctx.client)))
+    local outside = host:driver()
+    assert.equal(host.drivers.coro, inside)
+    assert.equal(host.drivers.blocking, outside)
   end)
 
   it("lets coroutines wait on a batch and on single jobs together", function()
@@ -65,7 +66,7 @@ describe("pushpull.run", function()
       end
     end)
     table.sort(order)
-    assert.same({"fetched", "fetched", "fetched", "single"}, order)
+    assert.same({"done", "done", "done", "single"}, order)
   end)
 
   it("times out a wait inside a coroutine without blocking the others", function()

@@ -45,7 +45,7 @@ describe("pushpull under injected faults", function()
     local ok, err = ctx.client:wait_all(jobs, {timeout = 120})
     assert.is_true(ok, err and tostring(err))
 
-    local final = {fetched = true, faulted = true, rejected = true, unknown = true, expired = true}
+    local final = {done = true, faulted = true, rejected = true, unknown = true, expired = true}
     local counts = {}
     for _, job in ipairs(jobs) do
       assert.is_true(final[job.status], "job in state " .. tostring(job.status))
@@ -55,12 +55,13 @@ describe("pushpull under injected faults", function()
         assert.is_table(e)
         assert.is_string(e.message)
       end
-      if job.status == "fetched" then
+      if job.status == "done" then
+        assert.is_true(job.fetched)
         local results = assert(job:results())
         assert.is_not_nil(h.page_number(results[1].content))
       end
     end
-    assert.is_true((counts.fetched or 0) > 0)
+    assert.is_true((counts.done or 0) > 0)
     assert.is_true(ctx.client:stats().retries > 0)
   end)
 

@@ -117,7 +117,7 @@ describe("the provider's samples", function()
       local ended = 0
       for job in batch:completed{timeout = 30} do
         ended = ended + 1
-        assert.is_true(job.status == "fetched" or job.status == "faulted")
+        assert.is_true(job.status == "done" or job.status == "faulted")
       end
       assert.equal(3, ended)
       -- the service posted one callback per job to the callback URL

@@ -4,6 +4,7 @@
 local emulator = require("support.emulator")
 local common = require("hosts.common")
 local pushpull = require("pushpull")
+local clientmod = require("pushpull.client")
 
 local has_luv, uv = pcall(require, "luv")
 
@@ -25,8 +26,9 @@ describe("luv driver with lua-luv", function()
 
   it("is picked for a client given a loop, and drives coroutines from uv.run", function()
     local client = new_client{loop = uv}
-    local d = client:driver()
-    assert.are.equal(client._drivers.luv, d)
+    local host = clientmod.host(client)
+    local d = host:driver()
+    assert.are.equal(host.drivers.luv, d)
     local ticks, worst, last = 0, 0, uv.hrtime()
     local waiting = 0
     local timer = uv.new_timer()
@@ -70,10 +72,10 @@ describe("luv driver with lua-luv", function()
     assert.are.equal(40, ok_jobs)
     assert.is_true(ticks >= 10, "timer ticks during the waits: " .. ticks)
     assert.is_true(worst < 100, "worst timer lateness " .. worst .. " ms")
-    assert.are.equal(0, client.core:busy())
-    assert.are.equal(0, client:driver():watched())
+    assert.are.equal(0, host.core:busy())
+    assert.are.equal(0, d:watched())
     -- nothing due: no timer armed either (no periodic wake-ups)
-    assert.is_false(client:driver().timer:is_active())
+    assert.is_false(d.timer:is_active())
     client:close()
   end)
 

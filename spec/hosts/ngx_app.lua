@@ -2,11 +2,13 @@
 -- content, access, timer, light-thread and non-yielding contexts of a real
 -- nginx, and callbacks taken by a location of the same nginx. Every answer is JSON that spec/hosts/ngx_driver_spec.lua checks.
 local cjson = require("cjson.safe")
-local pushpull = require("pushpull")
-local ngx_driver = require("pushpull.drivers.ngx")
-local ppngx = require("pushpull.ngx")
 
 local M = {}
+
+-- pushpull is loaded in the worker, on first use, not in init_by_lua: the
+-- side-effect check compares the worker before and after.
+local function pushpull() return require("pushpull") end
+local function ppngx() return require("pushpull.ngx") end
 
 local config = {}
 local client -- one per worker, made on first use
@@ -17,7 +19,7 @@ end
 
 local function get_client()
   if not client then
-    client = assert(pushpull.new{
+    client = assert(pushpull().new{
       username = config.username, password = config.password, base_url = config.base_url,
     })
   end
@@ -70,7 +72,8 @@ local function run_jobs(first, n)
   end
   out.phase = ngx.get_phase()
   -- the driver the client picked by itself in this context
-  out.driver = c:driver() == c._drivers.ngx and "ngx" or "other"
+  local host = require("pushpull.client").host(c)
+  out.driver = host:driver() == host.drivers.ngx and "ngx" or "other"
   return out
 end
 
@@ -193,7 +196,7 @@ end
 
 -- The worker's client whose jobs call back to /callback of this nginx.
 local function callback_client()
-  return assert(ppngx.client{
+  return assert(ppngx().client{
     username = config.username, password = config.password, base_url = config.base_url,
     callback_url = config.self_url .. "/callback", callback_shared = "callbacks",
   })
@@ -203,16 +206,16 @@ end
 -- 100, every sender) and /callback/denied (another sender only) for the
 -- refusals.
 function M.callback()
-  ppngx.callback_handler(callback_client(), {allow = "callbacker_ips"})
+  ppngx().callback_handler(callback_client(), {allow = "callbacker_ips"})
 end
 
 function M.callback_small()
-  ppngx.callback_handler(callback_client(), {max_body = 100})
+  ppngx().callback_handler(callback_client(), {max_body = 100})
 end
 
 local DENIED = {"10.9.8.7", "2001:db8::1"}
 function M.callback_denied()
-  ppngx.callback_handler(callback_client(), {allow = DENIED})
+  ppngx().callback_handler(callback_client(), {allow = DENIED})
 end
 
 -- ?n= query jobs submitted with callback = true and waited for (?from=
@@ -236,18 +239,63 @@ function M.callback_batch()
   local statuses, ended = {}, 0
   for _, job in ipairs(batch.jobs) do
     statuses[job.status] = (statuses[job.status] or 0) + 1
-    if job.status == "fetched" or job.status == "faulted" then
+    if job.status == "done" or job.status == "faulted" then
       ended = ended + 1
     end
   end
   reply{n = n, ended = ended, statuses = statuses, waited = ok == true,
     wait_error = werr and tostring(werr.message or werr), seconds = ngx.now() - t0,
     callback_url = batch.jobs[1].info and batch.jobs[1].info.callback_url,
-    relayed = ppngx.relayed("callbacks"), worker = ngx.worker.id()}
+    relayed = ppngx().relayed("callbacks"), worker = ngx.worker.id()}
+end
+
+-- The full workflow (spec/hosts/full_workflow.lua) in this handler, then
+-- what changed in the worker since init_worker_by_lua (before pushpull was
+-- loaded).
+function M.side_effects()
+  local dir = "/tmp/pushpull-ngx-" .. ngx.worker.pid() .. "-" .. math.random(1e9)
+  os.execute("mkdir -p " .. dir)
+  local report = require("full_workflow").run{base_url = config.base_url, site = config.site, dir = dir}
+  os.execute("rm -rf " .. dir)
+  collectgarbage()
+  -- (lua-resty-core puts the builtin os.getenv back at its first call in a
+  -- request: resty/core/misc.lua)
+  report.changed = require("host_state").since_remembered{["os.getenv"] = true}
+  reply(report)
+end
+
+-- pushpull.ngx.client: a typo in its options raises naming the key; the
+-- same options give the same client, other options (any of them) another,
+-- and a closed client is replaced.
+function M.ngx_client()
+  local opts = {username = config.username, password = config.password, base_url = config.base_url,
+    batch_size = 7}
+  local ok, err = pcall(ppngx().client, {username = "u", password = "p", callbak_url = "http://x/cb"})
+  local a = assert(ppngx().client(opts))
+  local same = ppngx().client(opts) == a
+  local other_opts = {}
+  for k, v in pairs(opts) do other_opts[k] = v end
+  other_opts.password = "another"
+  local other = ppngx().client(other_opts) ~= a
+  a:close()
+  local b = assert(ppngx().client(opts))
+  reply{typo_raised = not ok, typo_error = tostring(err), same = same, other = other,
+    replaced = b ~= a, batch_size = b.options.batch_size}
+end
+
+-- ngx.log with a pushpull error (and with what assert raised): its message.
+function M.log_err()
+  local bad = assert(pushpull().new{username = "user", password = "wrong", base_url = config.base_url})
+  local _, err = bad:callbacker_ips()
+  bad:close()
+  ngx.log(ngx.WARN, "logged: ", err)
+  local _, raised = pcall(assert, nil, err)
+  ngx.log(ngx.WARN, "raised: ", raised)
+  ngx.say("x" .. err)
 end
 
 function M.engine()
-  local s = ngx_driver.stats()
+  local s = require("pushpull.drivers.ngx").stats()
   s.worker = ngx.worker.id()
   reply(s)
 end

@@ -170,12 +170,42 @@ describe("ngx driver in nginx", function()
     assert.are.equal(5, lines[1].submitted)
     local seen = {}
     for i = 2, 6 do
-      assert.are.equal("fetched", lines[i].status)
+      assert.are.equal("done", lines[i].status)
+      assert.is_true(lines[i].fetched)
       assert.are.equal(200, lines[i].status_code)
       seen[lines[i].url] = true
     end
     for _, u in ipairs(urls) do assert.is_true(seen[u], u) end
     assert.are.same({done = 5, ok = 5, pending = 0}, lines[7])
+  end)
+
+  it("changes nothing outside its own tables in the worker", function()
+    local r = get_json(srv, "/side_effects", 60)
+    assert.are.same({}, r.failures)
+    assert.is_true(r.steps > 25, cjson.encode(r))
+    assert.are.same({}, r.changed)
+    assert.are.same({}, srv:log_lines("writing a global"))
+  end)
+
+  it("gives one client per worker and options, and checks the options", function()
+    local r = get_json(srv, "/ngx_client")
+    assert.is_true(r.typo_raised)
+    assert.matches("options.callbak_url is not an option", r.typo_error, 1, true)
+    assert.is_true(r.same)
+    assert.is_true(r.other)
+    assert.is_true(r.replaced)
+    assert.are.equal(7, r.batch_size)
+  end)
+
+  it("logs a pushpull error's message", function()
+    local res = get(srv, "/log_err")
+    assert.are.equal(200, res.status)
+    assert.matches("^xpushpull: .*%(HTTP 401%)\n$", res.body)
+    for _, what in ipairs{"logged", "raised"} do
+      local lines = srv:log_lines(what .. ": ")
+      assert.are.equal(1, #lines)
+      assert.matches(what .. ": pushpull: .*%(HTTP 401%)", lines[1])
+    end
   end)
 
   it("runs one engine in the worker, with no error in the log", function()

@@ -1,9 +1,8 @@
 -- The blocking driver: plain scripts outside coroutines. A wait runs the
--- core in core:wait(ms) (curl_multi_poll) until its condition holds.
-local core = require("pushpull.core")
+-- core in core:wait(ms) (curl_multi_poll) until pushpull.wait ends it.
+local wait = require("pushpull.wait")
 
-local now = core.now
-local SLICE_MS = 1000 -- longest single poll; conditions are re-checked after it
+local SLICE_MS = 1000 -- longest single poll; waiters are checked after each
 
 local M = {name = "blocking"}
 
@@ -19,47 +18,23 @@ function M.detect()
   return false
 end
 
--- One step of the core for up to ms, then apply its events. Returns the
--- number of events applied. Shared with the coro scheduler.
-function M.step(host, ms)
-  host.core:wait(ms)
-  return host:dispatch()
-end
-
--- When the core has nothing in flight: one non-blocking step to be sure,
--- then true if it is still idle.
-function M.idle(host)
+-- One step of the core, blocking for at most ms (not at all when it has
+-- nothing in flight), then the waiters are settled. Shared with the coro
+-- scheduler.
+function M.pump(host, ms)
   local c = host.core
   if c:busy() > 0 then
-    return false
+    c:wait(ms)
   end
-  c:perform()
-  host:dispatch()
-  return c:busy() == 0
+  return wait.settle(host)
 end
 
-function Blocking:wait(cond, deadline)
+function Blocking:suspend(w)
   local host = self.host
-  while true do
-    if cond() then
-      return true
-    end
-    local ms = SLICE_MS
-    if deadline then
-      local left = deadline - now()
-      if left <= 0 then
-        return nil, "timeout"
-      end
-      ms = math.min(ms, math.ceil(left * 1000))
-    end
-    if M.idle(host) then
-      if cond() then
-        return true
-      end
-      return nil, "nothing in flight"
-    end
-    M.step(host, ms)
+  while not w.done do
+    M.pump(host, wait.step_ms(host, SLICE_MS))
   end
+  return w.ok, w.reason
 end
 
 return M

@@ -1,16 +1,15 @@
 -- The coro driver: pushpull.run(fn, ...) runs fn in a coroutine scheduler;
 -- inside it pushpull.spawn(fn, ...) starts more coroutines. A wait in one of
--- them yields to the scheduler, which drives the core of every client that
--- has waiters once per round for all of them, and resumes the waiters whose
--- condition holds (or whose deadline passed).
+-- them yields to the scheduler, which steps the core of every client that
+-- has waiters, once per round for all of them (pushpull.wait ends the
+-- waits), and resumes the coroutines whose wait ended.
 --
 -- A coroutine the scheduler does not manage (one the user resumes by hand)
 -- is not a coro context: its waits block in the blocking driver, which also
--- dispatches events, so the scheduler's waiters see them afterwards.
-local core = require("pushpull.core")
+-- settles the scheduler's waiters of the same client.
 local blocking = require("pushpull.drivers.blocking")
+local wait = require("pushpull.wait")
 
-local now = core.now
 local SLICE_MS = 1000
 local MULTI_SLICE_MS = 5 -- per client per round when several clients have waiters
 
@@ -19,6 +18,12 @@ local M = {name = "coro"}
 local WAIT = {} -- the token a waiting coroutine yields
 local stack = {} -- running schedulers, innermost last
 
+local unpack = table.unpack or unpack
+
+local function pack(...)
+  return {n = select("#", ...), ...}
+end
+
 local Scheduler = {}
 Scheduler.__index = Scheduler
 
@@ -26,55 +31,34 @@ local function current()
   return stack[#stack]
 end
 
-local function new_scheduler()
-  return setmetatable({
-    ready = {}, -- {co, ok, reason} records, run in order
-    waiters = {}, -- {co, cond, deadline, host}
-    managed = {}, -- co -> true
-    count = 0, -- live managed coroutines
-    failure = nil,
-  }, Scheduler)
-end
-
 function Scheduler:spawn(fn, ...)
   local co = coroutine.create(fn)
   self.managed[co] = true
-  self.count = self.count + 1
-  local n = select("#", ...)
-  self.ready[#self.ready + 1] = {co = co, n = n, ...}
+  self.ready[#self.ready + 1] = pack(co, ...)
   return co
 end
 
-local unpack = table.unpack or unpack
-
-local function pack(...)
-  return {n = select("#", ...), ...}
-end
-
+-- Resumes one ready record {co, args...}.
 function Scheduler:resume(rec)
-  local co = rec.co
-  local res = pack(coroutine.resume(co, unpack(rec, 1, rec.n or 0)))
+  local co = rec[1]
+  local res = pack(coroutine.resume(co, unpack(rec, 2, rec.n)))
   if not res[1] then
     self.managed[co] = nil
-    self.count = self.count - 1
     local msg = res[2]
     if type(msg) == "string" then
       msg = debug.traceback(co, msg)
     end
     self.failure = self.failure or {msg}
-    return
-  end
-  if coroutine.status(co) == "dead" then
+  elseif coroutine.status(co) == "dead" then
     self.managed[co] = nil
-    self.count = self.count - 1
     if co == self.main then
-      self.results = pack(select(2, unpack(res, 1, res.n)))
+      self.results = pack(unpack(res, 2, res.n))
     end
-    return
-  end
-  if res[2] ~= WAIT then
+  elseif res[2] == WAIT then
+    self.waiting = self.waiting + 1
+  else
     -- a plain coroutine.yield(): let the others run, then continue
-    self.ready[#self.ready + 1] = {co = co, n = 0}
+    self.ready[#self.ready + 1] = {co, n = 1}
   end
 end
 
@@ -91,81 +75,32 @@ function Scheduler:run_ready()
   end
 end
 
--- Moves waiters whose condition holds, or whose deadline passed, to ready.
-function Scheduler:check_waiters(t)
-  local keep, nkeep = {}, 0
-  local ready = self.ready
-  local waiters = self.waiters
-  for i = 1, #waiters do
-    local w = waiters[i]
-    if w.cond() then
-      ready[#ready + 1] = {co = w.co, n = 1, true}
-    elseif w.deadline and t >= w.deadline then
-      ready[#ready + 1] = {co = w.co, n = 2, nil, "timeout"}
-    else
-      nkeep = nkeep + 1
-      keep[nkeep] = w
-    end
-  end
-  self.waiters = keep
-end
-
--- Drives the cores of all clients that have waiters, once.
+-- Steps the core of every client that has waiters, once.
 function Scheduler:drive()
-  local hosts, nhosts, seen = {}, 0, {}
-  local first_deadline
-  for i = 1, #self.waiters do
-    local w = self.waiters[i]
-    if not seen[w.host] then
-      seen[w.host] = true
-      nhosts = nhosts + 1
-      hosts[nhosts] = w.host
-    end
-    if w.deadline and (not first_deadline or w.deadline < first_deadline) then
-      first_deadline = w.deadline
-    end
-  end
-  local ms = SLICE_MS
-  if first_deadline then
-    ms = math.max(0, math.min(ms, math.ceil((first_deadline - now()) * 1000)))
-  end
-  if nhosts > 1 then
-    ms = math.min(ms, MULTI_SLICE_MS)
-  end
-  local idle = 0
-  for i = 1, nhosts do
-    local h = hosts[i]
-    if blocking.idle(h) then
-      idle = idle + 1
+  local list = {}
+  for host in pairs(self.hosts) do
+    if #host.waiters > 0 then
+      list[#list + 1] = host
     else
-      blocking.step(h, ms)
+      self.hosts[host] = nil
     end
   end
-  return idle == nhosts
+  local ms = #list > 1 and MULTI_SLICE_MS or SLICE_MS
+  for i = 1, #list do
+    ms = wait.step_ms(list[i], ms)
+  end
+  for i = 1, #list do
+    blocking.pump(list[i], ms)
+  end
 end
 
 function Scheduler:loop()
   while true do
     self:run_ready()
-    if self.failure then
+    if self.failure or self.waiting == 0 then
       return
     end
-    if #self.waiters == 0 then
-      return
-    end
-    self:check_waiters(now())
-    if #self.ready == 0 then
-      local all_idle = self:drive()
-      self:check_waiters(now())
-      if all_idle and #self.ready == 0 then
-        -- nothing in flight anywhere: no condition can change any more
-        for i = 1, #self.waiters do
-          local w = self.waiters[i]
-          self.ready[#self.ready + 1] = {co = w.co, n = 2, nil, "nothing in flight"}
-        end
-        self.waiters = {}
-      end
-    end
+    self:drive()
   end
 end
 
@@ -176,7 +111,7 @@ function M.run(fn, ...)
   if type(fn) ~= "function" then
     error("pushpull: run: fn must be a function, got " .. type(fn), 2)
   end
-  local s = new_scheduler()
+  local s = setmetatable({ready = {}, managed = {}, hosts = {}, waiting = 0}, Scheduler)
   s.main = s:spawn(fn, ...)
   stack[#stack + 1] = s
   local ok, err = pcall(s.loop, s)
@@ -226,17 +161,18 @@ function M.new(host)
   return setmetatable({host = host}, Coro)
 end
 
-function Coro:wait(cond, deadline)
-  if cond() then
-    return true
-  end
+function Coro:suspend(w)
   local s = current()
   local co = coroutine.running()
   if not s or not co or not s.managed[co] then
     -- not a scheduler coroutine (the driver was forced): block instead
-    return blocking.new(self.host):wait(cond, deadline)
+    return blocking.new(self.host):suspend(w)
   end
-  s.waiters[#s.waiters + 1] = {co = co, cond = cond, deadline = deadline, host = self.host}
+  s.hosts[self.host] = true
+  w.resume = function(ok, reason)
+    s.waiting = s.waiting - 1
+    s.ready[#s.ready + 1] = {co, ok, reason, n = 3}
+  end
   return coroutine.yield(WAIT)
 end
 

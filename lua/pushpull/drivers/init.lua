@@ -1,94 +1,48 @@
 --[[
-pushpull.drivers: how a client waits.
+pushpull.drivers: how a client waits in each kind of host.
 
 The C core never runs a loop: it says what it waits on and the host calls
 back in (socket_action / timeout_ms / take_fd_changes / perform / poll, see
-core/include/pushpull.h). A *driver* is the piece of Lua that does that for
-one kind of host, and makes every wait of the client (job:wait, a
-submission, results, batch:completed, ...) fit that host: block the process,
-yield a coroutine, sleep an nginx light thread, or return to the libuv loop.
-Client code never knows which driver runs; adding one is adding a module
-`pushpull.drivers.<name>` -- nothing else changes.
+core/include/pushpull.h). Deciding when a wait ends belongs to one module,
+pushpull.wait (the condition, the deadline, nothing in flight, a closed
+client). A *driver* is only the pump between one kind of host loop and the
+core, like hiredis' adapters: it steps the core when the host says a socket
+or the timer is ready, calls wait.settle(host) after each step, and
+suspends and resumes the waiting code. Adding a host is adding a module
+`pushpull.drivers.<name>`; nothing else changes.
 
-THE HOST (what a driver gets)
-  A driver instance is bound to one client, given to it as `host`:
-    host.core        the binding (pushpull.core client userdata):
-                       host.core:socket_action(fd, events) -> true | false
-                         (fd == core.SOCKET_TIMEOUT (-1) when the timer fired;
-                          events: core.WANT_READ | core.WANT_WRITE | core.EV_ERROR)
-                       host.core:timeout_ms() -> ms until the core needs a call,
-                         -1 when nothing is due, 0 for now
-                       host.core:take_fd_changes() -> {{fd, events}, ...}
-                         (oldest first; events == 0: stop watching that fd)
-                       host.core:perform()   non-blocking step
-                       host.core:wait(ms)    blocking step (up to ms)
-                       host.core:busy()      transfers + scheduled work (0: idle)
-    host:dispatch()  pulls the core's events (core:take_events()) and applies
-                     them to the client's job/batch/operation objects. A driver
-                     MUST call it after every socket_action/perform/poll (once
-                     after a burst is enough) and before it re-checks waiters'
-                     conditions. Returns the number of events applied. It never
-                     yields and never calls a driver.
-    host.options     the options table given to pushpull.new (a copy), so
-                     that a driver can take settings of its own from it
-                     (e.g. `loop`, also kept as host._loop, for luv).
-    drivers.now()    monotonic clock in seconds (a float); deadlines use it.
+THE HOST (pushpull.host, one per client; what a driver is given)
+    host.core           the binding: socket_action(fd, events) (fd
+                        core.SOCKET_TIMEOUT when the timer fired; events
+                        core.WANT_READ | WANT_WRITE | EV_ERROR),
+                        timeout_ms() (-1 nothing due, 0 now),
+                        take_fd_changes() ({{fd, events}, ...}, oldest first;
+                        events 0: stop watching), perform() (non-blocking
+                        step), poll(ms) (blocking step), busy() (0: idle)
+    host.options, host.loop   the client's options; the luv loop it was given
 
-THE DRIVER MODULE (lua/pushpull/drivers/<name>.lua) returns a table:
-    name             "<name>"
-    new(host)        -> driver instance for that client (created lazily, once
-                        per client and driver name, cached by the client)
-    detect(host)     optional: true when this driver should be chosen
-                        automatically in the current context for that client
-                        (called at each wait when the client was not given
-                        `driver = ...`; keep it cheap). Tried in the order of
-                        drivers.order below; blocking is the fallback. A module
-                        that cannot load (its host library is missing) is
-                        skipped by detection; naming it with driver = raises.
+THE MODULE (lua/pushpull/drivers/<name>.lua) returns a table:
+    name                "<name>"
+    new(host)           -> the driver instance for that client (made once)
+    detect(host)        optional: true when it should be picked in the current
+                        context (tried in the order of M.order; blocking is the
+                        fallback); a module that cannot load is skipped
 
-THE DRIVER INSTANCE implements:
-    driver:wait(cond, deadline) -> true | nil, reason
-        Return true as soon as cond() is truthy (check it first: it may
-        already hold). deadline: nil (no limit) or an absolute drivers.now()
-        time; past it return nil, "timeout". While waiting, drive the core
-        and call host:dispatch(), then re-check cond(). Any number of
-        coroutines / light threads may be in wait() at once on one client:
-        the driver drives the core once for all of them and wakes every
-        waiter whose cond() now holds (cond() is cheap and side-effect free;
-        a driver may call it as often as it likes). When the core is idle
-        (busy() == 0 after a perform() and dispatch()) and cond() is still
-        false, nothing can change it: return nil, "nothing in flight".
-    driver:kick()       optional: the client calls it right after it started
-        new work in the core (submit, fetch, request, refresh, watch, a fed
-        callback). Event-loop drivers re-arm here: call take_fd_changes() and
-        timeout_ms() (curl asks for an immediate timeout when a transfer is
-        added) and update their fd watchers / timer. Must not yield or block.
+THE INSTANCE:
+    driver:suspend(w)   called by pushpull.wait with a waiter w: return
+                        w.ok, w.reason once w.done. Step the core meanwhile
+                        (or let the host loop do it) and call wait.settle(host)
+                        after each step; a waiter's deadline is in w.deadline
+                        (wait.next_deadline / wait.step_ms say how long one may
+                        sleep). Set w.resume to be called when w ends, if the
+                        waiting code must be woken (a coroutine, a semaphore).
+    driver:can_wait()   optional: nil and a message when no wait is possible in
+                        the current context (an nginx phase that cannot yield).
+    driver:kick()       optional: new work was started in the core (submit,
+                        fetch, watch, a callback): re-arm fd watchers and the
+                        timer. Must not yield or block.
     driver:close()      optional: stop timers and watchers (client:close()).
-
-Sketches of the two event-loop drivers this interface is meant for:
-  ngx: detect() = ngx present and ngx.get_phase() allows ngx.sleep (rewrite,
-       access, content, timer, ...). new(host) starts one ngx.timer.at(0, ...)
-       background loop per worker and client that calls core:perform(),
-       host:dispatch(), then posts an ngx.semaphore for every waiter whose
-       cond() holds, and sleeps with ngx.sleep(backoff) (1 ms floor, grows
-       while idle, capped by timeout_ms()). wait() registers {cond, sema} and
-       sema:wait(deadline - now); kick() resets the backoff (or posts the
-       loop's own semaphore).
-  luv: detect() = a luv loop is in use (vim.uv / vim.loop inside Neovim).
-       kick() and every callback apply take_fd_changes() to one
-       uv.new_poll(fd) per socket (events 0 -> poll:stop(); poll:close()) and
-       (re)start one uv timer from timeout_ms(); poll callbacks call
-       socket_action(fd, events), the timer socket_action(SOCKET_TIMEOUT),
-       then host:dispatch() and resume the waiting coroutines whose cond()
-       holds (through vim.schedule inside Neovim). wait() from a coroutine
-       records {co, cond, deadline} and coroutine.yield()s; outside a
-       coroutine it may run the loop (uv.run("once")) until cond() holds.
-
-Drivers shipped here: blocking (plain scripts, waits in core:wait(ms)) and
-coro (pushpull.run / pushpull.spawn: one scheduler for many coroutines).
 ]]
-
-local core = require("pushpull.core")
 
 local M = {}
 
@@ -96,7 +50,9 @@ local M = {}
 M.order = {"ngx", "coro", "luv"}
 M.fallback = "blocking"
 
-M.now = core.now
+-- Drivers that share their thread with an event loop (nginx, Neovim) and
+-- so must keep every step short.
+M.event_loops = {ngx = true, luv = true}
 
 local modules = {} -- name -> module, or false when not installed
 
@@ -120,10 +76,9 @@ function M.load(name)
   error(res, 0)
 end
 
--- The instance of driver `name` for host (a client), created once.
-function M.instance(host, name)
-  local drivers = host._drivers
-  local d = drivers[name]
+-- The instance of driver `name` for host, made once.
+local function instance(host, name)
+  local d = host.drivers[name]
   if d then
     return d
   end
@@ -132,7 +87,7 @@ function M.instance(host, name)
     error("pushpull: " .. err, 3)
   end
   d = mod.new(host)
-  drivers[name] = d
+  host.drivers[name] = d
   return d
 end
 
@@ -140,7 +95,7 @@ end
 -- M.order whose detect() says yes, else the fallback.
 function M.pick(host, forced)
   if forced then
-    return M.instance(host, forced)
+    return instance(host, forced)
   end
   for i = 1, #M.order do
     local name = M.order[i]
@@ -150,15 +105,11 @@ function M.pick(host, forced)
       mod = nil
     end
     if mod and mod.detect and mod.detect(host) then
-      return M.instance(host, name)
+      return instance(host, name)
     end
   end
-  return M.instance(host, M.fallback)
+  return instance(host, M.fallback)
 end
-
--- Drivers that share their thread with an event loop (nginx, Neovim) and
--- so must keep every step short.
-M.event_loops = {ngx = true, luv = true}
 
 -- Whether a client made with these options will wait on an event loop: it
 -- names such a driver, or one of them would be detected for it.
@@ -166,7 +117,7 @@ function M.on_event_loop(opts)
   if opts.driver then
     return M.event_loops[opts.driver] == true
   end
-  local probe = {_loop = opts.loop, options = opts}
+  local probe = {loop = opts.loop, options = opts}
   for name in pairs(M.event_loops) do
     local ok, mod = pcall(M.load, name)
     if ok and mod and mod.detect and mod.detect(probe) then

@@ -1,33 +1,35 @@
 -- The luv driver: Neovim (vim.uv / vim.loop) and plain Lua with luv.
 --
--- Fully event driven, like curl's multi-uv example: one uv poll handle per
--- socket the core wants watched (from core:take_fd_changes()) and one uv
--- timer armed from core:timeout_ms(). Nothing wakes up while nothing is due.
+-- Event driven, like curl's multi-uv example: one uv poll handle per socket
+-- the core wants watched (core:take_fd_changes()) and one uv timer, armed
+-- for the core's next deadline or the nearest deadline of a wait, whichever
+-- comes first. Nothing wakes up while nothing is due.
 --
--- A poll handle is stopped and closed as soon as its change says events = 0.
--- The core records that change before curl closes the socket, and this driver
--- applies the changes right after every call into the core, before control
--- goes back to the loop, so a handle never outlives its fd in the loop (and a
--- reused fd number gets a fresh handle, in order).
+-- The changes are applied right after every call into the core, before
+-- control goes back to the loop, so a poll handle never outlives its fd (the
+-- core reports "stop watching" before curl closes the socket).
 --
--- Waits:
---   - in a coroutine: the coroutine yields; the loop's callbacks resume it
---     when its condition holds (inside Neovim through vim.schedule, so the
---     resumed code may call vim.api and vim.fn);
---   - outside a coroutine in Neovim: vim.wait() runs the editor's loop until
---     the condition holds (not possible in a fast callback: an error says so);
---   - outside a coroutine in plain luv: runs uv.run("once") until it holds
---     (not possible from inside a luv callback: an error says so).
+-- Waits: in a coroutine, the coroutine yields and is resumed from the loop
+-- (inside Neovim through vim.schedule, so it may call vim.api); outside one,
+-- the loop runs until the wait ends (vim.wait in Neovim, uv.run("once") in
+-- plain luv) -- not possible from a fast callback, which an error says.
 --
--- Picked automatically inside Neovim, or when the client is made with
--- pushpull.new{loop = uv} (the luv module to use, e.g. vim.loop or
--- require("luv")); driver = "luv" names it.
+-- Picked inside Neovim, or for a client made with pushpull.new{loop = uv}.
 local core = require("pushpull.core")
-local blocking = require("pushpull.drivers.blocking")
+local wait = require("pushpull.wait")
 
 local now = core.now
 local WANT_READ, WANT_WRITE, EV_ERROR = core.WANT_READ, core.WANT_WRITE, core.EV_ERROR
 local SOCKET_TIMEOUT = core.SOCKET_TIMEOUT
+local POLL_EVENTS = {[WANT_READ] = "r", [WANT_WRITE] = "w", [WANT_READ + WANT_WRITE] = "rw"}
+
+-- A core that still wants a call right away after a few is not allowed to
+-- spin (a curl deadline that expired without curl moving it): the timer
+-- retries after an interval that doubles up to STALE_MAX_MS. It never gets
+-- 0 ms: re-armed from its own callback it would run again in the same pass
+-- of libuv (< 1.45) and starve every other handle.
+local NOW_CALLS = 8
+local STALE_MAX_MS = 50
 
 local M = {name = "luv"}
 
@@ -39,15 +41,13 @@ local function nvim()
   return nil
 end
 
--- Chosen for a client made with a loop (pushpull.new{loop = vim.loop}), and
--- by default inside Neovim.
 function M.detect(host)
-  return (host ~= nil and host._loop ~= nil) or nvim() ~= nil
+  return (host ~= nil and host.loop ~= nil) or nvim() ~= nil
 end
 
 local function resolve_uv(host)
-  if host._loop then
-    return host._loop
+  if host.loop then
+    return host.loop
   end
   local v = nvim()
   if v then
@@ -60,54 +60,37 @@ local function resolve_uv(host)
   error("pushpull: the luv driver needs luv (require('luv')) or Neovim's vim.uv", 0)
 end
 
-local POLL_EVENTS = {[WANT_READ] = "r", [WANT_WRITE] = "w", [WANT_READ + WANT_WRITE] = "rw"}
-
 local Driver = {}
 Driver.__index = Driver
 
 function M.new(host)
-  local uv = resolve_uv(host)
-  local self = setmetatable({
-    host = host,
-    uv = uv,
-    vim = nvim(),    -- inside Neovim, waiters are resumed through vim.schedule
-    polls = {},      -- fd -> uv poll handle
-    npolls = 0,
-    waiters = {},    -- list of {cond, resume, deadline, timer}
-    closed = false,
-  }, Driver)
-  self.timer = uv.new_timer()
-  self.on_timer = function()
-    self:drive(SOCKET_TIMEOUT, 0)
-  end
+  local self = setmetatable({host = host, uv = resolve_uv(host), vim = nvim(), polls = {},
+    npolls = 0, closed = false}, Driver)
+  self.timer = self.uv.new_timer()
+  self.on_timer = function() self:drive(SOCKET_TIMEOUT, 0) end
   return self
 end
 
--- ---- the loop side
-
--- Applies the core's fd interest changes to the poll handles, oldest first.
 function Driver:apply_fd_changes()
   local changes = self.host.core:take_fd_changes()
-  local polls, uv = self.polls, self.uv
+  local polls = self.polls
   for i = 1, #changes do
     local fd, ev = changes[i][1], changes[i][2]
     local p = polls[fd]
     if ev == 0 then
       if p then
-        polls[fd] = nil
-        self.npolls = self.npolls - 1
+        polls[fd], self.npolls = nil, self.npolls - 1
         p:stop()
         p:close()
       end
     else
       if not p then
         local err
-        p, err = uv.new_poll(fd)
+        p, err = self.uv.new_poll(fd)
         if not p then
           error("pushpull: uv.new_poll(" .. fd .. "): " .. tostring(err), 0)
         end
-        polls[fd] = p
-        self.npolls = self.npolls + 1
+        polls[fd], self.npolls = p, self.npolls + 1
       end
       p:start(POLL_EVENTS[ev] or "rw", function(err, events)
         local flags = 0
@@ -124,55 +107,45 @@ function Driver:apply_fd_changes()
   end
 end
 
--- (Re)arms the one timer from the core's next deadline. When the core wants
--- a call right away, a few are made here; if it still wants one, the timer
--- gets at least 1 ms: a 0 ms timer re-armed from its own callback would run
--- again in the same pass of libuv (< 1.45) and starve every other handle.
--- A core that keeps saying 0 without making progress (a curl deadline that
--- expired without curl moving it) is not allowed to spin: with nothing in
--- flight the timer stops, otherwise the retry interval doubles up to 50 ms.
-local NOW_CALLS = 8
-local STALE_MAX_MS = 50
-
+-- in_loop: called from a loop callback. Outside the loop, after calls made
+-- here, the timer brings their events to the waiters soon, from the loop.
 function Driver:arm_timer(in_loop)
   local c = self.host.core
-  local ms = c:timeout_ms()
-  local n = 0
+  local ms, n = c:timeout_ms(), 0
   while ms == 0 and n < NOW_CALLS do
     n = n + 1
     c:socket_action(SOCKET_TIMEOUT, 0)
     self:apply_fd_changes()
     ms = c:timeout_ms()
   end
-  local t = self.timer
-  if ms == 0 then
-    if c:busy() == 0 then
-      ms = -1
-    else
-      self.stale_ms = math.min((self.stale_ms or 0.5) * 2, STALE_MAX_MS)
-      ms = math.floor(self.stale_ms)
-    end
-  else
+  if ms ~= 0 then
     self.stale_ms = nil
+  elseif c:busy() == 0 then
+    ms = -1
+  else
+    self.stale_ms = math.min((self.stale_ms or 0.5) * 2, STALE_MAX_MS)
+    ms = math.floor(self.stale_ms)
+  end
+  local deadline = wait.next_deadline(self.host)
+  if deadline then
+    local left = math.max(0, math.ceil((deadline - now()) * 1000))
+    if ms < 0 or left < ms then
+      ms = left
+    end
   end
   if ms < 0 and (n == 0 or in_loop) then
-    t:stop()
+    self.timer:stop()
   else
-    -- (outside the loop, after calls made here, the timer brings their
-    -- events to the waiters soon, from the loop, not from the caller's stack)
-    t:start(ms > 0 and ms or 1, 0, self.on_timer)
+    self.timer:start(ms > 0 and ms or 1, 0, self.on_timer)
   end
 end
 
--- After any call into the core: watchers first (before the loop runs again),
--- then the timer.
--- in_loop: called from a loop callback, which dispatches and wakes next.
+-- After any call into the core: watchers first, then the timer.
 function Driver:rearm(in_loop)
-  if self.closed then
-    return
+  if not self.closed then
+    self:apply_fd_changes()
+    self:arm_timer(in_loop)
   end
-  self:apply_fd_changes()
-  self:arm_timer(in_loop)
 end
 
 -- A poll handle or the timer fired.
@@ -182,90 +155,29 @@ function Driver:drive(fd, events)
   end
   self.host.core:socket_action(fd, events)
   self:rearm(true)
-  self.host:dispatch()
-  self:wake()
+  wait.settle(self.host)
+  self:rearm(true)
 end
-
--- Resumes every waiter whose condition now holds; when the core has nothing
--- left to do, the others learn that nothing can change their condition.
-function Driver:wake()
-  local waiters = self.waiters
-  if #waiters == 0 then
-    return
-  end
-  local keep, ready = {}, {}
-  for i = 1, #waiters do
-    local w = waiters[i]
-    if w.cond() then
-      ready[#ready + 1] = {w, true}
-    else
-      keep[#keep + 1] = w
-    end
-  end
-  if #keep > 0 and self.host.core:busy() == 0 then
-    -- one step to be sure, as the blocking driver does
-    if blocking.idle(self.host) then
-      self:rearm(true)
-      for i = 1, #keep do
-        local w = keep[i]
-        if w.cond() then
-          ready[#ready + 1] = {w, true}
-        else
-          ready[#ready + 1] = {w, nil, "nothing in flight"}
-        end
-      end
-      keep = {}
-    end
-  end
-  self.waiters = keep
-  for i = 1, #ready do
-    local w = ready[i][1]
-    self:finish(w, ready[i][2], ready[i][3])
-  end
-end
-
--- Ends one wait: stops its deadline timer and resumes it.
-function Driver:finish(w, ok, reason)
-  if w.finished then
-    return
-  end
-  w.finished = true
-  if w.timer then
-    w.timer:stop()
-    w.timer:close()
-    w.timer = nil
-  end
-  w.resume(ok, reason)
-end
-
-function Driver:remove(w)
-  local waiters = self.waiters
-  for i = #waiters, 1, -1 do
-    if waiters[i] == w then
-      table.remove(waiters, i)
-    end
-  end
-end
-
--- Adds a waiter; its deadline gets a one-shot timer.
-function Driver:add(cond, deadline, resume)
-  local w = {cond = cond, resume = resume}
-  if deadline then
-    local ms = math.max(0, math.ceil((deadline - now()) * 1000))
-    w.timer = self.uv.new_timer()
-    w.timer:start(ms, 0, function()
-      self:remove(w)
-      self:finish(w, nil, "timeout")
-    end)
-  end
-  self.waiters[#self.waiters + 1] = w
-  return w
-end
-
--- ---- the client side (drivers/init.lua)
 
 function Driver:kick()
   self:rearm()
+end
+
+function Driver:can_wait()
+  local co, main = coroutine.running()
+  if co and not main then
+    return true
+  end
+  if self.vim then
+    if self.vim.in_fast_event() then
+      return nil, "pushpull: cannot wait in a Neovim fast callback (vim.in_fast_event()): "
+        .. "wait in a coroutine, or defer with vim.schedule"
+    end
+  elseif self.uv.loop_mode and self.uv.loop_mode() then
+    return nil, "pushpull: cannot wait inside a luv callback outside a coroutine: "
+      .. "wait in a coroutine (the loop resumes it)"
+  end
+  return true
 end
 
 local function resume_checked(co, ...)
@@ -275,74 +187,32 @@ local function resume_checked(co, ...)
   end
 end
 
-function Driver:wait(cond, deadline)
-  if cond() then
-    return true
-  end
-  if self.closed then
-    return nil, "client is closed"
-  end
-  if deadline and now() >= deadline then
-    return nil, "timeout"
-  end
-  -- nothing in flight at all: no event will ever come
-  if blocking.idle(self.host) then
-    self:rearm()
-    if cond() then
-      return true
-    end
-    return nil, "nothing in flight"
-  end
+function Driver:suspend(w)
   self:rearm()
-
+  local v = self.vim
   local co, main = coroutine.running()
   if co and not main then
-    local v = self.vim
-    local resume
     if v then
-      resume = function(ok, reason)
+      w.resume = function(ok, reason)
         v.schedule(function() resume_checked(co, ok, reason) end)
       end
     else
-      resume = function(ok, reason) resume_checked(co, ok, reason) end
+      w.resume = function(ok, reason) resume_checked(co, ok, reason) end
     end
-    self:add(cond, deadline, resume)
     return coroutine.yield()
   end
-
   -- not in a coroutine: run the loop here until the wait ends
-  local result
-  local w = self:add(cond, deadline, function(ok, reason)
-    result = {ok, reason}
-  end)
-  local v = self.vim
-  if v then
-    if v.in_fast_event() then
-      self:remove(w)
-      self:finish(w, nil, "cancelled")
-      error("pushpull: cannot wait in a Neovim fast callback (vim.in_fast_event()): "
-        .. "wait in a coroutine, or defer with vim.schedule", 3)
-    end
-    while not result do
-      local ok, code = v.wait(60000, function() return result ~= nil end, 10)
+  while not w.done do
+    if v then
+      local ok, code = v.wait(60000, function() return w.done end, 10)
       if not ok and code == -2 then
-        self:remove(w)
-        self:finish(w, nil, "interrupted")
+        wait.cancel(self.host, w, "interrupted")
       end
-    end
-  else
-    local uv = self.uv
-    if uv.loop_mode and uv.loop_mode() then
-      self:remove(w)
-      self:finish(w, nil, "cancelled")
-      error("pushpull: cannot wait inside a luv callback outside a coroutine: "
-        .. "wait in a coroutine (the loop resumes it)", 3)
-    end
-    while not result do
-      uv.run("once")
+    else
+      self.uv.run("once")
     end
   end
-  return result[1], result[2]
+  return w.ok, w.reason
 end
 
 function Driver:close()
@@ -358,11 +228,6 @@ function Driver:close()
   self.npolls = 0
   self.timer:stop()
   self.timer:close()
-  local waiters = self.waiters
-  self.waiters = {}
-  for i = 1, #waiters do
-    self:finish(waiters[i], nil, "client is closed")
-  end
   -- Plain luv outside its loop: let the loop finish closing the handles now
   -- (a handle still closing when the Lua state goes away crashes luv).
   local uv = self.uv

@@ -12,9 +12,10 @@ host.guard(function()
   local client = assert(pushpull.new{
     username = "user", password = "pass1", base_url = os.getenv("EMULATOR"),
   })
+  local inside = require("pushpull.client").host(client)
   local report = {
     coroutines = 0, jobs_ok = 0, failures = {}, api_calls = 0,
-    driver_default = client:driver() == client._drivers.luv,
+    driver_default = inside:driver() == inside.drivers.luv,
   }
 
   -- the timer that must keep firing while jobs are waited for
@@ -48,8 +49,8 @@ host.guard(function()
     report.plain_wait = ok == true or tostring(err)
     local res = ok and job:results()
     report.plain_wait_content = res and res[1].content:find("<title>Page 77</title>", 1, true) ~= nil
-    report.watched_when_idle = client:driver():watched()
-    report.busy_when_idle = client.core:busy()
+    report.watched_when_idle = inside:driver():watched()
+    report.busy_when_idle = inside.core:busy()
 
     -- a wait inside a fast callback (uv timer) must fail clearly
     local slow = assert(client:submit{source = "universal", url = site .. "/slow/1000"})
