@@ -262,11 +262,69 @@ static void test_budget(void)
     remove_tree(spool_parent, 0);
 }
 
+/* The budget counts every job's results together; where no spool folder
+ * can be made, results stay in memory past it; a spool file saved to
+ * another filesystem is copied, then removed. */
+static void test_budget_edges(void)
+{
+    char body[601];
+    memset(body, 'y', sizeof body - 1);
+    body[sizeof body - 1] = '\0';
+    char *parent = temp_dir();
+    pp_config cfg;
+    offline_config(&cfg);
+    cfg.max_buffered = 1000;
+    cfg.spool_dir = parent;
+    pp_client *c = offline_new(&cfg);
+    pp_job a = submit_one(c, "340", NULL);
+    pp_job b = submit_one(c, "341", NULL);
+    poll_answer(c, a, 200, PP_HDR_NONE, body);
+    poll_answer(c, b, 200, PP_HDR_NONE, body);
+    int temporary = -1;
+    CHECK(pp_job_results(c, a, NULL) && c->jobs.buffered == 600);
+    CHECK(pp_job_results(c, b, NULL) == NULL);
+    const char *spooled = pp_job_results_path(c, b, &temporary);
+    CHECK(spooled && temporary == 1 && file_is(spooled, body));
+    /* the memory is given back when a's results go: c fits again */
+    pp_job_drop_results(c, a);
+    CHECK_EQ_LONG(c->jobs.buffered, 0);
+    pp_job d = submit_one(c, "342", NULL);
+    poll_answer(c, d, 200, PP_HDR_NONE, body);
+    CHECK(pp_job_results(c, d, NULL) != NULL);
+    /* saved across filesystems (a memory filesystem, where there is one) */
+    char *other = access("/dev/shm", W_OK) == 0 ? temp_dir_in("/dev/shm") : temp_dir();
+    char out[256], was[256];
+    snprintf(out, sizeof out, "%s/341.json", other);
+    snprintf(was, sizeof was, "%s", spooled ? spooled : "");
+    pp_error err = {0};
+    CHECK(pp_job_save_results(c, b, out, &err) == 0);
+    CHECK(file_is(out, body) && access(was, F_OK) != 0);
+    CHECK(pp_job_results_path(c, b, &temporary) && temporary == 0);
+    pp_client_free(c);
+    remove_tree(other, 0);
+    remove_tree(parent, 0);
+
+    /* no spool folder can be made: over budget, in memory */
+    cfg.spool_dir = "/tmp/pp-no-such-parent/spool";
+    c = offline_new(&cfg);
+    char big[1501];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    pp_job m = submit_one(c, "343", NULL);
+    poll_answer(c, m, 200, PP_HDR_NONE, big);
+    size_t len = 0;
+    CHECK(pp_job_state(c, m) == PP_FETCHED && pp_job_results(c, m, &len) && len == 1500);
+    CHECK(pp_job_results_path(c, m, &temporary) == NULL && temporary == 0);
+    CHECK_EQ_LONG(c->jobs.buffered, 1500);
+    pp_client_free(c);
+}
+
 int main(void)
 {
     test_result_file();
     test_bad_dir();
     test_earlier_file();
     test_budget();
+    test_budget_edges();
     DONE();
 }
