@@ -190,20 +190,37 @@ static void test_earlier_file(void)
     remove_tree(dir, 0);
 }
 
-/* Results past the memory budget go to a spool file. */
-static void test_budget(void)
+/* A JSON text of exactly n bytes: {"r":"xxx..."}. In one of 4 buffers. */
+static const char *json_of_size(size_t n)
 {
-    char *spool_parent = temp_dir();
+    static char bufs[4][4096];
+    static int k;
+    char *b = bufs[k++ % 4];
+    if (n < 8 || n >= sizeof bufs[0])
+        return NULL;
+    memset(b, 'x', n);
+    memcpy(b, "{\"r\":\"", 6);
+    memcpy(b + n - 2, "\"}", 2);
+    b[n] = '\0';
+    return b;
+}
+
+/* A client with a budget of 1000 bytes, spooling under spool_parent. */
+static pp_client *budget_client(const char *spool_parent)
+{
     pp_config cfg;
     offline_config(&cfg);
     cfg.max_buffered = 1000;
     cfg.spool_dir = spool_parent;
-    pp_client *c = offline_new(&cfg);
-    char big[3001];
-    memset(big, 'x', sizeof big - 1);
-    big[sizeof big - 1] = '\0';
-    memcpy(big, "{\"r\":\"", 6);
-    memcpy(big + sizeof big - 3, "\"}", 2);
+    return offline_new(&cfg);
+}
+
+/* Results past the memory budget go to a spool file. */
+static void test_budget(void)
+{
+    char *spool_parent = temp_dir();
+    pp_client *c = budget_client(spool_parent);
+    const char *big = json_of_size(3000);
     /* a small answer stays in memory, counted */
     pp_job small = submit_one(c, "330", NULL);
     poll_answer(c, small, 200, PP_HDR_NONE, BODY);
@@ -267,15 +284,9 @@ static void test_budget(void)
  * another filesystem is copied, then removed. */
 static void test_budget_edges(void)
 {
-    char body[601];
-    memset(body, 'y', sizeof body - 1);
-    body[sizeof body - 1] = '\0';
+    const char *body = json_of_size(600);
     char *parent = temp_dir();
-    pp_config cfg;
-    offline_config(&cfg);
-    cfg.max_buffered = 1000;
-    cfg.spool_dir = parent;
-    pp_client *c = offline_new(&cfg);
+    pp_client *c = budget_client(parent);
     pp_job a = submit_one(c, "340", NULL);
     pp_job b = submit_one(c, "341", NULL);
     poll_answer(c, a, 200, PP_HDR_NONE, body);
@@ -305,11 +316,8 @@ static void test_budget_edges(void)
     remove_tree(parent, 0);
 
     /* no spool folder can be made: over budget, in memory */
-    cfg.spool_dir = "/tmp/pp-no-such-parent/spool";
-    c = offline_new(&cfg);
-    char big[1501];
-    memset(big, 'z', sizeof big - 1);
-    big[sizeof big - 1] = '\0';
+    c = budget_client("/tmp/pp-no-such-parent/spool");
+    const char *big = json_of_size(1500);
     pp_job m = submit_one(c, "343", NULL);
     poll_answer(c, m, 200, PP_HDR_NONE, big);
     size_t len = 0;
