@@ -7,7 +7,7 @@
  * The shared buffer and JSON helpers come from common/ (pc_buf, pc_json_*).
  *
  * The layers, each including only headers of its own layer or below
- * (core/tests/check_layers.sh enforces it):
+ * (core/tests/check_layers.sh enforces it, for includes and for calls):
  *   base.h       this file
  *   transport.h  one HTTP exchange, the curl multi engine, retries
  *   answers.h    an HTTP answer -> a verdict (pure), the batch scanner

@@ -1,161 +1,302 @@
-/* How poll answers move a job, without a network: answers are made up and
- * handed to the poller as the engine would. */
-#include "client.h"
+/* What the service's answers mean: every reader is a pure function of a
+ * made-up answer (status, x-oxylabs-job-status, body or file), so each
+ * verdict is checked directly, without a client or a network. */
+#include "offline.h"
 #include "check.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static pp_client *client(int fetch)
+static const char OK_RESULTS[] = "{\"results\":[{\"content\":\"x\",\"status_code\":200}]}";
+static const char ALL_613[] = "{\"results\":[{\"status_code\":613},{\"status_code\":613}]}";
+static const char SOME_613[] = "{\"results\":[{\"status_code\":613},{\"status_code\":200}]}";
+
+static pp_answer http(long status, int jobhdr, const char *body)
 {
-    pp_config cfg;
-    pp_config_init(&cfg);
-    cfg.base_url = "http://127.0.0.1:9";
-    cfg.poll.fetch = fetch;
-    return pp_client_new(&cfg, NULL, 0);
+    pp_answer a;
+    memset(&a, 0, sizeof a);
+    a.http = 1;
+    a.status = status;
+    a.jobhdr = jobhdr;
+    a.body = body;
+    a.len = body ? strlen(body) : 0;
+    return a;
 }
 
-/* Fires the job's poll now and answers it with status/header/body. */
-static int answer(pp_client *c, pp_job h, long status, int jobhdr, const char *body)
+static pp_answer no_answer(int never_sent)
 {
-    pp_jobrec *j = pp_job_get(c, h);
-    if (!j->poll_req)
-        pp_poll_fire(c, j);
-    pp_req *r = j->poll_req;
-    if (!r)
-        return -1;
-    /* take it off the dispatch queue as the engine would */
-    pp_req **pp = r->high ? &c->qhi_head : &c->qlo_head;
-    while (*pp && *pp != r)
-        pp = &(*pp)->qnext;
-    if (*pp) {
-        *pp = r->qnext;
-        c->queued--;
-        if (!(r->high ? c->qhi_head : c->qlo_head)) {
-            if (r->high) c->qhi_tail = NULL; else c->qlo_tail = NULL;
-        } else {
-            pp_req *t = r->high ? c->qhi_head : c->qlo_head;
-            while (t->qnext)
-                t = t->qnext;
-            if (r->high) c->qhi_tail = t; else c->qlo_tail = t;
-        }
+    pp_answer a;
+    memset(&a, 0, sizeof a);
+    a.error = "Couldn't connect to server";
+    a.never_sent = never_sent;
+    return a;
+}
+
+static int results_kind(long status, int jobhdr, const char *body)
+{
+    pp_answer a = http(status, jobhdr, body);
+    pp_verdict v = pp_read_results(&a);
+    if (v.object || v.http_status != (int)status)
+        return -1;          /* a results verdict carries no object */
+    return v.kind;
+}
+
+static int status_kind(long status, const char *body)
+{
+    pp_answer a = http(status, PP_HDR_NONE, body);
+    pp_verdict v = pp_read_status(&a);
+    if (v.object)
+        json_decref(v.object);
+    return v.kind;
+}
+
+static void test_results(void)
+{
+    CHECK_EQ_LONG(results_kind(200, PP_HDR_NONE, OK_RESULTS), PP_V_RESULTS);
+    CHECK_EQ_LONG(results_kind(200, PP_HDR_DONE, OK_RESULTS), PP_V_RESULTS);
+    /* every result 613: the job faulted (not billed), whatever the body */
+    CHECK_EQ_LONG(results_kind(200, PP_HDR_NONE, ALL_613), PP_V_FAULTED);
+    CHECK_EQ_LONG(results_kind(200, PP_HDR_NONE, SOME_613), PP_V_RESULTS);
+    CHECK_EQ_LONG(results_kind(200, PP_HDR_NONE, "{\"results\":[]}"), PP_V_RESULTS);
+    CHECK_EQ_LONG(results_kind(200, PP_HDR_NONE, "\x89PNG\r\n"), PP_V_RESULTS);
+    CHECK_EQ_LONG(results_kind(200, PP_HDR_NONE, NULL), PP_V_RESULTS);
+    /* the service's header is believed either way */
+    CHECK_EQ_LONG(results_kind(200, PP_HDR_FAULTED, OK_RESULTS), PP_V_FAULTED);
+    CHECK_EQ_LONG(results_kind(200, PP_HDR_DONE, ALL_613), PP_V_RESULTS);
+    pp_answer a = http(200, PP_HDR_NONE, ALL_613);
+    pp_verdict v = pp_read_results(&a);
+    CHECK(v.why && strstr(v.why, "faulted"));
+
+    /* 204 with each job status header, and bare */
+    CHECK_EQ_LONG(results_kind(204, PP_HDR_PENDING, NULL), PP_V_PENDING);
+    CHECK_EQ_LONG(results_kind(204, PP_HDR_FAULTED, NULL), PP_V_FAULTED);
+    CHECK_EQ_LONG(results_kind(204, PP_HDR_DONE, NULL), PP_V_EXPIRED);   /* results gone */
+    CHECK_EQ_LONG(results_kind(204, PP_HDR_OTHER, NULL), PP_V_NOT_READY);
+    CHECK_EQ_LONG(results_kind(204, PP_HDR_NONE, NULL), PP_V_NOT_READY);
+    a = http(204, PP_HDR_DONE, NULL);
+    v = pp_read_results(&a);
+    CHECK(v.why != NULL);
+
+    CHECK_EQ_LONG(results_kind(404, PP_HDR_NONE, "{\"message\":\"Job not found.\"}"), PP_V_EXPIRED);
+    static const long says_nothing[] = {500, 502, 503, 524, 429, 401, 403, 400, 301};
+    for (size_t i = 0; i < sizeof says_nothing / sizeof says_nothing[0]; i++)
+        CHECK_EQ_LONG(results_kind(says_nothing[i], PP_HDR_NONE, "oops"), PP_V_NOTHING);
+    a = no_answer(0);
+    v = pp_read_results(&a);
+    CHECK(v.kind == PP_V_NOTHING && v.http_status == 0 && !v.object);
+
+    /* a 200 that went to a file is read back from the file */
+    char path[] = "/tmp/pp-answers-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, ALL_613, strlen(ALL_613)) == (ssize_t)strlen(ALL_613));
+    close(fd);
+    a = http(200, PP_HDR_NONE, NULL);
+    a.path = path;
+    CHECK_EQ_LONG(pp_read_results(&a).kind, PP_V_FAULTED);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0 && write(fd, OK_RESULTS, strlen(OK_RESULTS)) == (ssize_t)strlen(OK_RESULTS));
+    close(fd);
+    CHECK_EQ_LONG(pp_read_results(&a).kind, PP_V_RESULTS);
+    unlink(path);
+    CHECK_EQ_LONG(pp_read_results(&a).kind, PP_V_RESULTS);    /* unreadable: not faulted */
+}
+
+static void test_status(void)
+{
+    pp_answer a = http(200, PP_HDR_NONE, "{\"id\":\"1\",\"status\":\"pending\",\"x\":1}");
+    pp_verdict v = pp_read_status(&a);
+    CHECK(v.kind == PP_V_PENDING && v.http_status == 200 && v.why == NULL);
+    CHECK(json_is_object(v.object) && json_integer_value(json_object_get(v.object, "x")) == 1);
+    json_decref(v.object);
+    CHECK_EQ_LONG(status_kind(200, "{\"id\":\"1\",\"status\":\"done\"}"), PP_V_DONE);
+    a = http(200, PP_HDR_NONE, "{\"id\":\"1\",\"status\":\"faulted\"}");
+    v = pp_read_status(&a);
+    CHECK(v.kind == PP_V_FAULTED && v.why && v.object);
+    json_decref(v.object);
+    /* anything but a job object says nothing, and keeps no object */
+    a = http(200, PP_HDR_NONE, "{\"id\":\"1\",\"status\":\"queued\"}");
+    v = pp_read_status(&a);
+    CHECK(v.kind == PP_V_NOTHING && v.why != NULL && v.object == NULL);
+    CHECK_EQ_LONG(status_kind(200, "{\"id\":\"1\",\"status\":7}"), PP_V_NOTHING);
+    CHECK_EQ_LONG(status_kind(200, "[\"done\"]"), PP_V_NOTHING);
+    CHECK_EQ_LONG(status_kind(200, "not json"), PP_V_NOTHING);
+    CHECK_EQ_LONG(status_kind(200, NULL), PP_V_NOTHING);
+    CHECK_EQ_LONG(status_kind(204, NULL), PP_V_NOTHING);
+    CHECK_EQ_LONG(status_kind(404, "{\"message\":\"Job not found.\"}"), PP_V_EXPIRED);
+    CHECK_EQ_LONG(status_kind(500, "{\"id\":\"1\",\"status\":\"done\"}"), PP_V_NOTHING);
+    CHECK_EQ_LONG(status_kind(429, NULL), PP_V_NOTHING);
+    a = no_answer(1);
+    v = pp_read_status(&a);
+    CHECK(v.kind == PP_V_NOTHING && v.http_status == 0 && !v.object);
+
+    json_t *o = json_loads("{\"status\":\"done\"}", 0, NULL);
+    CHECK_EQ_LONG(pp_read_job_status(o), PP_V_DONE);
+    json_decref(o);
+    o = json_loads("{\"status\":\"Done\"}", 0, NULL);
+    CHECK_EQ_LONG(pp_read_job_status(o), PP_V_NOTHING);
+    json_decref(o);
+    CHECK_EQ_LONG(pp_read_job_status(NULL), PP_V_NOTHING);
+}
+
+/* pp_read_callback: 0 and the id and claim, or -1 (id untouched then). */
+static int callback(const char *body, char *id, int *claim)
+{
+    strcpy(id, "untouched");
+    *claim = -7;
+    return pp_read_callback(body, body ? strlen(body) : 0, id, claim);
+}
+
+static void test_callbacks(void)
+{
+    char id[PP_ID_MAX + 1];
+    int claim;
+    CHECK(callback("{\"id\":\"7173957294344910849\",\"status\":\"done\"}", id, &claim) == 0);
+    CHECK(strcmp(id, "7173957294344910849") == 0 && claim == PP_V_DONE);
+    CHECK(callback("{\"id\":\"a-B_9\",\"status\":\"faulted\",\"x\":[1]}", id, &claim) == 0);
+    CHECK(strcmp(id, "a-B_9") == 0 && claim == PP_V_FAULTED);
+    CHECK(callback("{\"status\":\"pending\",\"id\":\"5\"}", id, &claim) == 0);
+    CHECK(claim == PP_V_PENDING);
+    /* number ids are read as their text */
+    CHECK(callback("{\"id\":123456789012345678,\"status\":\"done\"}", id, &claim) == 0);
+    CHECK(strcmp(id, "123456789012345678") == 0);
+
+    /* ids go into URLs and file names: nothing but [A-Za-z0-9_-]{1,96} */
+    char body[512];
+    char long_id[PP_ID_MAX + 2];
+    memset(long_id, '7', sizeof long_id - 1);
+    long_id[PP_ID_MAX] = '\0';                      /* 96: the longest */
+    snprintf(body, sizeof body, "{\"id\":\"%s\",\"status\":\"done\"}", long_id);
+    CHECK(callback(body, id, &claim) == 0 && strlen(id) == PP_ID_MAX);
+    long_id[PP_ID_MAX] = '7';                       /* 97 */
+    long_id[PP_ID_MAX + 1] = '\0';
+    snprintf(body, sizeof body, "{\"id\":\"%s\",\"status\":\"done\"}", long_id);
+    CHECK(callback(body, id, &claim) == -1);
+    static const char *const bad_ids[] = {
+        "\"\"", "\"a/b\"", "\"..\"", "\"../../etc/passwd\"", "\"1 2\"", "\"1?x=2\"",
+        "\"%2e%2e\"", "\"1\\u0000\"", "\"\\u00e9\"", "null", "1.5", "true", "[\"1\"]",
+        "{\"id\":\"1\"}",
+    };
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        snprintf(body, sizeof body, "{\"id\":%s,\"status\":\"done\"}", bad_ids[i]);
+        CHECK(callback(body, id, &claim) == -1);
+        CHECK(strcmp(id, "untouched") == 0 && claim == -7);
     }
-    int kind = r->kind;
-    r->code = CURLE_OK;
-    r->status = status;
-    r->jobhdr = jobhdr;
-    r->started_at = pp_now_ms();
-    if (body)
-        pp_buf_append(&r->resp, body, strlen(body));
-    pp_poll_on_answer(c, r);
-    return kind;
+    /* a job object needs a status it can claim */
+    CHECK(callback("{\"id\":\"1\"}", id, &claim) == -1);
+    CHECK(callback("{\"id\":\"1\",\"status\":\"queued\"}", id, &claim) == -1);
+    CHECK(callback("{\"id\":\"1\",\"status\":1}", id, &claim) == -1);
+    CHECK(callback("[{\"id\":\"1\",\"status\":\"done\"}]", id, &claim) == -1);
+    CHECK(callback("not json", id, &claim) == -1);
+    CHECK(callback("", id, &claim) == -1);
+    CHECK(callback(NULL, id, &claim) == -1);
+    /* only len bytes are read */
+    const char *twice = "{\"id\":\"1\",\"status\":\"done\"}{\"id\":\"2\"}";
+    CHECK(pp_read_callback(twice, 26, id, &claim) == 0 && strcmp(id, "1") == 0);
+    CHECK(pp_read_callback(twice, 20, id, &claim) == -1);
 }
 
-static pp_job watched(pp_client *c, const char *id)
+static int submission(long status)
 {
-    pp_job h = pp_attach(c, id);
-    pp_watch(c, h);
-    return h;
+    pp_answer a = http(status, PP_HDR_NONE, "{}");
+    return pp_read_submission(&a);
+}
+
+static void test_submissions(void)
+{
+    static const long accepted[] = {200, 201, 202, 299};
+    static const long rejected[] = {400, 401, 403, 404, 409, 413, 422, 499};
+    static const long unknown[] = {500, 502, 503, 504, 524, 599, 301, 304, 100};
+    for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++)
+        CHECK_EQ_LONG(submission(accepted[i]), PP_SUB_ACCEPTED);
+    CHECK_EQ_LONG(submission(429), PP_SUB_RETRY);      /* creates nothing */
+    for (size_t i = 0; i < sizeof rejected / sizeof rejected[0]; i++)
+        CHECK_EQ_LONG(submission(rejected[i]), PP_SUB_REJECTED);
+    /* the service may have done the work: never resent */
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+        CHECK_EQ_LONG(submission(unknown[i]), PP_SUB_UNKNOWN);
+    pp_answer a = no_answer(1);
+    CHECK_EQ_LONG(pp_read_submission(&a), PP_SUB_RETRY);
+    a = no_answer(0);
+    CHECK_EQ_LONG(pp_read_submission(&a), PP_SUB_UNKNOWN);
+
+    /* one job object of a batch answer */
+    char id[PP_ID_MAX + 1];
+    const char *why = NULL;
+    json_t *o = pp_read_job_item("{\"id\":\"42\",\"status\":\"pending\"}", 30, id, &why);
+    CHECK(o && strcmp(id, "42") == 0);
+    if (o)
+        json_decref(o);
+    o = pp_read_job_item("{\"id\":42}", 9, id, &why);
+    CHECK(o && strcmp(id, "42") == 0);
+    if (o)
+        json_decref(o);
+    static const char *const not_jobs[] = {"null", "[]", "\"42\"", "{", ""};
+    for (size_t i = 0; i < sizeof not_jobs / sizeof not_jobs[0]; i++) {
+        why = NULL;
+        CHECK(pp_read_job_item(not_jobs[i], strlen(not_jobs[i]), id, &why) == NULL);
+        CHECK(why && strstr(why, "did not list"));
+    }
+    static const char *const bad_ids[] = {"{\"id\":\"a/b\"}", "{\"id\":\"\"}", "{\"status\":\"pending\"}",
+                                          "{\"id\":\"..\"}", "{\"id\":null}"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        why = NULL;
+        CHECK(pp_read_job_item(bad_ids[i], strlen(bad_ids[i]), id, &why) == NULL);
+        CHECK(why && strstr(why, "no valid id"));
+    }
+}
+
+static void noop(void *ctx, pp_req *r)
+{
+    (void)ctx;
+    (void)r;
+}
+
+/* What a finished request looks like to the readers. */
+static void test_from_req(void)
+{
+    pp_client *c = offline_client();
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    pp_req *r = pp_req_new(&c->tp, "GET", "/v1/queries/1/results", NULL, 0, PP_REPEAT_SAFE, noop, NULL);
+    CHECK(r != NULL);
+    pp_answer a;
+    r->code = CURLE_OK;
+    r->status = 200;
+    r->jobhdr = PP_HDR_DONE;
+    pc_buf_append(&r->resp, "{}", 2);
+    pp_answer_from_req(&a, r, "/tmp/where");
+    CHECK(a.http && a.status == 200 && a.jobhdr == PP_HDR_DONE && a.len == 2);
+    CHECK(a.path == NULL);                  /* a memory sink: no file */
+    r->sink = PP_SINK_FILE;
+    pp_answer_from_req(&a, r, "/tmp/where");
+    CHECK(a.path && strcmp(a.path, "/tmp/where") == 0);
+    r->status = 404;                        /* only a 2xx goes to the file */
+    pp_answer_from_req(&a, r, "/tmp/where");
+    CHECK(a.path == NULL && a.status == 404);
+    r->code = CURLE_COULDNT_CONNECT;
+    r->sent = 0;
+    r->errbuf[0] = '\0';
+    pp_answer_from_req(&a, r, "/tmp/where");
+    CHECK(!a.http && a.status == 0 && a.path == NULL && a.error && a.never_sent);
+    r->code = CURLE_OPERATION_TIMEDOUT;
+    r->sent = 120;
+    snprintf(r->errbuf, sizeof r->errbuf, "Operation timed out after 300 ms");
+    pp_answer_from_req(&a, r, NULL);
+    CHECK(!a.http && !a.never_sent && a.error && strstr(a.error, "300 ms"));
+    CHECK_EQ_LONG(pp_read_submission(&a), PP_SUB_UNKNOWN);
+    pp_req_free(r);
+    pp_client_free(c);
 }
 
 int main(void)
 {
-    pp_client *c = client(1);
-    pp_event ev[32];
-
-    /* 204 pending, then 200: pending -> done -> fetched, results kept */
-    pp_job a = watched(c, "100");
-    pp_take_events(c, ev, 32);
-    CHECK(answer(c, a, 204, PP_HDR_PENDING, NULL) == PP_RK_POLL);
-    CHECK(pp_job_state(c, a) == PP_PENDING);
-    CHECK(pp_job_get(c, a)->timer.idx != PP_NOT_QUEUED);
-    const char *ok = "{\"results\":[{\"content\":\"x\",\"status_code\":200}]}";
-    CHECK(answer(c, a, 200, PP_HDR_NONE, ok) == PP_RK_POLL);
-    CHECK(pp_job_state(c, a) == PP_FETCHED);
-    size_t n = pp_take_events(c, ev, 32);
-    CHECK_EQ_LONG(n, 2);
-    CHECK(ev[0].state == PP_DONE && ev[1].state == PP_FETCHED);
-    size_t len;
-    CHECK(pp_job_results(c, a, &len) && len == strlen(ok));
-    CHECK(pp_job_get(c, a)->timer.idx == PP_NOT_QUEUED);
-
-    /* 204 + faulted header; 200 whose results all say 613 */
-    pp_job b = watched(c, "101");
-    answer(c, b, 204, PP_HDR_FAULTED, NULL);
-    CHECK(pp_job_state(c, b) == PP_FAULTED);
-    pp_job b2 = watched(c, "102");
-    answer(c, b2, 200, PP_HDR_NONE,
-           "{\"results\":[{\"status_code\":613},{\"status_code\":613}]}");
-    CHECK(pp_job_state(c, b2) == PP_FAULTED);
-    CHECK(pp_job_error(c, b2) != NULL);
-    pp_job b3 = watched(c, "103");
-    answer(c, b3, 200, PP_HDR_NONE, "{\"results\":[{\"status_code\":613},{\"status_code\":200}]}");
-    CHECK(pp_job_state(c, b3) == PP_FETCHED);
-    pp_job b4 = watched(c, "104");
-    answer(c, b4, 200, PP_HDR_FAULTED, "{\"results\":[]}");
-    CHECK(pp_job_state(c, b4) == PP_FAULTED);
-
-    /* expiry: 404, or 204 saying done */
-    pp_job e1 = watched(c, "105");
-    answer(c, e1, 404, PP_HDR_NONE, "{\"message\":\"Job not found.\"}");
-    CHECK(pp_job_state(c, e1) == PP_EXPIRED);
-    CHECK(pp_job_error(c, e1) && pp_job_error(c, e1)->http_status == 404);
-    CHECK(strstr(pp_job_error(c, e1)->message, "Job not found.") != NULL);
-    pp_job e2 = watched(c, "106");
-    answer(c, e2, 204, PP_HDR_DONE, NULL);
-    CHECK(pp_job_state(c, e2) == PP_EXPIRED);
-
-    /* 204s without a header: after three, the next poll is a status GET;
-     * a status saying done brings the results right after */
-    pp_job s = watched(c, "107");
-    for (int i = 0; i < 3; i++)
-        CHECK(answer(c, s, 204, PP_HDR_NONE, NULL) == PP_RK_POLL);
-    CHECK(answer(c, s, 200, PP_HDR_NONE, "{\"id\":\"107\",\"status\":\"pending\"}") == PP_RK_STATUS);
-    CHECK(pp_job_state(c, s) == PP_PENDING);
-    CHECK(answer(c, s, 204, PP_HDR_NONE, NULL) == PP_RK_POLL);
-    CHECK(answer(c, s, 200, PP_HDR_NONE, "{\"id\":\"107\",\"status\":\"done\"}") == PP_RK_STATUS);
-    CHECK(pp_job_state(c, s) == PP_FETCHING);
-    CHECK(pp_job_get(c, s)->poll_req && pp_job_get(c, s)->poll_req->kind == PP_RK_POLL);
-    CHECK(answer(c, s, 200, PP_HDR_NONE, ok) == PP_RK_POLL);
-    CHECK(pp_job_state(c, s) == PP_FETCHED);
-    /* a status saying faulted */
-    pp_job s2 = watched(c, "108");
-    pp_job_get(c, s2)->status_next = 1;
-    CHECK(answer(c, s2, 200, PP_HDR_NONE, "{\"id\":\"108\",\"status\":\"faulted\"}") == PP_RK_STATUS);
-    CHECK(pp_job_state(c, s2) == PP_FAULTED);
-
-    /* a server error after retries: still pending, polled again later */
-    pp_job x = watched(c, "109");
-    answer(c, x, 500, PP_HDR_NONE, "oops");
-    CHECK(pp_job_state(c, x) == PP_PENDING);
-    CHECK(pp_job_get(c, x)->timer.idx != PP_NOT_QUEUED);
-    CHECK(pp_job_error(c, x) == NULL);       /* not final: no error shown */
-
-    /* a callback while a poll is out: the poll's 204 leads to a fetch */
-    pp_job y = watched(c, "110");
-    pp_poll_fire(c, pp_job_get(c, y));
-    const char *cb = "{\"id\":\"110\",\"status\":\"done\"}";
-    CHECK(pp_feed_callback(c, cb, strlen(cb)) == 0);
-    CHECK(pp_job_state(c, y) == PP_DONE);
-    answer(c, y, 204, PP_HDR_NONE, NULL);
-    CHECK(pp_job_state(c, y) == PP_DONE || pp_job_state(c, y) == PP_FETCHING);
-    pp_engine_run(c);   /* runs due timers: the fetch goes out */
-    CHECK(pp_job_state(c, y) == PP_FETCHING);
-    /* the download itself answers 204: back to done, tried again shortly */
-    answer(c, y, 204, PP_HDR_NONE, NULL);
-    CHECK(pp_job_state(c, y) == PP_DONE);
-    CHECK(pp_job_get(c, y)->timer.idx != PP_NOT_QUEUED);
-    answer(c, y, 200, PP_HDR_NONE, ok);
-    CHECK(pp_job_state(c, y) == PP_FETCHED);
-    pp_client_free(c);
-
-    /* poll.fetch = 0: status polls; done stops at done */
-    c = client(0);
-    pp_job z = watched(c, "111");
-    CHECK(answer(c, z, 200, PP_HDR_NONE, "{\"id\":\"111\",\"status\":\"pending\"}") == PP_RK_STATUS);
-    CHECK(answer(c, z, 200, PP_HDR_NONE, "{\"id\":\"111\",\"status\":\"done\"}") == PP_RK_STATUS);
-    CHECK(pp_job_state(c, z) == PP_DONE);
-    CHECK(pp_job_get(c, z)->poll_req == NULL);
-    CHECK(pp_busy(c) == 0);
-    pp_client_free(c);
+    test_results();
+    test_status();
+    test_callbacks();
+    test_submissions();
+    test_from_req();
     DONE();
 }

@@ -1,6 +1,6 @@
 /* Response header parsing: rate-limit headers matched by prefix and suffix
  * without regard to case, the job status header. */
-#include "client.h"
+#include "transport.h"
 #include "check.h"
 
 #include <string.h>

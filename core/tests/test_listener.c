@@ -1,14 +1,16 @@
 /* The callback listener: no thread of its own, its fd reported like curl's,
  * the answers to good and bad requests (sent over raw sockets while the
- * client is driven, both with pp_poll and with pp_socket_action as an
- * event-loop host does), the allowlist, the safety-net schedule, stopping,
+ * client is driven, both with pp_wait and with pp_socket_action as an
+ * event-loop host does), the allowlist and the refusal of a listener
+ * beyond loopback without one, the safety-net schedule, stopping,
  * callback URLs the host serves itself (pp_expect_callbacks);
  * then, when the emulator binary is given and built, real callbacks for a
  * batch (one results GET per job) and a refused sender caught by the
  * safety-net poll. */
-#include "client.h"
+#include "offline.h"
 #include "check.h"
 #include "emu.h"
+#include "host.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,79 +45,15 @@ static pp_client *new_client(const char *base)
     cfg.base_url = base;
     cfg.username = "user";
     cfg.password = "pass1";
-    char err[128];
-    pp_client *c = pp_client_new(&cfg, err, sizeof err);
+    pp_error err = {0};
+    pp_client *c = pp_client_new(&cfg, &err);
     if (!c)
-        fprintf(stderr, "pp_client_new: %s\n", err);
+        fprintf(stderr, "pp_client_new: %s\n", err.message);
     return c;
 }
 
-/* An event-loop host: the fds the core reported, watched with poll(2). */
-typedef struct host {
-    int fds[64];
-    int ev[64];
-    int n;
-} host;
-
-static void host_take(pp_client *c, host *h)
-{
-    pp_fd_change ch[16];
-    size_t k;
-    while ((k = pp_take_fd_changes(c, ch, 16)) > 0) {
-        for (size_t i = 0; i < k; i++) {
-            int at = -1;
-            for (int j = 0; j < h->n; j++)
-                if (h->fds[j] == ch[i].fd)
-                    at = j;
-            if (ch[i].events == 0) {
-                if (at >= 0) {
-                    h->fds[at] = h->fds[h->n - 1];
-                    h->ev[at] = h->ev[h->n - 1];
-                    h->n--;
-                }
-            } else if (at >= 0) {
-                h->ev[at] = ch[i].events;
-            } else if (h->n < 64) {
-                h->fds[h->n] = ch[i].fd;
-                h->ev[h->n++] = ch[i].events;
-            }
-        }
-        if (k < 16)
-            break;
-    }
-}
-
-static void host_step(pp_client *c, host *h, int ms)
-{
-    host_take(c, h);
-    struct pollfd p[64];
-    for (int i = 0; i < h->n; i++) {
-        p[i].fd = h->fds[i];
-        p[i].events = (short)(((h->ev[i] & PP_WANT_READ) ? POLLIN : 0) |
-                              ((h->ev[i] & PP_WANT_WRITE) ? POLLOUT : 0));
-        p[i].revents = 0;
-    }
-    long t = pp_timeout_ms(c);
-    if (t >= 0 && t < ms)
-        ms = (int)t;
-    int r = poll(p, (nfds_t)h->n, ms);
-    if (r > 0) {
-        for (int i = 0; i < h->n; i++) {
-            if (!p[i].revents)
-                continue;
-            int ev = ((p[i].revents & POLLIN) ? PP_WANT_READ : 0) |
-                     ((p[i].revents & POLLOUT) ? PP_WANT_WRITE : 0) |
-                     ((p[i].revents & (POLLERR | POLLHUP)) ? PP_EV_ERROR : 0);
-            pp_socket_action(c, p[i].fd, ev);
-        }
-    } else {
-        pp_socket_action(c, PP_SOCKET_TIMEOUT, 0);
-    }
-    host_take(c, h);
-}
-
 /* Sends text to the listener and reads the answer until it closes, driving
- * the client meanwhile (with pp_poll, or as an event-loop host). Returns
+ * the client meanwhile (with pp_wait, or as an event-loop host). Returns
  * the HTTP status, 0 when none came; the answer in out (NUL-terminated). */
 static int exchange(pp_client *c, host *h, const char *text, char *out, size_t outlen)
 {
@@ -135,7 +73,7 @@ static int exchange(pp_client *c, host *h, const char *text, char *out, size_t o
         if (h)
             host_step(c, h, 5);
         else
-            pp_poll(c, 5);
+            pp_wait(c, 5, NULL);
         if (sent < len) {
             ssize_t n = send(s, text + sent, len - sent, MSG_NOSIGNAL);
             if (n > 0)
@@ -170,8 +108,10 @@ static char *post(const char *path, const char *body)
 
 static void test_answers(void)
 {
-    pp_client *c = new_client("http://127.0.0.1:9");
+    pp_client *c = offline_client();
     CHECK(c != NULL);
+    if (!c)
+        return;
     int before = threads();
     pp_listen_config lc;
     pp_listen_config_init(&lc);
@@ -203,21 +143,25 @@ static void test_answers(void)
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = 0;
     CHECK_EQ_LONG(exchange(c, NULL, post("/callback", big), out, sizeof out), 413);
-    /* the same answers for a host that watches fds itself */
-    host h = {{0}, {0}, 0};
-    h.fds[0] = pp_listener_fd(c);
-    h.ev[0] = PP_WANT_READ;
+    /* the same answers for a host that watches fds itself (the listener's
+     * fd was taken above) */
+    host h;
+    memset(&h, 0, sizeof h);
+    h.p[0].fd = pp_listener_fd(c);
+    h.p[0].events = POLLIN;
     h.n = 1;
     CHECK_EQ_LONG(exchange(c, &h, post("/callback", "{\"id\":\"5\",\"status\":\"done\"}"),
                            out, sizeof out), 200);
     CHECK(strstr(out, "\"ignored\"") != NULL);       /* no such job here */
 
-    /* a known job: done by callback, its results GET queued at once */
-    pp_job j = pp_attach(c, "1234567890123456789");
+    /* a known job: the callback is taken and checked with the service (a
+     * status GET), not believed */
+    pp_job j = pp_attach(c, "1234567890123456789", NULL);
     CHECK(exchange(c, &h, post("/callback", "{\"id\":\"1234567890123456789\",\"status\":\"faulted\"}"),
                    out, sizeof out) == 200);
     CHECK(strstr(out, "{\"status\":\"ok\"}") != NULL);
-    CHECK(pp_job_state(c, j) == PP_FAULTED);
+    CHECK(pp_job_state(c, j) == PP_PENDING);
+    CHECK(queued_url(c, "/v1/queries/1234567890123456789") != NULL);
 
     /* the allowlist */
     const char *nobody[] = {"10.1.2.3", "::1"};
@@ -225,6 +169,7 @@ static void test_answers(void)
     CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "{}"), out, sizeof out), 403);
     const char *bad[] = {"localhost"};
     CHECK(pp_listen_allow(c, bad, 1, &err) == -1 && strstr(err.message, "localhost"));
+    CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "{}"), out, sizeof out), 403);
     const char *mapped[] = {"::ffff:127.0.0.1"};
     CHECK(pp_listen_allow(c, mapped, 1, &err) == 0);
     CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "[]"), out, sizeof out), 400);
@@ -232,30 +177,29 @@ static void test_answers(void)
     pp_stats st;
     pp_get_stats(c, &st);
     CHECK_EQ_LONG(st.callbacks_received, 2);
-    CHECK_EQ_LONG(st.callbacks_rejected, 7);
+    CHECK_EQ_LONG(st.callbacks_rejected, 8);
 
     /* the safety-net schedule for a job whose callback names the listener */
     char params[256];
     snprintf(params, sizeof params, "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%s?x=1\"}", url);
-    pp_op op = pp_submit(c, params, strlen(params), &err);
+    pp_op op = submit_text(c, params, NULL);
     CHECK(op > 0);
     size_t nj = 0;
     const pp_job *jobs = pp_op_jobs(c, op, &nj);
-    pp_jobrec *jr = nj == 1 ? pp_job_get(c, jobs[0]) : NULL;
-    CHECK(jr && jr->cb_expected == 1);
+    pp_jobrec *jr = nj == 1 ? pp_job_get(&c->jobs, jobs[0]) : NULL;
+    CHECK(jr && jr->cb_expected == PP_CB_LISTENER);
+    answer_for(c, "/v1/queries", 202, PP_HDR_NONE, "{\"id\":\"42\",\"status\":\"pending\"}");
     if (jr) {
-        CHECK(pp_job_set_id(c, jr, "42") == 0);
-        jr->state = PP_PENDING;
-        jr->pending_at = pp_now_ms();
-        pp_poll_schedule_first(c, jr);
+        CHECK(jr->state == PP_PENDING);
         /* max(3 x 1 s (the cold estimate), 30 s), +-10% */
         CHECK(jr->timer.due >= jr->pending_at + 27000 && jr->timer.due <= jr->pending_at + 33000);
         CHECK(pp_listener_timeout_ms(c) == -1);   /* no connection open: no deadline */
     }
     snprintf(params, sizeof params, "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%sx\"}", url);
-    pp_op op2 = pp_submit(c, params, strlen(params), &err);
+    pp_op op2 = pp_submit(c, params, strlen(params), NULL, &err);
     jobs = pp_op_jobs(c, op2, &nj);
-    CHECK(nj == 1 && pp_job_get(c, jobs[0]) && pp_job_get(c, jobs[0])->cb_expected == 0);
+    CHECK(nj == 1 && pp_job_get(&c->jobs, jobs[0]) &&
+          pp_job_get(&c->jobs, jobs[0])->cb_expected == PP_CB_NONE);
 
     /* stopping: the host is told to drop the fd; the job polls as usual */
     int fd = pp_listener_fd(c);
@@ -265,7 +209,7 @@ static void test_answers(void)
     n = pp_take_fd_changes(c, ch, 8);
     CHECK(n >= 1 && ch[0].fd == fd && ch[0].events == 0);
     if (jr) {
-        CHECK(jr->cb_expected == 0);
+        CHECK(jr->cb_expected == PP_CB_NONE);
         CHECK(jr->timer.due <= pp_now_ms() + 2000);
     }
     /* and it can listen again; pp_client_free stops it */
@@ -273,9 +217,18 @@ static void test_answers(void)
     pp_client_free(c);
 }
 
+/* Starts a listener with lc and stops it again: 0, or -1 with err. */
+static int listen_once(pp_client *c, const pp_listen_config *lc, pp_error *err)
+{
+    int rc = pp_listen(c, lc, err);
+    if (rc == 0)
+        pp_listen_stop(c);
+    return rc;
+}
+
 static void test_bad_config(void)
 {
-    pp_client *c = new_client("http://127.0.0.1:9");
+    pp_client *c = offline_client();
     pp_listen_config lc;
     pp_listen_config_init(&lc);
     pp_error err = {0};
@@ -290,37 +243,83 @@ static void test_bad_config(void)
     lc.allow_count = 1;
     CHECK(pp_listen(c, &lc, &err) == -1 && strstr(err.message, "1.2.3.999"));
     lc.allow = NULL;
+    lc.allow_count = 0;
     lc.public_url = "ftp://x";
     CHECK(pp_listen(c, &lc, &err) == -1);
     lc.public_url = NULL;
+    lc.port = 70000;
+    CHECK(pp_listen(c, &lc, &err) == -1);
+    lc.port = 0;
     lc.bind = "::1";
     if (pp_listen(c, &lc, &err) == 0) {     /* where the host has IPv6 */
         CHECK(!strncmp(pp_listen_url(c), "http://[::1]:", 13));
         pp_listen_stop(c);
     }
     CHECK(pp_listen_port(c) == 0);
-    CHECK(pp_listen_allow(c, NULL, 0, &err) == -1);
+    CHECK(pp_listen_allow(c, NULL, 0, &err) == -1 && strstr(err.message, "not listening"));
+
+    /* beyond loopback the world could make the client spend requests: an
+     * allowlist, or allow_any to say so */
+    static const char *const public_binds[] = {"0.0.0.0", "::", "10.1.2.3"};
+    for (size_t i = 0; i < 3; i++) {
+        lc.bind = public_binds[i];
+        err.message = NULL;
+        CHECK(pp_listen(c, &lc, &err) == -1);
+        CHECK(err.message && strstr(err.message, "allowlist") && strstr(err.message, "allow_any"));
+        CHECK(pp_listen_port(c) == 0);
+    }
+    lc.bind = "0.0.0.0";
+    const char *senders[] = {"192.0.2.7"};
+    lc.allow = senders;
+    lc.allow_count = 1;
+    CHECK(listen_once(c, &lc, &err) == 0);
+    lc.allow = NULL;
+    lc.allow_count = 0;
+    lc.allow_any = 1;
+    CHECK(listen_once(c, &lc, &err) == 0);
+    /* all of 127/8 is loopback */
+    lc.allow_any = 0;
+    lc.bind = "127.0.0.2";
+    CHECK(listen_once(c, &lc, &err) == 0);
+
+    /* allow_any lets every sender in, a list given beside it is ignored */
+    lc.bind = NULL;
+    lc.allow = senders;
+    lc.allow_count = 1;
+    lc.allow_any = 1;
+    CHECK(pp_listen(c, &lc, &err) == 0);
+    char out[1024];
+    CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "{\"id\":\"9\",\"status\":\"done\"}"),
+                           out, sizeof out), 200);
+    pp_listen_stop(c);
+    lc.allow_any = 0;                      /* ... and without it, it counts */
+    CHECK(pp_listen(c, &lc, &err) == 0);
+    CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "{\"id\":\"9\",\"status\":\"done\"}"),
+                           out, sizeof out), 403);
     pp_client_free(c);
 }
 
 /* Callbacks served by the host: pp_expect_callbacks flags the jobs whose
  * callback_url names its URL, with its own safety-net delay, and forgets
  * them again. */
-static pp_jobrec *submit_one(pp_client *c, const char *callback_url)
+static pp_jobrec *submit_cb(pp_client *c, const char *callback_url, const char *id)
 {
     char params[256];
     snprintf(params, sizeof params, "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%s\"}",
              callback_url);
-    pp_error err = {0};
-    pp_op op = pp_submit(c, params, strlen(params), &err);
+    pp_op op = submit_text(c, params, NULL);
     size_t nj = 0;
     const pp_job *jobs = op > 0 ? pp_op_jobs(c, op, &nj) : NULL;
-    return nj == 1 ? pp_job_get(c, jobs[0]) : NULL;
+    pp_jobrec *j = nj == 1 ? pp_job_get(&c->jobs, jobs[0]) : NULL;
+    char answer[96];
+    snprintf(answer, sizeof answer, "{\"id\":\"%s\",\"status\":\"pending\"}", id);
+    answer_for(c, "/v1/queries", 202, PP_HDR_NONE, answer);
+    return j;
 }
 
 static void test_external(void)
 {
-    pp_client *c = new_client("http://127.0.0.1:9");
+    pp_client *c = offline_client();
     pp_error err = {0};
     const char *url = "http://hooks.example.com/pushpull/callback";
     CHECK(pp_expected_callback_url(c) == NULL);
@@ -334,9 +333,9 @@ static void test_external(void)
 
     char with_query[128];
     snprintf(with_query, sizeof with_query, "%s?token=abc", url);
-    pp_jobrec *a = submit_one(c, url);
-    pp_jobrec *b = submit_one(c, with_query);
-    pp_jobrec *other = submit_one(c, "http://hooks.example.com/pushpull/callback2");
+    pp_jobrec *a = submit_cb(c, url, "4001");
+    pp_jobrec *b = submit_cb(c, with_query, "4002");
+    pp_jobrec *other = submit_cb(c, "http://hooks.example.com/pushpull/callback2", "4003");
     CHECK(a && a->cb_expected == PP_CB_EXTERNAL);
     CHECK(b && b->cb_expected == PP_CB_EXTERNAL);
     CHECK(other && other->cb_expected == PP_CB_NONE);
@@ -345,28 +344,27 @@ static void test_external(void)
         return;
     }
     /* the safety net: max(2 x 1 s (the cold estimate), 5 s), +-10% */
-    CHECK(pp_job_set_id(c, a, "4001") == 0);
-    CHECK(pp_job_set_id(c, b, "4002") == 0);
-    a->state = b->state = PP_PENDING;
-    a->pending_at = b->pending_at = pp_now_ms();
-    pp_poll_schedule_first(c, a);
-    pp_poll_schedule_first(c, b);
+    CHECK(a->state == PP_PENDING && b->state == PP_PENDING);
     CHECK(a->timer.due >= a->pending_at + 4500 && a->timer.due <= a->pending_at + 5500);
     CHECK(a->interval == 2500);
-    /* a callback fed by the host ends the job */
+    CHECK(other->timer.due <= other->pending_at + 1100);
+    /* a callback fed by the host is checked with the service */
     const char *cb = "{\"id\":\"4001\",\"status\":\"faulted\"}";
     CHECK_EQ_LONG(pp_feed_callback(c, cb, strlen(cb)), 0);
+    CHECK(pp_job_state(c, a->h) == PP_PENDING);
+    answer_for(c, "/v1/queries/4001", 200, PP_HDR_NONE, "{\"id\":\"4001\",\"status\":\"faulted\"}");
     CHECK(pp_job_state(c, a->h) == PP_FAULTED);
     CHECK_EQ_LONG(pp_feed_callback(c, cb, strlen(cb)), 0);     /* a duplicate */
+    CHECK_EQ_LONG(c->tp.queued, 0);
     const char *unknown = "{\"id\":\"4999\",\"status\":\"done\"}";
     CHECK_EQ_LONG(pp_feed_callback(c, unknown, strlen(unknown)), 1);
     CHECK_EQ_LONG(pp_feed_callback(c, "{\"id\":\"4001\"}", 13), -1);
 
     /* a listener and a host URL side by side: each keeps its own jobs */
     CHECK(pp_listen(c, NULL, &err) == 0);
-    pp_jobrec *l = submit_one(c, pp_listen_url(c));
+    pp_jobrec *l = submit_cb(c, pp_listen_url(c), "4004");
     CHECK(l && l->cb_expected == PP_CB_LISTENER);
-    CHECK(submit_one(c, url)->cb_expected == PP_CB_EXTERNAL);
+    CHECK(submit_cb(c, url, "4005")->cb_expected == PP_CB_EXTERNAL);
     pp_listen_stop(c);
     CHECK(l && l->cb_expected == PP_CB_NONE);
     CHECK(b->cb_expected == PP_CB_EXTERNAL);
@@ -374,15 +372,15 @@ static void test_external(void)
     /* another URL: the jobs of the old one still expect callbacks */
     CHECK(pp_expect_callbacks(c, "https://other.example.com/cb", 0, 0, &err) == 0);
     CHECK(b->cb_expected == PP_CB_EXTERNAL);
-    CHECK(submit_one(c, url)->cb_expected == PP_CB_NONE);
-    CHECK(submit_one(c, "https://other.example.com/cb")->cb_expected == PP_CB_EXTERNAL);
+    CHECK(submit_cb(c, url, "4006")->cb_expected == PP_CB_NONE);
+    CHECK(submit_cb(c, "https://other.example.com/cb", "4007")->cb_expected == PP_CB_EXTERNAL);
 
     /* forgetting it: the pending job goes back to ordinary polling */
     CHECK(pp_expect_callbacks(c, NULL, 0, 0, &err) == 0);
     CHECK(pp_expected_callback_url(c) == NULL);
     CHECK(b->cb_expected == PP_CB_NONE);
     CHECK(b->timer.due <= pp_now_ms() + 2000);
-    CHECK(submit_one(c, "https://other.example.com/cb")->cb_expected == PP_CB_NONE);
+    CHECK(submit_cb(c, "https://other.example.com/cb", "4008")->cb_expected == PP_CB_NONE);
 
     /* pp_client_free frees a URL still set */
     CHECK(pp_expect_callbacks(c, url, 0, 0, &err) == 0);
@@ -405,7 +403,7 @@ static int run_batch(pp_client *c, int n, int timeout_ms)
     }
     strncat(params, "]}", sizeof params - strlen(params) - 1);
     pp_error err = {0};
-    pp_op op = pp_submit(c, params, strlen(params), &err);
+    pp_op op = pp_submit(c, params, strlen(params), NULL, &err);
     if (!op)
         return 0;
     size_t nj = 0;
@@ -422,7 +420,7 @@ static int run_batch(pp_client *c, int n, int timeout_ms)
         }
         if (all)
             break;
-        pp_poll(c, 200);
+        pp_wait(c, 200, NULL);
         while (pp_take_events(c, ev, 64) == 64)
             ;
     }
