@@ -125,7 +125,9 @@ struct pp_client {
     struct pp_listener *listener;
     struct pp_addr *cb_allow; /* senders allowed to post callbacks... */
     size_t cb_nallow;
-    int cb_allow_set; /* ... or 0: every sender */
+    int cb_allow_set;    /* ... or 0: every sender */
+    int cb_allow_needed; /* a listener beyond loopback without allow_any:
+                            the list may not be dropped */
 
     /* host queues */
     pp_evq events;

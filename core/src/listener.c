@@ -264,6 +264,7 @@ int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err)
         listener_destroy(l);
         return fail(c, err, pp_oom_message);
     }
+    c->cb_allow_needed = 0;
     if (pp_listen_allow(c, cfg->allow_any ? NULL : cfg->allow, cfg->allow_count, err) < 0) {
         listener_destroy(l);
         return -1;
@@ -306,6 +307,7 @@ int pp_listen(pp_client *c, const pp_listen_config *cfg, pp_error *err)
         listener_destroy(l);
         return fail(c, err, pp_oom_message);
     }
+    c->cb_allow_needed = !cfg->allow_any && !loopback(&ss);
     pp_cb_source *src = &c->cb[PP_CB_LISTENER];
     free(src->url);
     src->active = 1;
@@ -334,6 +336,7 @@ void pp_listen_stop(pp_client *c)
     pp_listener *l = c->listener;
     /* the host stops watching the fd before MHD closes it */
     (void)pp_fdq_push(&c->fdchanges, l->fd, 0);
+    c->cb_allow_needed = 0;
     c->listener = NULL;
     listener_destroy(l);
     pp_cb_source *src = &c->cb[PP_CB_LISTENER];

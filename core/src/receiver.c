@@ -124,6 +124,10 @@ int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *er
     char msg[160];
     struct pp_addr *v;
     size_t nv;
+    if (!ips && c->cb_allow_needed)
+        return pp_fail(c, err,
+                       "the listener is bound beyond loopback: it keeps an allowlist "
+                       "(restart it with allow_any to let every sender in)");
     if (parse_allowlist(ips, n, &v, &nv, msg, sizeof msg) < 0)
         return pp_fail(c, err, msg);
     free(c->cb_allow);
