@@ -44,6 +44,7 @@ typedef struct pp_jobrec {
     int lags;          /* results said 204 after a done: backoff step */
     uint64_t hint_at;  /* when a callback last made it poll early */
     int hint_poll;     /* the poll in flight was made by a callback */
+    int poll_status;   /* the poll in flight is a status GET */
     int recheck;       /* a callback came while a poll was out */
     pp_req *poll_req;  /* a poll or download in flight */
     char *poll_tmp;    /* that download's temporary file */

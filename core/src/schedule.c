@@ -281,6 +281,7 @@ static void send_poll(pp_client *c, pp_jobrec *j, int status, int high)
             r->spill_fn = spill;
         }
     }
+    j->poll_status = status;
     j->poll_req = r;
     j->status_next = 0;
     c->stats.polls++;
@@ -301,7 +302,9 @@ static void fire(pp_client *c, pp_jobrec *j)
     }
     if (j->state != PP_PENDING)
         return;
-    send_poll(c, j, !c->poll.fetch || j->status_next || j->confirm_fault, j->confirm_fault);
+    /* a check a callback asked for goes first: it may end the job now */
+    send_poll(c, j, !c->poll.fetch || j->status_next || j->confirm_fault,
+              j->confirm_fault || j->hint_poll);
 }
 
 size_t pp_sched_run(pp_client *c)
@@ -361,6 +364,27 @@ static void after_pending(pp_client *c, pp_jobrec *j, uint64_t started, int kind
     schedule_next(c, j);
 }
 
+/* A 2xx answer's results could not be written (disk full, a folder gone):
+ * the job is done, and ends failed with the path and the reason -- never a
+ * download repeated at every poll. */
+static pp_state store_failed(pp_client *c, pp_jobrec *j, const pp_req *r, int fd,
+                             const char *tmp)
+{
+    if (fd >= 0)
+        close(fd);
+    char *final = pp_results_file(j);
+    pp_error e = {0};
+    pp_err_errno(&e, final ? final : (tmp ? tmp : "the spool folder"), r->sink_errno);
+    free(final);
+    pp_verdict done = {PP_V_DONE, (int)r->status, NULL, NULL};
+    char *none = NULL;
+    pp_state_apply(&c->jobs, j, &done, NULL, NULL, -1, &none);
+    pp_state_fetching(&c->jobs, j);
+    pp_state_store_failed(&c->jobs, j, &e);
+    pp_err_clear(&e);
+    return j->state;
+}
+
 static void on_answer(void *ctx, pp_req *r)
 {
     pp_client *c = ctx;
@@ -371,21 +395,28 @@ static void on_answer(void *ctx, pp_req *r)
     }
     char *tmp = j->poll_tmp;
     j->poll_tmp = NULL;
-    int status = strstr(r->url, "/results") == NULL;
+    int status = j->poll_status;
     pp_answer a;
     pp_answer_from_req(&a, r, tmp);
     pp_verdict v = status ? pp_read_status(&a) : pp_read_results(&a);
     pp_state was = j->state;
-    int hinted = j->hint_poll, confirm = j->confirm_fault;
+    /* a faulted claim is settled by a status answer only: one that came
+     * while a results poll was out waits for its own status GET */
+    int hinted = j->hint_poll, confirm = status && j->confirm_fault;
     j->hint_poll = 0;
-    j->confirm_fault = 0;
+    if (status)
+        j->confirm_fault = 0;
     if (was == PP_PENDING &&
         (v.kind == PP_V_RESULTS || v.kind == PP_V_FAULTED || v.kind == PP_V_DONE))
         learn(c, j, r, hinted);
     int fd = (r->sink == PP_SINK_FILE) ? pp_req_take_fd(r) : -1;
     /* j->poll_req stays set while the state changes: the hook must not
      * start a download of a job this answer is finishing */
-    pp_state now = pp_state_apply(&c->jobs, j, &v, &a, &r->resp, fd, &tmp);
+    pp_state now;
+    if (r->sink_errno && !status)
+        now = store_failed(c, j, r, fd, tmp);
+    else
+        now = pp_state_apply(&c->jobs, j, &v, &a, &r->resp, fd, &tmp);
     j->poll_req = NULL;
     if (v.object)
         json_decref(v.object);

@@ -21,7 +21,6 @@
 
 #define WINDOW_MS 1000
 #define WINDOW_SLACK_MS 5
-#define MAX_429 20
 
 static pp_oprec *chunk_op(pp_client *c, const pp_chunk *ch)
 {
@@ -343,7 +342,7 @@ static void on_answer(void *ctx, pp_req *r)
     switch (pp_read_submission(&a)) {
     case PP_SUB_ACCEPTED: map_answer(c, o, ch, &a); break;
     case PP_SUB_RETRY:
-        if (a.http && ch->attempt < MAX_429) {
+        if (a.http && ch->attempt < c->tp.max_retries) {
             long d = pp_backoff_ms(c->tp.retry_base_ms, c->tp.retry_max_ms, ch->attempt, &c->rng);
             uint64_t window_end = c->rl_window_start + WINDOW_MS + WINDOW_SLACK_MS;
             ch->attempt++;

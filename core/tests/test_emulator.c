@@ -12,9 +12,11 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -530,6 +532,41 @@ static void test_spool(const emu *e)
     remove_tree(parent, 0);
 }
 
+/* A disk that fills up while results are written: RLIMIT_FSIZE makes
+ * write() fail with EFBIG past a few bytes (SIGXFSZ ignored). Every job
+ * ends failed, its error naming its result file and the reason; no
+ * temporary file is left and nothing is downloaded again. */
+static void test_disk_full(const emu *e)
+{
+    char *dir = temp_dir();
+    pp_client *c = client_for(e, "pass1", 50);
+    pp_submit_opts opts = {0};
+    opts.results_dir = dir;
+    size_t cnt = 0;
+    const pp_job *jobs;
+    struct rlimit old, small = {64, 64};
+    getrlimit(RLIMIT_FSIZE, &old);
+    small.rlim_max = old.rlim_max;
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &small);
+    pp_op op = submit_batch(c, 4, &opts, &jobs, &cnt);
+    CHECK(drive(c, op, jobs, cnt, 10000));
+    for (size_t i = 0; i < cnt; i++) {
+        CHECK(pp_job_state(c, jobs[i]) == PP_FAILED);
+        const pp_error *err = pp_job_error(c, jobs[i]);
+        CHECK(err && strstr(err->message, dir) && strstr(err->message, ".json") &&
+              strstr(err->message, "too large"));
+    }
+    pp_stats st;
+    pp_get_stats(c, &st);
+    CHECK(st.polls <= cnt);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, was);
+    CHECK(strcmp(listing(dir), "") == 0);
+    pp_client_free(c);
+    remove_tree(dir, 0);
+}
+
 int main(int argc, char **argv)
 {
     emulator_path = argc > 1 ? argv[1] : "build/bin/pushpull-emulator";
@@ -549,6 +586,7 @@ int main(int argc, char **argv)
     test_batch(&e, 120, 50, NULL, 1.3, 0);
     test_socket_driver(&e);
     test_spool(&e);
+    test_disk_full(&e);
     emu_stop(&e);
     test_faulted();
     test_lost_answer();
