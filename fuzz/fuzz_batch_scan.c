@@ -20,12 +20,12 @@
 #include <string.h>
 
 typedef struct run {
-    size_t stop_at;         /* the callback stops at this index */
+    size_t stop_at; /* the callback stops at this index */
     size_t count;
-    uint64_t *hashes;       /* per element */
+    uint64_t *hashes; /* per element */
     size_t *lens;
     size_t cap;
-    char *texts;            /* kept when keep_texts */
+    char *texts; /* kept when keep_texts */
     size_t texts_len, texts_cap;
     int keep_texts;
     int feed_rc, end_rc;
@@ -76,7 +76,8 @@ static int on_item(void *ud, size_t index, const char *json, size_t len)
         json_error_t e;
         json_t *v = json_loadb(json, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
         if (!v && !beyond_jansson(&e)) {
-            fprintf(stderr, "element %zu is no JSON value: %s\n%.*s\n", index, e.text, (int)len, json);
+            fprintf(stderr, "element %zu is no JSON value: %s\n%.*s\n", index, e.text, (int)len,
+                    json);
             abort();
         }
         json_decref(v);
@@ -100,8 +101,8 @@ static uint64_t next_rand(uint64_t *x)
 }
 
 /* seed 0: whole; 1: byte by byte; else random pieces. */
-static void scan(const uint8_t *data, size_t size, uint64_t seed, size_t max_item,
-                 size_t stop_at, int keep_texts, run *r)
+static void scan(const uint8_t *data, size_t size, uint64_t seed, size_t max_item, size_t stop_at,
+                 int keep_texts, run *r)
 {
     memset(r, 0, sizeof *r);
     r->stop_at = stop_at;
@@ -114,7 +115,7 @@ static void scan(const uint8_t *data, size_t size, uint64_t seed, size_t max_ite
         if (seed == 1)
             n = 1;
         else if (seed)
-            n = (size_t)(next_rand(&seed) % (next_rand(&seed) % 4 ? 9 : 300));   /* 0 too */
+            n = (size_t)(next_rand(&seed) % (next_rand(&seed) % 4 ? 9 : 300)); /* 0 too */
         if (n > size - at)
             n = size - at;
         r->feed_rc = pp_scan_feed(s, (const char *)data + at, n);
@@ -179,7 +180,8 @@ static void against_jansson(const uint8_t *data, size_t size, const run *whole)
         REQUIRE(whole->count == json_array_size(arr));
         size_t off = 0;
         for (size_t i = 0; i < whole->count; i++) {
-            json_t *v = json_loadb(whole->texts + off, whole->lens[i], JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+            json_t *v = json_loadb(whole->texts + off, whole->lens[i],
+                                   JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
             REQUIRE(v && json_equal(v, json_array_get(arr, i)));
             json_decref(v);
             off += whole->lens[i];

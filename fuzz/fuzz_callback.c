@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     pp_config cfg;
     pp_config_init(&cfg);
-    cfg.base_url = "http://127.0.0.1:9";    /* never reached: the client is not driven */
+    cfg.base_url = "http://127.0.0.1:9"; /* never reached: the client is not driven */
     pp_client *c = pp_client_new(&cfg, NULL);
     REQUIRE(c != NULL);
     pp_job jobs[NIDS];
@@ -74,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE((jobs[i] = pp_attach(c, ids[i], NULL)) != 0);
     REQUIRE(pp_watch(c, jobs[0], NULL) == 0);
     if (size % 2) {
-        static const char batch[] = "{\"source\":\"universal\",\"url\":[\"https://a.example\",\"https://b.example\"]}";
+        static const char batch[] =
+            "{\"source\":\"universal\",\"url\":[\"https://a.example\",\"https://b.example\"]}";
         REQUIRE(pp_submit(c, batch, sizeof batch - 1, NULL, NULL) != 0);
     }
 

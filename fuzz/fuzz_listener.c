@@ -40,7 +40,7 @@ static void setup(void)
     pp_config cfg;
     pp_config_init(&cfg);
     cfg.base_url = "http://127.0.0.1:9";
-    cfg.poll.fetch = 0;         /* a callback saying done starts no download */
+    cfg.poll.fetch = 0; /* a callback saying done starts no download */
     client = pp_client_new(&cfg, NULL);
     REQUIRE(client != NULL);
     REQUIRE(pp_attach(client, "7173957294344910849", NULL) != 0);
@@ -48,7 +48,7 @@ static void setup(void)
     pp_listen_config lc;
     pp_listen_config_init(&lc);
     lc.port = 0;
-    lc.max_body = 2048;         /* small enough for inputs to cross it */
+    lc.max_body = 2048; /* small enough for inputs to cross it */
     pp_error err;
     REQUIRE(pp_listen(client, &lc, &err) == 0);
     port = pp_listen_port(client);
@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 sent += (size_t)n;
             else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINPROGRESS &&
                      errno != ENOTCONN)
-                sent = size;    /* answered and closed before reading it all */
+                sent = size; /* answered and closed before reading it all */
         }
         if (sent == size && !closed_write) {
             shutdown(sock, SHUT_WR);

@@ -15,9 +15,10 @@ static const long statuses[] = {202, 200, 500, 524, 429, 400, 201, 204};
 #define NSTATUSES (sizeof statuses / sizeof *statuses)
 #define NVALUES 6
 
-static const char batch[] = "{\"source\":\"universal\",\"url\":[\"https://a.example/1\","
-                            "\"https://a.example/2\",\"https://a.example/3\",\"https://a.example/4\","
-                            "\"https://a.example/5\",\"https://a.example/6\"]}";
+static const char batch[] =
+    "{\"source\":\"universal\",\"url\":[\"https://a.example/1\","
+    "\"https://a.example/2\",\"https://a.example/3\",\"https://a.example/4\","
+    "\"https://a.example/5\",\"https://a.example/6\"]}";
 
 /* Completes the first queued request with the fuzzer's answer. */
 static void answer(pp_client *c, const uint8_t *data, size_t size)
@@ -52,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int round = 0; round < 2; round++) {
         pp_op op = pp_submit(c, batch, sizeof batch - 1, NULL, NULL);
         REQUIRE(op != 0);
-        pp_submit_pump(c);          /* the chunk becomes a queued request */
+        pp_submit_pump(c); /* the chunk becomes a queued request */
         answer(c, data, size);
         size_t n = 0;
         const pp_job *jobs = pp_op_jobs(c, op, &n);
@@ -67,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     REQUIRE(!other || strcmp(other, id) != 0);
                 }
             } else {
-                REQUIRE(st == PP_UNKNOWN || st == PP_REJECTED || st == PP_SUBMITTING || st == PP_NEW);
+                REQUIRE(st == PP_UNKNOWN || st == PP_REJECTED || st == PP_SUBMITTING ||
+                        st == PP_NEW);
                 REQUIRE(st == PP_SUBMITTING || st == PP_NEW || pp_job_error(c, jobs[i]));
             }
         }

@@ -41,9 +41,8 @@ if [ -n "$ct" ]; then
   failed=$((failed + cf))
 fi
 
-# C formatting (.clang-format): one pass or one fail per folder. The core
-# joins the list once it has been reformatted.
-FORMAT_DIRS="emulator testsite common"
+# C formatting (.clang-format): one pass or one fail per folder.
+FORMAT_DIRS="core emulator testsite common fuzz"
 echo "== C formatting (scripts/check-format.sh)"
 for dir in $FORMAT_DIRS; do
   if ./scripts/check-format.sh "$dir"; then

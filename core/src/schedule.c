@@ -367,8 +367,7 @@ static void after_pending(pp_client *c, pp_jobrec *j, uint64_t started, int kind
 /* A 2xx answer's results could not be written (disk full, a folder gone):
  * the job is done, and ends failed with the path and the reason -- never a
  * download repeated at every poll. */
-static pp_state store_failed(pp_client *c, pp_jobrec *j, const pp_req *r, int fd,
-                             const char *tmp)
+static pp_state store_failed(pp_client *c, pp_jobrec *j, const pp_req *r, int fd, const char *tmp)
 {
     if (fd >= 0)
         close(fd);

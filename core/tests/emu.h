@@ -58,7 +58,7 @@ static int emu_spawn(emu *e, const char *path, const char *const *extra)
         }
     }
     if (f)
-        fclose(f);      /* the emulator may write more; it gets SIGPIPE-safe EPIPE */
+        fclose(f); /* the emulator may write more; it gets SIGPIPE-safe EPIPE */
     if (!e->port) {
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);

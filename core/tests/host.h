@@ -13,7 +13,7 @@
 typedef struct host {
     struct pollfd p[HOST_MAX_FDS];
     int n;
-    int max_watched;           /* the most fds watched at once */
+    int max_watched; /* the most fds watched at once */
 } host;
 
 /* Applies the fd changes the core reported. */

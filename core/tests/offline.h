@@ -25,7 +25,7 @@ static inline pp_client *offline_new(const pp_config *cfg)
     pp_client *c = pp_client_new(cfg, NULL);
     if (!c)
         return NULL;
-    c->tp.max_connections = 0;      /* nothing leaves the queue by itself */
+    c->tp.max_connections = 0; /* nothing leaves the queue by itself */
     return c;
 }
 

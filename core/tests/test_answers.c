@@ -39,7 +39,7 @@ static int results_kind(long status, int jobhdr, const char *body)
     pp_answer a = http(status, jobhdr, body);
     pp_verdict v = pp_read_results(&a);
     if (v.object || v.http_status != (int)status)
-        return -1;          /* a results verdict carries no object */
+        return -1; /* a results verdict carries no object */
     return v.kind;
 }
 
@@ -72,7 +72,7 @@ static void test_results(void)
     /* 204 with each job status header, and bare */
     CHECK_EQ_LONG(results_kind(204, PP_HDR_PENDING, NULL), PP_V_PENDING);
     CHECK_EQ_LONG(results_kind(204, PP_HDR_FAULTED, NULL), PP_V_FAULTED);
-    CHECK_EQ_LONG(results_kind(204, PP_HDR_DONE, NULL), PP_V_EXPIRED);   /* results gone */
+    CHECK_EQ_LONG(results_kind(204, PP_HDR_DONE, NULL), PP_V_EXPIRED); /* results gone */
     CHECK_EQ_LONG(results_kind(204, PP_HDR_OTHER, NULL), PP_V_NOT_READY);
     CHECK_EQ_LONG(results_kind(204, PP_HDR_NONE, NULL), PP_V_NOT_READY);
     a = http(204, PP_HDR_DONE, NULL);
@@ -100,7 +100,7 @@ static void test_results(void)
     close(fd);
     CHECK_EQ_LONG(pp_read_results(&a).kind, PP_V_RESULTS);
     unlink(path);
-    CHECK_EQ_LONG(pp_read_results(&a).kind, PP_V_RESULTS);    /* unreadable: not faulted */
+    CHECK_EQ_LONG(pp_read_results(&a).kind, PP_V_RESULTS); /* unreadable: not faulted */
 }
 
 static void test_status(void)
@@ -166,17 +166,17 @@ static void test_callbacks(void)
     char body[512];
     char long_id[PP_ID_MAX + 2];
     memset(long_id, '7', sizeof long_id - 1);
-    long_id[PP_ID_MAX] = '\0';                      /* 96: the longest */
+    long_id[PP_ID_MAX] = '\0'; /* 96: the longest */
     snprintf(body, sizeof body, "{\"id\":\"%s\",\"status\":\"done\"}", long_id);
     CHECK(callback(body, id, &claim) == 0 && strlen(id) == PP_ID_MAX);
-    long_id[PP_ID_MAX] = '7';                       /* 97 */
+    long_id[PP_ID_MAX] = '7'; /* 97 */
     long_id[PP_ID_MAX + 1] = '\0';
     snprintf(body, sizeof body, "{\"id\":\"%s\",\"status\":\"done\"}", long_id);
     CHECK(callback(body, id, &claim) == -1);
     static const char *const bad_ids[] = {
-        "\"\"", "\"a/b\"", "\"..\"", "\"../../etc/passwd\"", "\"1 2\"", "\"1?x=2\"",
-        "\"%2e%2e\"", "\"1\\u0000\"", "\"\\u00e9\"", "null", "1.5", "true", "[\"1\"]",
-        "{\"id\":\"1\"}",
+        "\"\"",      "\"a/b\"",    "\"..\"",       "\"../../etc/passwd\"", "\"1 2\"",
+        "\"1?x=2\"", "\"%2e%2e\"", "\"1\\u0000\"", "\"\\u00e9\"",          "null",
+        "1.5",       "true",       "[\"1\"]",      "{\"id\":\"1\"}",
     };
     for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
         snprintf(body, sizeof body, "{\"id\":%s,\"status\":\"done\"}", bad_ids[i]);
@@ -210,7 +210,7 @@ static void test_submissions(void)
     static const long unknown[] = {500, 502, 503, 504, 524, 599, 301, 304, 100};
     for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++)
         CHECK_EQ_LONG(submission(accepted[i]), PP_SUB_ACCEPTED);
-    CHECK_EQ_LONG(submission(429), PP_SUB_RETRY);      /* creates nothing */
+    CHECK_EQ_LONG(submission(429), PP_SUB_RETRY); /* creates nothing */
     for (size_t i = 0; i < sizeof rejected / sizeof rejected[0]; i++)
         CHECK_EQ_LONG(submission(rejected[i]), PP_SUB_REJECTED);
     /* the service may have done the work: never resent */
@@ -238,8 +238,9 @@ static void test_submissions(void)
         CHECK(pp_read_job_item(not_jobs[i], strlen(not_jobs[i]), id, &why) == NULL);
         CHECK(why && strstr(why, "did not list"));
     }
-    static const char *const bad_ids[] = {"{\"id\":\"a/b\"}", "{\"id\":\"\"}", "{\"status\":\"pending\"}",
-                                          "{\"id\":\"..\"}", "{\"id\":null}"};
+    static const char *const bad_ids[] = {"{\"id\":\"a/b\"}", "{\"id\":\"\"}",
+                                          "{\"status\":\"pending\"}", "{\"id\":\"..\"}",
+                                          "{\"id\":null}"};
     for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
         why = NULL;
         CHECK(pp_read_job_item(bad_ids[i], strlen(bad_ids[i]), id, &why) == NULL);
@@ -260,7 +261,8 @@ static void test_from_req(void)
     CHECK(c != NULL);
     if (!c)
         return;
-    pp_req *r = pp_req_new(&c->tp, "GET", "/v1/queries/1/results", NULL, 0, PP_REPEAT_SAFE, noop, NULL);
+    pp_req *r =
+        pp_req_new(&c->tp, "GET", "/v1/queries/1/results", NULL, 0, PP_REPEAT_SAFE, noop, NULL);
     CHECK(r != NULL);
     pp_answer a;
     r->code = CURLE_OK;
@@ -269,11 +271,11 @@ static void test_from_req(void)
     pc_buf_append(&r->resp, "{}", 2);
     pp_answer_from_req(&a, r, "/tmp/where");
     CHECK(a.http && a.status == 200 && a.jobhdr == PP_HDR_DONE && a.len == 2);
-    CHECK(a.path == NULL);                  /* a memory sink: no file */
+    CHECK(a.path == NULL); /* a memory sink: no file */
     r->sink = PP_SINK_FILE;
     pp_answer_from_req(&a, r, "/tmp/where");
     CHECK(a.path && strcmp(a.path, "/tmp/where") == 0);
-    r->status = 404;                        /* only a 2xx goes to the file */
+    r->status = 404; /* only a 2xx goes to the file */
     pp_answer_from_req(&a, r, "/tmp/where");
     CHECK(a.path == NULL && a.status == 404);
     r->code = CURLE_COULDNT_CONNECT;

@@ -23,11 +23,11 @@
 /* ---- what a scan produced */
 
 typedef struct result {
-    char *items;        /* "index:len:text\n" for each element, NUL-terminated */
+    char *items; /* "index:len:text\n" for each element, NUL-terminated */
     size_t len, cap;
     size_t count;
-    size_t stop_at;     /* the callback stops at this index */
-    int feed_rc;        /* the first -1 of pp_scan_feed, else 0 */
+    size_t stop_at; /* the callback stops at this index */
+    int feed_rc;    /* the first -1 of pp_scan_feed, else 0 */
     int end_rc;
     char err[160];
 } result;
@@ -76,8 +76,8 @@ static uint64_t rng_next(uint64_t *x)
 
 /* Feeds body in pieces ending at cuts[] (then the rest); seed != 0 instead
  * picks random piece sizes. */
-static void scan_split(const char *body, size_t n, const size_t *cuts, size_t ncuts,
-                       uint64_t seed, size_t max_item, size_t stop_at, result *r)
+static void scan_split(const char *body, size_t n, const size_t *cuts, size_t ncuts, uint64_t seed,
+                       size_t max_item, size_t stop_at, result *r)
 {
     memset(r, 0, sizeof *r);
     r->stop_at = stop_at;
@@ -93,8 +93,7 @@ static void scan_split(const char *body, size_t n, const size_t *cuts, size_t nc
             /* mostly small pieces, some large */
             uint64_t span = rng_next(&seed) % 3 ? 17 : 600;
             next = at + 1 + (size_t)(rng_next(&seed) % span);
-        }
-        else if (k < ncuts)
+        } else if (k < ncuts)
             next = cuts[k++];
         if (next > n)
             next = n;
@@ -106,7 +105,7 @@ static void scan_split(const char *body, size_t n, const size_t *cuts, size_t nc
     const char *e = pp_scan_error(s);
     snprintf(r->err, sizeof r->err, "%s", e ? e : "");
     if (pp_scan_count(s) != r->count)
-        r->err[0] = '?';    /* shows up as a difference */
+        r->err[0] = '?'; /* shows up as a difference */
     if (r->feed_rc < 0 && pp_scan_feed(s, "{", 1) != -1)
         r->err[0] = '!';
     pp_scan_free(s);
@@ -137,11 +136,12 @@ static void check_splits(const char *body, size_t n, size_t max_item)
     scan_split(body, n, cuts, n, 0, max_item, (size_t)-1, &other);
     CHECK(same(&whole, &other));
     if (!same(&whole, &other))
-        fprintf(stderr, "  byte by byte differs for %.80s\n  (%s | %s)\n", body, whole.err, other.err);
+        fprintf(stderr, "  byte by byte differs for %.80s\n  (%s | %s)\n", body, whole.err,
+                other.err);
     result_free(&other);
     int bad = 0;
     for (size_t k = 0; k <= n; k++) {
-        size_t two[2] = {k, k};     /* also an empty feed at the cut */
+        size_t two[2] = {k, k}; /* also an empty feed at the cut */
         scan_split(body, n, two, 2, 0, max_item, (size_t)-1, &other);
         bad += !same(&whole, &other);
         result_free(&other);
@@ -170,12 +170,14 @@ static void test_basic(void)
     result r;
     CHECK(scan_ok("{\"queries\":[{\"id\":\"1\",\"status\":\"pending\"},{\"id\":\"2\"}]}", &r));
     CHECK_EQ_LONG(r.count, 2);
-    CHECK(r.items && !strcmp(r.items, "0:29:{\"id\":\"1\",\"status\":\"pending\"}\n1:10:{\"id\":\"2\"}\n"));
+    CHECK(r.items &&
+          !strcmp(r.items, "0:29:{\"id\":\"1\",\"status\":\"pending\"}\n1:10:{\"id\":\"2\"}\n"));
     result_free(&r);
 
     /* whitespace around everything; values of every type, as they are */
     CHECK(scan_ok(" \r\n\t{ \"queries\" :\n[ 0 , -0.5e+3 ,\"\" , true,false ,null,[ ],{ }, 12 ,"
-                  "123456789012345678901234567890] }\n ", &r));
+                  "123456789012345678901234567890] }\n ",
+                  &r));
     CHECK_EQ_LONG(r.count, 10);
     CHECK(r.items && !strcmp(r.items, "0:1:0\n1:7:-0.5e+3\n2:2:\"\"\n3:4:true\n4:5:false\n"
                                       "5:4:null\n6:3:[ ]\n7:3:{ }\n8:2:12\n"
@@ -193,17 +195,15 @@ static void test_basic(void)
 static void test_strings(void)
 {
     /* brackets, quotes and escapes inside strings end nothing */
-    static const char body[] =
-        "{\"queries\":[\"}]{[\\\",\\\\\","
-        "{\"a\\\"}\":\"]\\u005d\\ud83d\\ude00\\n\\/\\b\\f\\r\\t\"},"
-        "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"]}";
+    static const char body[] = "{\"queries\":[\"}]{[\\\",\\\\\","
+                               "{\"a\\\"}\":\"]\\u005d\\ud83d\\ude00\\n\\/\\b\\f\\r\\t\"},"
+                               "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"]}";
     result r;
     CHECK(scan_ok(body, &r));
     CHECK_EQ_LONG(r.count, 3);
-    const char *want =
-        "0:11:\"}]{[\\\",\\\\\"\n"
-        "1:42:{\"a\\\"}\":\"]\\u005d\\ud83d\\ude00\\n\\/\\b\\f\\r\\t\"}\n"
-        "2:21:\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"\n";
+    const char *want = "0:11:\"}]{[\\\",\\\\\"\n"
+                       "1:42:{\"a\\\"}\":\"]\\u005d\\ud83d\\ude00\\n\\/\\b\\f\\r\\t\"}\n"
+                       "2:21:\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"\n";
     CHECK(r.items && !strcmp(r.items, want));
     if (r.items && strcmp(r.items, want))
         fprintf(stderr, "got:\n%s", r.items);
@@ -273,7 +273,8 @@ static void test_keys(void)
     /* other keys are skipped, whatever they hold, before and after; a
      * "queries" deeper down is not the one; an escaped key is */
     CHECK(scan_ok("{\"x\":[1,{\"queries\":[9]}],\"\\u0071uerie\\u0073\":[1,2],"
-                  "\"y\":\"queries\",\"queriesX\":[3],\"querie\":[4]}", &r));
+                  "\"y\":\"queries\",\"queriesX\":[3],\"querie\":[4]}",
+                  &r));
     CHECK_EQ_LONG(r.count, 2);
     CHECK(r.items && !strcmp(r.items, "0:1:1\n1:1:2\n"));
     result_free(&r);
@@ -301,7 +302,10 @@ static void test_keys(void)
 
     /* not an array */
     static const char *const not_arrays[] = {
-        "{\"queries\":{}}", "{\"queries\":\"[]\"}", "{\"queries\":null}", "{\"queries\":5}",
+        "{\"queries\":{}}",
+        "{\"queries\":\"[]\"}",
+        "{\"queries\":null}",
+        "{\"queries\":5}",
     };
     for (size_t i = 0; i < sizeof not_arrays / sizeof *not_arrays; i++) {
         CHECK(!scan_ok(not_arrays[i], &r));
@@ -317,8 +321,8 @@ static void test_trailer(void)
     CHECK(scan_ok("{\"queries\":[1]} \n\t\r", &r));
     result_free(&r);
     static const char *const bad[] = {
-        "{\"queries\":[1]}x", "{\"queries\":[1]}{}", "{\"queries\":[1]}]", "{\"queries\":[1]} 0",
-        "{\"queries\":[1]}\0",
+        "{\"queries\":[1]}x",  "{\"queries\":[1]}{}", "{\"queries\":[1]}]",
+        "{\"queries\":[1]} 0", "{\"queries\":[1]}\0",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         size_t n = strlen(bad[i]) + (i == 4);
@@ -332,17 +336,16 @@ static void test_trailer(void)
 
 static void test_truncated(void)
 {
-    static const char body[] =
-        "{\"a\":[true,{\"b\":null}],\"queries\":[{\"id\":\"1\",\"n\":-1.5E+2,\"s\":\"\\u00e9\\ud83d\\ude00\xc3\xa9\"},"
-        "[false],\"x\",12]}";
+    static const char body[] = "{\"a\":[true,{\"b\":null}],\"queries\":[{\"id\":\"1\",\"n\":-1.5E+"
+                               "2,\"s\":\"\\u00e9\\ud83d\\ude00\xc3\xa9\"},"
+                               "[false],\"x\",12]}";
     size_t n = strlen(body);
     int bad = 0;
     for (size_t k = 0; k < n; k++) {
         result r;
         scan_whole(body, k, 0, &r);
         /* every prefix reads fine, and ends badly */
-        bad += r.feed_rc != 0 || r.end_rc != -1 ||
-               !strstr(r.err, k ? "ended early" : "empty body");
+        bad += r.feed_rc != 0 || r.end_rc != -1 || !strstr(r.err, k ? "ended early" : "empty body");
         result_free(&r);
     }
     CHECK_EQ_LONG(bad, 0);
@@ -356,34 +359,87 @@ static void test_truncated(void)
 /* ---- malformed bodies, and agreement with jansson */
 
 static const char *const malformed[] = {
-    "", "   ", "[]", "\"queries\"", "null", "{\"queries\":[]", "{\"queries\":[}", "{\"queries\":[]]",
-    "\xef\xbb\xbf{\"queries\":[]}", "{'queries':[]}", "{queries:[]}",
-    "{\"queries\" []}", "{\"queries\":[],}", "{,\"queries\":[]}", "{\"a\" 1,\"queries\":[]}",
-    "{\"queries\":[1,]}", "{\"queries\":[,1]}", "{\"queries\":[1 2]}", "{\"queries\":[1:2]}",
-    "{\"queries\":[{\"a\":1,}]}", "{\"queries\":[{1:2}]}", "{\"queries\":[{\"a\"}]}",
-    "{\"queries\":[{\"a\":}]}", "{\"queries\":[[}]]}", "{\"queries\":[{]}]}",
-    "{\"queries\":[01]}", "{\"queries\":[-]}", "{\"queries\":[-a]}", "{\"queries\":[1.]}",
-    "{\"queries\":[.5]}", "{\"queries\":[+1]}", "{\"queries\":[1e]}", "{\"queries\":[1e+]}",
-    "{\"queries\":[1.5e+x]}", "{\"queries\":[0x10]}", "{\"queries\":[NaN]}", "{\"queries\":[Infinity]}",
-    "{\"queries\":[-Infinity]}", "{\"queries\":[tru]}", "{\"queries\":[trUe]}", "{\"queries\":[nul]}",
-    "{\"queries\":[falsey]}", "{\"queries\":[\"a]}", "{\"queries\":[\"\\x\"]}", "{\"queries\":[\"\\u12G4\"]}",
-    "{\"queries\":[\"\\u12\"]}", "{\"queries\":[\"\\ud800\"]}", "{\"queries\":[\"\\udc00\"]}",
-    "{\"queries\":[\"\\ud800\\u0041\"]}", "{\"queries\":[\"\\ud800\\ud800\"]}", "{\"queries\":[\"\\ud800x\"]}",
-    "{\"queries\":[\"\\ud800\\n\"]}", "{\"queries\":[\"\t\"]}", "{\"queries\":[\"\n\"]}",
-    "{\"queries\":[\"\x7f\x80\"]}", "{\"queries\":[\"\xc0\x80\"]}", "{\"queries\":[\"\xc1\xbf\"]}",
-    "{\"queries\":[\"\xe0\x80\xaf\"]}", "{\"queries\":[\"\xed\xa0\x80\"]}", "{\"queries\":[\"\xf0\x80\x80\xaf\"]}",
-    "{\"queries\":[\"\xf4\x90\x80\x80\"]}", "{\"queries\":[\"\xf5\x80\x80\x80\"]}", "{\"queries\":[\"\xff\"]}",
-    "{\"queries\":[\"\xc3\"]}", "{\"queries\":[\"\xe2\x82\"]}", "{\"queries\":[\"\xc3\x28\"]}",
-    "{\"queries\":[1]}/", "{\"queries\":[1]/**/}", "{\"queries\":[\xc3\xa9]}",
-    "{\"q\\ueries\":[]}", "{\"queries\":[\"a\"\"b\"]}",
+    "",
+    "   ",
+    "[]",
+    "\"queries\"",
+    "null",
+    "{\"queries\":[]",
+    "{\"queries\":[}",
+    "{\"queries\":[]]",
+    "\xef\xbb\xbf{\"queries\":[]}",
+    "{'queries':[]}",
+    "{queries:[]}",
+    "{\"queries\" []}",
+    "{\"queries\":[],}",
+    "{,\"queries\":[]}",
+    "{\"a\" 1,\"queries\":[]}",
+    "{\"queries\":[1,]}",
+    "{\"queries\":[,1]}",
+    "{\"queries\":[1 2]}",
+    "{\"queries\":[1:2]}",
+    "{\"queries\":[{\"a\":1,}]}",
+    "{\"queries\":[{1:2}]}",
+    "{\"queries\":[{\"a\"}]}",
+    "{\"queries\":[{\"a\":}]}",
+    "{\"queries\":[[}]]}",
+    "{\"queries\":[{]}]}",
+    "{\"queries\":[01]}",
+    "{\"queries\":[-]}",
+    "{\"queries\":[-a]}",
+    "{\"queries\":[1.]}",
+    "{\"queries\":[.5]}",
+    "{\"queries\":[+1]}",
+    "{\"queries\":[1e]}",
+    "{\"queries\":[1e+]}",
+    "{\"queries\":[1.5e+x]}",
+    "{\"queries\":[0x10]}",
+    "{\"queries\":[NaN]}",
+    "{\"queries\":[Infinity]}",
+    "{\"queries\":[-Infinity]}",
+    "{\"queries\":[tru]}",
+    "{\"queries\":[trUe]}",
+    "{\"queries\":[nul]}",
+    "{\"queries\":[falsey]}",
+    "{\"queries\":[\"a]}",
+    "{\"queries\":[\"\\x\"]}",
+    "{\"queries\":[\"\\u12G4\"]}",
+    "{\"queries\":[\"\\u12\"]}",
+    "{\"queries\":[\"\\ud800\"]}",
+    "{\"queries\":[\"\\udc00\"]}",
+    "{\"queries\":[\"\\ud800\\u0041\"]}",
+    "{\"queries\":[\"\\ud800\\ud800\"]}",
+    "{\"queries\":[\"\\ud800x\"]}",
+    "{\"queries\":[\"\\ud800\\n\"]}",
+    "{\"queries\":[\"\t\"]}",
+    "{\"queries\":[\"\n\"]}",
+    "{\"queries\":[\"\x7f\x80\"]}",
+    "{\"queries\":[\"\xc0\x80\"]}",
+    "{\"queries\":[\"\xc1\xbf\"]}",
+    "{\"queries\":[\"\xe0\x80\xaf\"]}",
+    "{\"queries\":[\"\xed\xa0\x80\"]}",
+    "{\"queries\":[\"\xf0\x80\x80\xaf\"]}",
+    "{\"queries\":[\"\xf4\x90\x80\x80\"]}",
+    "{\"queries\":[\"\xf5\x80\x80\x80\"]}",
+    "{\"queries\":[\"\xff\"]}",
+    "{\"queries\":[\"\xc3\"]}",
+    "{\"queries\":[\"\xe2\x82\"]}",
+    "{\"queries\":[\"\xc3\x28\"]}",
+    "{\"queries\":[1]}/",
+    "{\"queries\":[1]/**/}",
+    "{\"queries\":[\xc3\xa9]}",
+    "{\"q\\ueries\":[]}",
+    "{\"queries\":[\"a\"\"b\"]}",
 };
 
 static const char *const wellformed[] = {
     "{\"queries\":[0,-0,1,-1,1.5,-1.5e10,2E-3,1e+5,9223372036854775807,1.7976931348623157e308]}",
-    "{\"queries\":[\"\",\"\\\"\",\"\\u0000\",\"\\uFFFF\",\"\\uDBFF\\uDFFF\",\"\\u00e9\",\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80\"]}",
+    "{\"queries\":[\"\",\"\\\"\",\"\\u0000\",\"\\uFFFF\",\"\\uDBFF\\uDFFF\",\"\\u00e9\","
+    "\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80\"]}",
     "{\"queries\":[{\"a\":[{\"b\":{\"c\":[[[]]]}},{}]},[1,[2,[3]]],{\"\":\"\"}]}",
     "{\"before\":{\"x\":[1,\"]\"]},\"queries\":[true],\"after\":[[],{}]}",
-    "\n{\"queries\":[{\"id\":\"7173957294344910849\",\"status\":\"done\",\"_links\":[{\"rel\":\"self\","
+    "\n{\"queries\":[{\"id\":\"7173957294344910849\",\"status\":\"done\",\"_links\":[{\"rel\":"
+    "\"self\","
     "\"href\":\"http://data.oxylabs.io/v1/queries/7173957294344910849\",\"method\":\"GET\"}]}]}\n",
 };
 
@@ -441,8 +497,9 @@ static void test_max_item(void)
     CHECK(r.end_rc == 0 && r.count == 3);
     result_free(&r);
     static const char *const big[] = {
-        "{\"queries\":[\"123456789\"]}", "{\"queries\":[12345678901]}", "{\"queries\":[[123456789]]}",
-        "{\"queries\":[{\"a\":123456789}]}", "{\"queries\":[\"1234567890",
+        "{\"queries\":[\"123456789\"]}", "{\"queries\":[12345678901]}",
+        "{\"queries\":[[123456789]]}",   "{\"queries\":[{\"a\":123456789}]}",
+        "{\"queries\":[\"1234567890",
     };
     for (size_t i = 0; i < sizeof big / sizeof *big; i++) {
         scan_whole(big[i], strlen(big[i]), 10, &r);
@@ -474,7 +531,7 @@ static void test_stop(void)
     CHECK(r.feed_rc == -1 && r.end_rc == -1);
     CHECK_EQ_LONG(r.count, 2);
     CHECK(strstr(r.err, "stopped by the callback") != NULL);
-    CHECK(r.err[0] == 'b');     /* a further feed returned -1 too */
+    CHECK(r.err[0] == 'b'); /* a further feed returned -1 too */
     result_free(&r);
     /* stopped in any split: the same */
     result whole, other;
@@ -518,23 +575,31 @@ static size_t job_text(char *out, size_t cap, size_t i)
 {
     char id[40];
     snprintf(id, sizeof id, "71739572943%08zu", i);
-    return (size_t)snprintf(out, cap,
+    return (size_t)snprintf(
+        out, cap,
         "{\"callback_url\":\"https://hooks.example.com/callback?batch=1\",\"client_id\":163,"
         "\"client_notes\":null,\"context\":[{\"key\":\"follow_redirects\",\"value\":null},"
         "{\"key\":\"headers\",\"value\":null},{\"key\":\"http_method\",\"value\":\"get\"},"
-        "{\"key\":\"session_id\",\"value\":null},{\"key\":\"successful_status_codes\",\"value\":[]}],"
+        "{\"key\":\"session_id\",\"value\":null},{\"key\":\"successful_status_codes\",\"value\":[]}"
+        "],"
         "\"created_at\":\"2019-10-01 00:00:01\",\"domain\":\"com\",\"geo_location\":null,"
         "\"id\":\"%s\",\"limit\":10,\"locale\":null,\"pages\":1,\"parse\":false,"
         "\"parser_type\":null,\"parsing_instructions\":null,\"render\":null,"
         "\"url\":\"https://shop.example.com/catalog/item/%zu?ref=batch\\u0026page=1\","
         "\"query\":\"\",\"source\":\"universal\",\"start_page\":1,\"status\":\"pending\","
-        "\"storage_type\":null,\"storage_url\":null,\"subdomain\":\"www\",\"content_encoding\":\"utf-8\","
+        "\"storage_type\":null,\"storage_url\":null,\"subdomain\":\"www\",\"content_encoding\":"
+        "\"utf-8\","
         "\"updated_at\":\"2019-10-01 00:00:01\",\"user_agent_type\":\"desktop\",\"statuses\":[],"
-        "\"_links\":[{\"rel\":\"self\",\"href\":\"http://data.oxylabs.io/v1/queries/%s\",\"method\":\"GET\"},"
-        "{\"rel\":\"results\",\"href\":\"http://data.oxylabs.io/v1/queries/%s/results\",\"method\":\"GET\"},"
-        "{\"rel\":\"results-html\",\"href\":\"http://data.oxylabs.io/v1/queries/%s/results?type=raw\",\"method\":\"GET\"},"
-        "{\"rel\":\"results-parsed\",\"href\":\"http://data.oxylabs.io/v1/queries/%s/results?type=parsed\",\"method\":\"GET\"},"
-        "{\"rel\":\"results-png\",\"href\":\"http://data.oxylabs.io/v1/queries/%s/results?type=png\",\"method\":\"GET\"}]}",
+        "\"_links\":[{\"rel\":\"self\",\"href\":\"http://data.oxylabs.io/v1/queries/"
+        "%s\",\"method\":\"GET\"},"
+        "{\"rel\":\"results\",\"href\":\"http://data.oxylabs.io/v1/queries/%s/"
+        "results\",\"method\":\"GET\"},"
+        "{\"rel\":\"results-html\",\"href\":\"http://data.oxylabs.io/v1/queries/%s/"
+        "results?type=raw\",\"method\":\"GET\"},"
+        "{\"rel\":\"results-parsed\",\"href\":\"http://data.oxylabs.io/v1/queries/%s/"
+        "results?type=parsed\",\"method\":\"GET\"},"
+        "{\"rel\":\"results-png\",\"href\":\"http://data.oxylabs.io/v1/queries/%s/"
+        "results?type=png\",\"method\":\"GET\"}]}",
         id, i, id, id, id, id, id);
 }
 
@@ -667,8 +732,8 @@ static double bench_once(int mode, const char *body, size_t n, size_t *kept)
     } else {
         size_t seen = 0;
         many m = {0, 0};
-        pp_scan *s = mode == MODE_SCAN ? pp_scan_new(on_nothing, &seen, 0)
-                                       : pp_scan_new(on_job, &m, 0);
+        pp_scan *s =
+            mode == MODE_SCAN ? pp_scan_new(on_nothing, &seen, 0) : pp_scan_new(on_job, &m, 0);
         for (size_t at = 0; s && at < n; at += 16384)
             pp_scan_feed(s, body + at, n - at < 16384 ? n - at : 16384);
         if (!s || pp_scan_end(s) != 0 || pp_scan_count(s) != 5000 || m.bad)
@@ -712,15 +777,17 @@ static long rss_growth_kb(int mode)
 static int bench(void)
 {
     static const char *const names[] = {
-        "json_loadb of the whole body", "pp_scan, elements not parsed", "pp_scan + json_loadb per element",
+        "json_loadb of the whole body",
+        "pp_scan, elements not parsed",
+        "pp_scan + json_loadb per element",
     };
     long rss[3];
     for (int mode = MODE_TREE; mode <= MODE_SCAN_PARSE; mode++)
         rss[mode] = rss_growth_kb(mode);
     size_t n;
     char *body = batch_body(5000, &n);
-    printf("body: 5000 jobs, %zu bytes (%.2f KB each), fed in 16 KiB pieces; best of 5\n",
-           n, (double)n / 5000 / 1000);
+    printf("body: 5000 jobs, %zu bytes (%.2f KB each), fed in 16 KiB pieces; best of 5\n", n,
+           (double)n / 5000 / 1000);
     for (int mode = MODE_TREE; mode <= MODE_SCAN_PARSE; mode++) {
         double best = 1e9;
         size_t kept = 0;

@@ -16,8 +16,10 @@ static pp_jobrec *rec(pp_client *c, pp_job h)
 static int feed(pp_client *c, const char *id, const char *status)
 {
     char cb[256];
-    snprintf(cb, sizeof cb, "{\"id\":\"%s\",\"status\":\"%s\",\"note\":\"forged\","
-             "\"_links\":[{\"rel\":\"results\",\"href\":\"https://evil.test/r\"}]}", id, status);
+    snprintf(cb, sizeof cb,
+             "{\"id\":\"%s\",\"status\":\"%s\",\"note\":\"forged\","
+             "\"_links\":[{\"rel\":\"results\",\"href\":\"https://evil.test/r\"}]}",
+             id, status);
     return pp_feed_callback(c, cb, strlen(cb));
 }
 
@@ -102,7 +104,7 @@ static void test_faulted(pp_client *c)
     answer_req(j->poll_req, 200, PP_HDR_NONE, "{\"id\":\"220\",\"status\":\"pending\"}");
     CHECK(pp_job_state(c, h) == PP_PENDING && pp_job_error(c, h) == NULL);
     CHECK_EQ_LONG(j->lags, 1);
-    CHECK_EQ_LONG(feed(c, "220", "faulted"), 0);        /* within the backoff */
+    CHECK_EQ_LONG(feed(c, "220", "faulted"), 0); /* within the backoff */
     CHECK(j->poll_req == NULL && c->tp.queued == 0);
 
     /* the status confirms it: faulted, with the service's job object */
@@ -112,7 +114,8 @@ static void test_faulted(pp_client *c)
     answer_req(rec(c, f)->poll_req, 200, PP_HDR_NONE,
                "{\"id\":\"221\",\"status\":\"faulted\",\"reason\":\"blocked\"}");
     CHECK(pp_job_state(c, f) == PP_FAULTED);
-    CHECK(pp_job_error(c, f) && pp_job_error(c, f)->body && strstr(pp_job_error(c, f)->body, "blocked"));
+    CHECK(pp_job_error(c, f) && pp_job_error(c, f)->body &&
+          strstr(pp_job_error(c, f)->body, "blocked"));
     CHECK(strstr(pp_job_info(c, f, NULL), "blocked") && !strstr(pp_job_info(c, f, NULL), "forged"));
 
     /* the status says done instead: downloaded at once */
@@ -146,7 +149,7 @@ static void test_other(pp_client *c)
     CHECK(pp_job_state(c, h) == PP_PENDING);
     CHECK_EQ_LONG(c->stats.polls, polls);
     CHECK_EQ_LONG(c->tp.queued, 0);
-    CHECK_EQ_LONG(c->early_n, 0);       /* nothing submitted: nothing kept */
+    CHECK_EQ_LONG(c->early_n, 0); /* nothing submitted: nothing kept */
 }
 
 int main(void)

@@ -31,8 +31,8 @@ static int emu_start(emu *e, const char *const *extra)
     return emu_spawn(e, emulator_path, extra);
 }
 
-static pp_client *client_with(const emu *e, const char *password, int batch,
-                              long timeout_ms, long retry_base_ms, int max_retries)
+static pp_client *client_with(const emu *e, const char *password, int batch, long timeout_ms,
+                              long retry_base_ms, int max_retries)
 {
     pp_config cfg;
     pp_config_init(&cfg);
@@ -181,7 +181,7 @@ static void test_single_and_ops(const emu *e)
         pp_op_free(c, ops[i]);
     pp_op_free(c, g);
     pp_op_free(c, op);
-    CHECK(pp_op_done(c, op) == 0);   /* freed: unknown handle */
+    CHECK(pp_op_done(c, op) == 0); /* freed: unknown handle */
 
     /* an id the service does not know, watched: expired */
     pp_job old = pp_attach(c, "1234567890123456789", NULL);
@@ -201,7 +201,7 @@ static void test_single_and_ops(const emu *e)
     cfg.base_url = e->base;
     cfg.username = "user";
     cfg.password = "pass1";
-    cfg.poll.first_ms = 60000;          /* no poll of its own meanwhile */
+    cfg.poll.first_ms = 60000; /* no poll of its own meanwhile */
     c = pp_client_new(&cfg, NULL);
     CHECK(submit_one(c, "{\"source\":\"google_search\",\"query\":\"nike\"}", &op, &job) == 0);
     /* run until it has an id, and the service has finished it */
@@ -215,7 +215,7 @@ static void test_single_and_ops(const emu *e)
     snprintf(cb, sizeof cb, "{\"id\":\"%s\",\"status\":\"done\"}", pp_job_id(c, job));
     pp_get_stats(c, &s0);
     CHECK(pp_feed_callback(c, cb, strlen(cb)) == 0);
-    CHECK(pp_feed_callback(c, cb, strlen(cb)) == 0);     /* duplicate */
+    CHECK(pp_feed_callback(c, cb, strlen(cb)) == 0); /* duplicate */
     CHECK(drive(c, 0, &job, 1, 10000));
     CHECK(pp_job_state(c, job) == PP_FETCHED);
     pp_get_stats(c, &s1);
@@ -240,8 +240,8 @@ static void test_bad_auth(const emu *e)
 }
 
 /* Submits n google_search queries as one batch; its jobs in *jobs. */
-static pp_op submit_batch(pp_client *c, int n, const pp_submit_opts *opts,
-                          const pp_job **jobs, size_t *count)
+static pp_op submit_batch(pp_client *c, int n, const pp_submit_opts *opts, const pp_job **jobs,
+                          size_t *count)
 {
     size_t cap = (size_t)n * 24 + 256, len = 0;
     char *s = malloc(cap);
@@ -286,8 +286,8 @@ static void test_batch(const emu *e, int n, int batch, const char *const *emu_ar
     pp_get_stats(c, &st);
     CHECK_EQ_LONG(st.submitted, n);
     double per_job = (double)st.requests / n;
-    printf("batch of %d (chunks of %d): %.2f s, %llu requests (%.2f per job), %llu retries\n",
-           n, batch, (pp_now_ms() - t0) / 1000.0, (unsigned long long)st.requests, per_job,
+    printf("batch of %d (chunks of %d): %.2f s, %llu requests (%.2f per job), %llu retries\n", n,
+           batch, (pp_now_ms() - t0) / 1000.0, (unsigned long long)st.requests, per_job,
            (unsigned long long)st.retries);
     CHECK(per_job <= max_req_per_job);
     CHECK((long)st.retries <= max_retries);
@@ -305,8 +305,7 @@ static void test_batch(const emu *e, int n, int batch, const char *const *emu_ar
 
 /* Starts an emulator with args, submits one job and drives it to a final
  * state, which must be `want`. Leaves client and emulator running. */
-static pp_client *one_job_on(emu *e, const char *const *args, pp_state want,
-                             pp_op *op, pp_job *job)
+static pp_client *one_job_on(emu *e, const char *const *args, pp_state want, pp_op *op, pp_job *job)
 {
     if (emu_start(e, args) < 0) {
         CHECK(!"emulator with faults");
@@ -384,7 +383,8 @@ static void test_lost_answer(void)
     long created = -1;
     for (int k = 0; k < 20 && created < 0; k++)
         created = emu_stat(c, NULL, "jobs_created");
-    printf("lost answers: %zu unknown, %zu fetched, %ld created of 80\n", unknown, fetched, created);
+    printf("lost answers: %zu unknown, %zu fetched, %ld created of 80\n", unknown, fetched,
+           created);
     CHECK(unknown > 0 && fetched > 0);
     CHECK(created >= 0 && created <= 80);
     pp_client_free(c);
@@ -413,7 +413,7 @@ static void test_flaky(void)
         unknown += pp_job_state(c, jobs[i]) == PP_UNKNOWN;
     }
     CHECK_EQ_LONG(fetched + unknown, 100);
-    CHECK(unknown % 20 == 0);              /* whole chunks */
+    CHECK(unknown % 20 == 0); /* whole chunks */
     pp_stats st;
     pp_get_stats(c, &st);
     CHECK(st.retries > 0);
@@ -483,7 +483,7 @@ static void test_socket_driver(const emu *e)
     CHECK(got >= cnt * 4);
     CHECK_EQ_LONG(ops, 1);
     pp_client_free(c);
-    CHECK(stat(want, &st) == 0);               /* result files are the host's */
+    CHECK(stat(want, &st) == 0); /* result files are the host's */
     remove_tree(dir, 0);
 }
 

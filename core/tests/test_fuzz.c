@@ -11,9 +11,11 @@
 
 static const char *const seeds[] = {
     "{\"id\":\"7173957294344910849\",\"status\":\"done\",\"_links\":[{\"rel\":\"results\","
-    "\"href\":\"http://data.oxylabs.io/v1/queries/7173957294344910849/results\",\"method\":\"GET\"}]}",
+    "\"href\":\"http://data.oxylabs.io/v1/queries/7173957294344910849/"
+    "results\",\"method\":\"GET\"}]}",
     "{\"id\":123,\"status\":\"faulted\"}",
-    "{\"queries\":[{\"id\":\"1\",\"status\":\"pending\"},{\"id\":\"2\"},{\"id\":\"3\",\"status\":\"done\"}]}",
+    "{\"queries\":[{\"id\":\"1\",\"status\":\"pending\"},{\"id\":\"2\"},{\"id\":\"3\",\"status\":"
+    "\"done\"}]}",
     "{\"results\":[{\"content\":\"<html>\",\"status_code\":613},{\"status_code\":613}]}",
     "{\"message\":\"Unsupported source\"}",
     "{\"message\":{\"nested\":[1,2,3]}}",
@@ -32,15 +34,19 @@ static size_t mutate(uint64_t *rng, const char *in, char *out, size_t cap)
     for (int e = 0; e < edits && n > 0; e++) {
         size_t at = (size_t)(pp_rand(rng) % n);
         switch (pp_rand(rng) % 4) {
-        case 0: out[at] = (char)(pp_rand(rng) & 0xff); break;           /* flip */
-        case 1: n = at; break;                                          /* cut */
-        case 2: if (n + 1 < cap) {                                      /* insert */
-                    memmove(out + at + 1, out + at, n - at);
-                    out[at] = "{}[]\":,\\0a9 -/."[pp_rand(rng) % 15];
-                    n++;
-                }
-                break;
-        default: memmove(out + at, out + at + 1, n - at - 1); n--; break; /* delete */
+        case 0: out[at] = (char)(pp_rand(rng) & 0xff); break; /* flip */
+        case 1: n = at; break;                                /* cut */
+        case 2:
+            if (n + 1 < cap) { /* insert */
+                memmove(out + at + 1, out + at, n - at);
+                out[at] = "{}[]\":,\\0a9 -/."[pp_rand(rng) % 15];
+                n++;
+            }
+            break;
+        default:
+            memmove(out + at, out + at + 1, n - at - 1);
+            n--;
+            break; /* delete */
         }
     }
     out[n] = '\0';
@@ -48,7 +54,7 @@ static size_t mutate(uint64_t *rng, const char *in, char *out, size_t cap)
 }
 
 static int bad;
-static int accepted;     /* jobs a mutated answer still gave an id */
+static int accepted; /* jobs a mutated answer still gave an id */
 
 static void readers(const char *buf, size_t n)
 {
@@ -111,8 +117,10 @@ static void submission(pp_client *c, uint64_t *rng, int round)
     if (round % 2)
         snprintf(seed, sizeof seed, "%s", seeds[2]);
     else
-        snprintf(seed, sizeof seed, "{\"queries\":[{\"id\":\"%d1\",\"status\":\"pending\"},"
-                 "{\"id\":%d2},{\"id\":\"%d3\",\"status\":\"done\"}]}", round, round, round);
+        snprintf(seed, sizeof seed,
+                 "{\"queries\":[{\"id\":\"%d1\",\"status\":\"pending\"},"
+                 "{\"id\":%d2},{\"id\":\"%d3\",\"status\":\"done\"}]}",
+                 round, round, round);
     mutate(rng, seed, buf, sizeof buf);
     pp_op op = submit_text(c, "{\"source\":\"universal\",\"url\":[\"a\",\"b\",\"c\"]}", NULL);
     size_t n = 0;

@@ -28,7 +28,8 @@ int main(void)
     CHECK(parse("x-ratelimit-remaining: 8\r\n", &rem, &lim, &job) == 1);
     CHECK_EQ_LONG(rem, 8);
     /* not ours */
-    rem = -1; lim = -1;
+    rem = -1;
+    lim = -1;
     CHECK(parse("x-ratelimit-reset: 1\r\n", &rem, &lim, &job) == 0);
     CHECK(parse("ratelimit-remaining: 1\r\n", &rem, &lim, &job) == 0);
     CHECK(parse("x-ratelimit-jobs-remaining-total: 1\r\n", &rem, &lim, &job) == 0);

@@ -54,7 +54,7 @@ int main(void)
     idof(id, sizeof id, 0);
     pp_job again = pp_attach(c, id, NULL);
     CHECK(again == N + 1);
-    pp_job_release(c, h[0]);            /* a released handle: nothing happens */
+    pp_job_release(c, h[0]); /* a released handle: nothing happens */
     CHECK(pp_job_state(c, again) == PP_PENDING);
 
     /* ids the service could not have given */

@@ -50,14 +50,17 @@ int main(void)
 
     const char *job =
         "{\"id\":\"7173957294344910849\",\"_links\":["
-        "{\"rel\":\"self\",\"href\":\"http://data.oxylabs.io/v1/queries/7173957294344910849\",\"method\":\"GET\"},"
-        "{\"rel\":\"results\",\"href\":\"http://data.oxylabs.io/v1/queries/7173957294344910849/results\"},"
+        "{\"rel\":\"self\",\"href\":\"http://data.oxylabs.io/v1/queries/"
+        "7173957294344910849\",\"method\":\"GET\"},"
+        "{\"rel\":\"results\",\"href\":\"http://data.oxylabs.io/v1/queries/7173957294344910849/"
+        "results\"},"
         "{\"rel\":\"odd\"},"
         "{\"rel\":\"elsewhere\",\"href\":\"https://evil.example/v1/queries/1\"},"
         "{\"rel\":\"lookalike\",\"href\":\"https://data.oxylabs.io.evil.example/v1\"},"
         "{\"rel\":\"userinfo\",\"href\":\"https://data.oxylabs.io@evil.example/v1\"},"
         "{\"rel\":\"port\",\"href\":\"https://data.oxylabs.io:8443/v1\"},"
-        "{\"rel\":\"results-png\",\"href\":\"https://data.oxylabs.io/v1/queries/7173957294344910849/results?type=png\"},"
+        "{\"rel\":\"results-png\",\"href\":\"https://data.oxylabs.io/v1/queries/"
+        "7173957294344910849/results?type=png\"},"
         "{\"rel\":\"root\",\"href\":\"https://data.oxylabs.io\"}]}";
     CHECK(strcmp(cleaned(job, "https://data.oxylabs.io"),
                  "https://data.oxylabs.io/v1/queries/7173957294344910849 "
@@ -68,13 +71,16 @@ int main(void)
     json_t *o = json_loads(job, 0, NULL);
     CHECK(pp_links_clean_job(o, "https://data.oxylabs.io") == 0);
     json_t *self = json_array_get(json_object_get(o, "_links"), 0);
-    CHECK(strcmp(pc_json_str(self, "method"), "GET") == 0 && strcmp(pc_json_str(self, "rel"), "self") == 0);
+    CHECK(strcmp(pc_json_str(self, "method"), "GET") == 0 &&
+          strcmp(pc_json_str(self, "rel"), "self") == 0);
     CHECK(strcmp(pc_json_str(o, "id"), "7173957294344910849") == 0);
     json_decref(o);
     /* an http base URL leaves the scheme alone; the host still counts */
-    CHECK(strcmp(cleaned("{\"_links\":[{\"href\":\"http://a/b\"},{\"href\":\"https://a/b\"}]}", "http://a"),
+    CHECK(strcmp(cleaned("{\"_links\":[{\"href\":\"http://a/b\"},{\"href\":\"https://a/b\"}]}",
+                         "http://a"),
                  "http://a/b") == 0);
-    CHECK(strcmp(cleaned("{\"_links\":[{\"href\":\"HTTP://A/b\"}]}", "http://a"), "HTTP://A/b") == 0);
+    CHECK(strcmp(cleaned("{\"_links\":[{\"href\":\"HTTP://A/b\"}]}", "http://a"), "HTTP://A/b") ==
+          0);
     /* no _links, not a list, or not an object: nothing to do */
     CHECK(strcmp(cleaned("{\"id\":\"1\"}", "https://a"), "") == 0);
     CHECK(strcmp(cleaned("{\"_links\":\"http://a\"}", "https://a"), "") == 0);

@@ -79,7 +79,7 @@ static int exchange(pp_client *c, host *h, const char *text, char *out, size_t o
             if (n > 0)
                 sent += (size_t)n;
             else if (n < 0 && errno != EAGAIN && errno != EINPROGRESS && errno != ENOTCONN)
-                sent = len;     /* answered and closed before the whole body */
+                sent = len; /* answered and closed before the whole body */
         }
         ssize_t n = recv(s, out + got, outlen - 1 - got, 0);
         if (n > 0) {
@@ -118,7 +118,7 @@ static void test_answers(void)
     lc.max_body = 100;
     pp_error err = {0};
     CHECK(pp_listen(c, &lc, &err) == 0);
-    CHECK(threads() == before);            /* MHD runs no thread */
+    CHECK(threads() == before); /* MHD runs no thread */
     int port = pp_listen_port(c);
     CHECK(port > 0);
     char url[64];
@@ -136,8 +136,10 @@ static void test_answers(void)
     CHECK(strstr(out, "application/json") != NULL);
     CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "{\"id\":\"1\"}"), out, sizeof out), 400);
     CHECK_EQ_LONG(exchange(c, NULL, post("/other", "{}"), out, sizeof out), 404);
-    CHECK_EQ_LONG(exchange(c, NULL, "GET /callback HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                           out, sizeof out), 405);
+    CHECK_EQ_LONG(exchange(c, NULL,
+                           "GET /callback HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", out,
+                           sizeof out),
+                  405);
     CHECK(strstr(out, "Allow: POST") != NULL);
     char big[300];
     memset(big, 'x', sizeof big - 1);
@@ -150,14 +152,16 @@ static void test_answers(void)
     h.p[0].fd = pp_listener_fd(c);
     h.p[0].events = POLLIN;
     h.n = 1;
-    CHECK_EQ_LONG(exchange(c, &h, post("/callback", "{\"id\":\"5\",\"status\":\"done\"}"),
-                           out, sizeof out), 200);
-    CHECK(strstr(out, "\"ignored\"") != NULL);       /* no such job here */
+    CHECK_EQ_LONG(
+        exchange(c, &h, post("/callback", "{\"id\":\"5\",\"status\":\"done\"}"), out, sizeof out),
+        200);
+    CHECK(strstr(out, "\"ignored\"") != NULL); /* no such job here */
 
     /* a known job: the callback is taken and checked with the service (a
      * status GET), not believed */
     pp_job j = pp_attach(c, "1234567890123456789", NULL);
-    CHECK(exchange(c, &h, post("/callback", "{\"id\":\"1234567890123456789\",\"status\":\"faulted\"}"),
+    CHECK(exchange(c, &h,
+                   post("/callback", "{\"id\":\"1234567890123456789\",\"status\":\"faulted\"}"),
                    out, sizeof out) == 200);
     CHECK(strstr(out, "{\"status\":\"ok\"}") != NULL);
     CHECK(pp_job_state(c, j) == PP_PENDING);
@@ -181,7 +185,8 @@ static void test_answers(void)
 
     /* the safety-net schedule for a job whose callback names the listener */
     char params[256];
-    snprintf(params, sizeof params, "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%s?x=1\"}", url);
+    snprintf(params, sizeof params,
+             "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%s?x=1\"}", url);
     pp_op op = submit_text(c, params, NULL);
     CHECK(op > 0);
     size_t nj = 0;
@@ -193,9 +198,10 @@ static void test_answers(void)
         CHECK(jr->state == PP_PENDING);
         /* max(3 x 1 s (the cold estimate), 30 s), +-10% */
         CHECK(jr->timer.due >= jr->pending_at + 27000 && jr->timer.due <= jr->pending_at + 33000);
-        CHECK(pp_listener_timeout_ms(c) == -1);   /* no connection open: no deadline */
+        CHECK(pp_listener_timeout_ms(c) == -1); /* no connection open: no deadline */
     }
-    snprintf(params, sizeof params, "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%sx\"}", url);
+    snprintf(params, sizeof params,
+             "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%sx\"}", url);
     pp_op op2 = pp_submit(c, params, strlen(params), NULL, &err);
     jobs = pp_op_jobs(c, op2, &nj);
     CHECK(nj == 1 && pp_job_get(&c->jobs, jobs[0]) &&
@@ -251,7 +257,7 @@ static void test_bad_config(void)
     CHECK(pp_listen(c, &lc, &err) == -1);
     lc.port = 0;
     lc.bind = "::1";
-    if (pp_listen(c, &lc, &err) == 0) {     /* where the host has IPv6 */
+    if (pp_listen(c, &lc, &err) == 0) { /* where the host has IPv6 */
         CHECK(!strncmp(pp_listen_url(c), "http://[::1]:", 13));
         pp_listen_stop(c);
     }
@@ -294,13 +300,15 @@ static void test_bad_config(void)
     lc.allow_any = 1;
     CHECK(pp_listen(c, &lc, &err) == 0);
     char out[1024];
-    CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "{\"id\":\"9\",\"status\":\"done\"}"),
-                           out, sizeof out), 200);
+    CHECK_EQ_LONG(
+        exchange(c, NULL, post("/callback", "{\"id\":\"9\",\"status\":\"done\"}"), out, sizeof out),
+        200);
     pp_listen_stop(c);
-    lc.allow_any = 0;                      /* ... and without it, it counts */
+    lc.allow_any = 0; /* ... and without it, it counts */
     CHECK(pp_listen(c, &lc, &err) == 0);
-    CHECK_EQ_LONG(exchange(c, NULL, post("/callback", "{\"id\":\"9\",\"status\":\"done\"}"),
-                           out, sizeof out), 403);
+    CHECK_EQ_LONG(
+        exchange(c, NULL, post("/callback", "{\"id\":\"9\",\"status\":\"done\"}"), out, sizeof out),
+        403);
     pp_client_free(c);
 }
 
@@ -310,8 +318,8 @@ static void test_bad_config(void)
 static pp_jobrec *submit_cb(pp_client *c, const char *callback_url, const char *id)
 {
     char params[256];
-    snprintf(params, sizeof params, "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%s\"}",
-             callback_url);
+    snprintf(params, sizeof params,
+             "{\"source\":\"universal\",\"url\":\"u\",\"callback_url\":\"%s\"}", callback_url);
     pp_op op = submit_text(c, params, NULL);
     size_t nj = 0;
     const pp_job *jobs = op > 0 ? pp_op_jobs(c, op, &nj) : NULL;
@@ -334,7 +342,7 @@ static void test_external(void)
     CHECK(pp_expected_callback_url(c) == NULL);
     CHECK(pp_expect_callbacks(c, url, 5000, 2, &err) == 0);
     CHECK(pp_expected_callback_url(c) && !strcmp(pp_expected_callback_url(c), url));
-    CHECK(pp_listen_port(c) == 0);          /* no listener involved */
+    CHECK(pp_listen_port(c) == 0); /* no listener involved */
 
     char with_query[128];
     snprintf(with_query, sizeof with_query, "%s?token=abc", url);
@@ -359,7 +367,7 @@ static void test_external(void)
     CHECK(pp_job_state(c, a->h) == PP_PENDING);
     answer_for(c, "/v1/queries/4001", 200, PP_HDR_NONE, "{\"id\":\"4001\",\"status\":\"faulted\"}");
     CHECK(pp_job_state(c, a->h) == PP_FAULTED);
-    CHECK_EQ_LONG(pp_feed_callback(c, cb, strlen(cb)), 0);     /* a duplicate */
+    CHECK_EQ_LONG(pp_feed_callback(c, cb, strlen(cb)), 0); /* a duplicate */
     CHECK_EQ_LONG(c->tp.queued, 0);
     const char *unknown = "{\"id\":\"4999\",\"status\":\"done\"}";
     CHECK_EQ_LONG(pp_feed_callback(c, unknown, strlen(unknown)), 1);
@@ -399,8 +407,8 @@ static void test_external(void)
 static int run_batch(pp_client *c, int n, int timeout_ms)
 {
     char params[512];
-    snprintf(params, sizeof params, "{\"source\":\"google_search\",\"callback_url\":\"%s\",\"query\":[",
-             pp_listen_url(c));
+    snprintf(params, sizeof params,
+             "{\"source\":\"google_search\",\"callback_url\":\"%s\",\"query\":[", pp_listen_url(c));
     for (int i = 0; i < n; i++) {
         char v[16];
         snprintf(v, sizeof v, "%s\"q%d\"", i ? "," : "", i);
@@ -450,7 +458,7 @@ static void test_emulator(const char *path)
     pp_stats st;
     pp_get_stats(c, &st);
     CHECK_EQ_LONG(st.callbacks_received, 20);
-    CHECK_EQ_LONG(st.requests, 21);       /* the batch and one GET per job */
+    CHECK_EQ_LONG(st.requests, 21); /* the batch and one GET per job */
 
     /* a refused sender: the safety-net poll ends the jobs */
     pp_listen_stop(c);

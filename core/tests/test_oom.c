@@ -18,7 +18,7 @@ void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t m);
 void *__real_realloc(void *p, size_t n);
 
-static long countdown = -1;     /* fail when it reaches 0; -1 never */
+static long countdown = -1; /* fail when it reaches 0; -1 never */
 static long failures;
 
 static int fail_now(void)
@@ -32,11 +32,20 @@ static int fail_now(void)
     return 0;
 }
 
-void *__wrap_malloc(size_t n) { return fail_now() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t m) { return fail_now() ? NULL : __real_calloc(n, m); }
-void *__wrap_realloc(void *p, size_t n) { return fail_now() ? NULL : __real_realloc(p, n); }
+void *__wrap_malloc(size_t n)
+{
+    return fail_now() ? NULL : __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t m)
+{
+    return fail_now() ? NULL : __real_calloc(n, m);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    return fail_now() ? NULL : __real_realloc(p, n);
+}
 
-static const char *dir;         /* results and spool files */
+static const char *dir; /* results and spool files */
 
 static pp_client *new_client(int batch_size)
 {
@@ -135,7 +144,8 @@ static void scenario(int verify)
         CHECK(n == 3 && strstr(pp_job_info(c, jobs[1], NULL), "faulted"));
         CHECK(n == 3 && pp_job_results_path(c, jobs[0], NULL) != NULL);
         CHECK(pp_job_state(c, a) == PP_FETCHED && saved_rc == 0);
-        CHECK(pp_job_results_path(c, a, NULL) && strcmp(pp_job_results_path(c, a, NULL), saved) == 0);
+        CHECK(pp_job_results_path(c, a, NULL) &&
+              strcmp(pp_job_results_path(c, a, NULL), saved) == 0);
         size_t k = 0;
         const pp_job *oj = pp_op_jobs(c, one, &k);
         CHECK(k == 1 && pp_job_state(c, oj[0]) == PP_PENDING);
@@ -197,7 +207,7 @@ static long every_failure(void (*run)(int))
         run(0);
         countdown = -1;
         if (!failures)
-            break;          /* ran out of allocations to fail */
+            break; /* ran out of allocations to fail */
     }
     return n;
 }

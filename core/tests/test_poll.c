@@ -17,13 +17,15 @@ static void test_arithmetic(void)
     long lo = 1 << 30, hi = 0;
     for (int i = 0; i < 5000; i++) {
         long v = pp_poll_jitter(&p, 1000, pp_rand_unit(&rng));
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
+        if (v < lo)
+            lo = v;
+        if (v > hi)
+            hi = v;
     }
     CHECK(lo >= 900 && hi <= 1100);
     CHECK(lo < 920 && hi > 1080);
-    CHECK_EQ_LONG(pp_poll_jitter(&p, 100, 0.0), 200);     /* min */
-    CHECK_EQ_LONG(pp_poll_jitter(&p, 9000, 0.99), 5000);  /* cap */
+    CHECK_EQ_LONG(pp_poll_jitter(&p, 100, 0.0), 200);    /* min */
+    CHECK_EQ_LONG(pp_poll_jitter(&p, 9000, 0.99), 5000); /* cap */
     CHECK_EQ_LONG(pp_poll_jitter(&p, 5000, 0.99), 5000);
 
     /* growth by factor up to the cap */
@@ -219,7 +221,7 @@ static void test_answers(void)
     CHECK(kept && len == strlen(OK) && memcmp(kept, OK, len) == 0);
     CHECK(rec(c, a)->timer.idx == PP_NOT_QUEUED);
     CHECK(pp_job_error(c, a) == NULL);
-    CHECK(c->est.total > learned);          /* its time taught the estimate */
+    CHECK(c->est.total > learned); /* its time taught the estimate */
     CHECK(c->jobs.buffered == strlen(OK));
     pp_job_drop_results(c, a);
     CHECK(pp_job_results(c, a, &len) == NULL && c->jobs.buffered == 0);
@@ -287,7 +289,7 @@ static void test_answers(void)
     fail_req(rec(c, x)->poll_req, CURLE_COULDNT_CONNECT, 0);
     CHECK(pp_job_state(c, x) == PP_PENDING && rec(c, x)->poll_req == NULL);
     CHECK(rec(c, x)->timer.idx != PP_NOT_QUEUED);
-    CHECK(rec(c, x)->timer.due >= pp_now_ms() + 4000);     /* max_ms, jittered */
+    CHECK(rec(c, x)->timer.due >= pp_now_ms() + 4000); /* max_ms, jittered */
 
     /* the download of a done job answers 204 (the service lags): back to
      * done, tried again after a backoff; then the results */

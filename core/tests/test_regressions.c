@@ -21,7 +21,7 @@ static void results_in_base_url(void)
     pp_config cfg;
     offline_config(&cfg);
     cfg.base_url = "http://127.0.0.1:9/results-gateway";
-    cfg.poll.fetch = 0;                    /* status polls */
+    cfg.poll.fetch = 0; /* status polls */
     pp_client *c = offline_new(&cfg);
     pp_job h = pp_attach(c, "1", NULL);
     pp_watch(c, h, NULL);
@@ -63,9 +63,9 @@ static void fault_claim_during_poll(void)
     const char *cb = "{\"id\":\"1\",\"status\":\"faulted\"}";
     CHECK(pp_feed_callback(c, cb, strlen(cb)) == 0);
     if (j->poll_req)
-        answer_req(j->poll_req, 204, PP_HDR_PENDING, NULL);   /* sent before the claim */
+        answer_req(j->poll_req, 204, PP_HDR_PENDING, NULL); /* sent before the claim */
     pp_run(c);
-    CHECK(queued_url(c, "/v1/queries/1") != NULL);            /* the status GET */
+    CHECK(queued_url(c, "/v1/queries/1") != NULL); /* the status GET */
     CHECK_EQ_LONG(j->lags, 0);
     pp_client_free(c);
 }

@@ -15,7 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char BODY[] = "{\"results\":[{\"content\":\"<html>kept</html>\",\"status_code\":200}]}";
+static const char BODY[] =
+    "{\"results\":[{\"content\":\"<html>kept</html>\",\"status_code\":200}]}";
 
 static pp_jobrec *rec(pp_client *c, pp_job h)
 {
@@ -50,7 +51,7 @@ static void test_result_file(void)
     char want[256];
     snprintf(want, sizeof want, "%s/300.json", dir);
     CHECK(file_is(want, BODY));
-    CHECK(strcmp(listing(dir), "300.json") == 0);       /* no temporary file left */
+    CHECK(strcmp(listing(dir), "300.json") == 0); /* no temporary file left */
     int temporary = -1;
     const char *p = pp_job_results_path(c, h, &temporary);
     CHECK(p && strcmp(p, want) == 0 && temporary == 0);
@@ -73,7 +74,7 @@ static void test_result_file(void)
     CHECK(pp_job_state(c, f) == PP_FAULTED);
     CHECK(strcmp(listing(dir), "300.json,copy.json") == 0);
     pp_job_release(c, h);
-    CHECK(access(want, F_OK) == 0);          /* releasing a job keeps its file */
+    CHECK(access(want, F_OK) == 0); /* releasing a job keeps its file */
     pp_client_free(c);
     CHECK(access(want, F_OK) == 0);
     remove_tree(dir, 0);

@@ -24,8 +24,10 @@ static void test_backoff(void)
         long lo = ceil_ms, hi = 0;
         for (int k = 0; k < 2000; k++) {
             long d = pp_backoff_ms(250, 30000, attempt, &rng);
-            if (d < lo) lo = d;
-            if (d > hi) hi = d;
+            if (d < lo)
+                lo = d;
+            if (d > hi)
+                hi = d;
         }
         CHECK(lo >= 0);
         CHECK(hi <= ceil_ms);
@@ -39,25 +41,45 @@ static void test_backoff(void)
 static void test_policy(void)
 {
     enum { SAFE = PP_REPEAT_SAFE, ONCE = PP_REPEAT_ONCE };
-    static const struct { int repeat; CURLcode code; long status, sent; int retry; } cases[] = {
+    static const struct {
+        int repeat;
+        CURLcode code;
+        long status, sent;
+        int retry;
+    } cases[] = {
         /* idempotent requests: 429, 5xx and transport failures */
-        {SAFE, CURLE_OK, 200, 100, 0}, {SAFE, CURLE_OK, 204, 100, 0},
-        {SAFE, CURLE_OK, 404, 100, 0}, {SAFE, CURLE_OK, 400, 100, 0},
-        {SAFE, CURLE_OK, 429, 100, 1}, {SAFE, CURLE_OK, 500, 100, 1},
-        {SAFE, CURLE_OK, 524, 100, 1}, {SAFE, CURLE_COULDNT_CONNECT, 0, 0, 1},
-        {SAFE, CURLE_GOT_NOTHING, 0, 120, 1}, {SAFE, CURLE_OPERATION_TIMEDOUT, 0, 120, 1},
-        {SAFE, CURLE_RECV_ERROR, 0, 120, 1}, {SAFE, CURLE_PARTIAL_FILE, 0, 120, 1},
-        {SAFE, CURLE_WRITE_ERROR, 200, 120, 0}, {SAFE, CURLE_URL_MALFORMAT, 0, 0, 0},
+        {SAFE, CURLE_OK, 200, 100, 0},
+        {SAFE, CURLE_OK, 204, 100, 0},
+        {SAFE, CURLE_OK, 404, 100, 0},
+        {SAFE, CURLE_OK, 400, 100, 0},
+        {SAFE, CURLE_OK, 429, 100, 1},
+        {SAFE, CURLE_OK, 500, 100, 1},
+        {SAFE, CURLE_OK, 524, 100, 1},
+        {SAFE, CURLE_COULDNT_CONNECT, 0, 0, 1},
+        {SAFE, CURLE_GOT_NOTHING, 0, 120, 1},
+        {SAFE, CURLE_OPERATION_TIMEDOUT, 0, 120, 1},
+        {SAFE, CURLE_RECV_ERROR, 0, 120, 1},
+        {SAFE, CURLE_PARTIAL_FILE, 0, 120, 1},
+        {SAFE, CURLE_WRITE_ERROR, 200, 120, 0},
+        {SAFE, CURLE_URL_MALFORMAT, 0, 0, 0},
         /* requests that must run once (submissions, any POST): only what
          * provably never left; a 429 goes back to the owner */
-        {ONCE, CURLE_OK, 500, 100, 0}, {ONCE, CURLE_OK, 524, 100, 0},
-        {ONCE, CURLE_OK, 503, 300, 0}, {ONCE, CURLE_OK, 429, 300, 0},
-        {ONCE, CURLE_OK, 400, 300, 0}, {ONCE, CURLE_COULDNT_CONNECT, 0, 0, 1},
-        {ONCE, CURLE_COULDNT_RESOLVE_HOST, 0, 0, 1}, {ONCE, CURLE_COULDNT_RESOLVE_PROXY, 0, 0, 1},
-        {ONCE, CURLE_OPERATION_TIMEDOUT, 0, 0, 1}, {ONCE, CURLE_SEND_ERROR, 0, 0, 1},
-        {ONCE, CURLE_OPERATION_TIMEDOUT, 0, 300, 0}, {ONCE, CURLE_GOT_NOTHING, 0, 300, 0},
-        {ONCE, CURLE_GOT_NOTHING, 0, 0, 0}, {ONCE, CURLE_RECV_ERROR, 0, 300, 0},
-        {ONCE, CURLE_SEND_ERROR, 0, 300, 0}, {ONCE, CURLE_PARTIAL_FILE, 0, 300, 0},
+        {ONCE, CURLE_OK, 500, 100, 0},
+        {ONCE, CURLE_OK, 524, 100, 0},
+        {ONCE, CURLE_OK, 503, 300, 0},
+        {ONCE, CURLE_OK, 429, 300, 0},
+        {ONCE, CURLE_OK, 400, 300, 0},
+        {ONCE, CURLE_COULDNT_CONNECT, 0, 0, 1},
+        {ONCE, CURLE_COULDNT_RESOLVE_HOST, 0, 0, 1},
+        {ONCE, CURLE_COULDNT_RESOLVE_PROXY, 0, 0, 1},
+        {ONCE, CURLE_OPERATION_TIMEDOUT, 0, 0, 1},
+        {ONCE, CURLE_SEND_ERROR, 0, 0, 1},
+        {ONCE, CURLE_OPERATION_TIMEDOUT, 0, 300, 0},
+        {ONCE, CURLE_GOT_NOTHING, 0, 300, 0},
+        {ONCE, CURLE_GOT_NOTHING, 0, 0, 0},
+        {ONCE, CURLE_RECV_ERROR, 0, 300, 0},
+        {ONCE, CURLE_SEND_ERROR, 0, 300, 0},
+        {ONCE, CURLE_PARTIAL_FILE, 0, 300, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int got = pp_retry_allowed(cases[i].repeat, cases[i].code, cases[i].status, cases[i].sent);
@@ -67,10 +89,18 @@ static void test_policy(void)
         CHECK_EQ_LONG(got, cases[i].retry);
     }
 
-    static const struct { CURLcode code; long sent; int never; } sent_cases[] = {
-        {CURLE_COULDNT_CONNECT, 500, 1}, {CURLE_COULDNT_RESOLVE_HOST, 0, 1},
-        {CURLE_SSL_CONNECT_ERROR, 0, 1}, {CURLE_SSL_CONNECT_ERROR, 10, 0},
-        {CURLE_OK, 0, 0}, {CURLE_GOT_NOTHING, 0, 0}, {CURLE_RECV_ERROR, 0, 0},
+    static const struct {
+        CURLcode code;
+        long sent;
+        int never;
+    } sent_cases[] = {
+        {CURLE_COULDNT_CONNECT, 500, 1},
+        {CURLE_COULDNT_RESOLVE_HOST, 0, 1},
+        {CURLE_SSL_CONNECT_ERROR, 0, 1},
+        {CURLE_SSL_CONNECT_ERROR, 10, 0},
+        {CURLE_OK, 0, 0},
+        {CURLE_GOT_NOTHING, 0, 0},
+        {CURLE_RECV_ERROR, 0, 0},
     };
     for (size_t i = 0; i < sizeof sent_cases / sizeof sent_cases[0]; i++)
         CHECK_EQ_LONG(pp_never_sent(sent_cases[i].code, sent_cases[i].sent), sent_cases[i].never);
@@ -128,7 +158,8 @@ static void test_engine(void)
         CHECK(op > 0 && drive(c, op));
         size_t n = 0;
         const pp_job *jobs = pp_op_jobs(c, op, &n);
-        CHECK(n == 2 && pp_job_state(c, jobs[0]) == PP_REJECTED && pp_job_state(c, jobs[1]) == PP_REJECTED);
+        CHECK(n == 2 && pp_job_state(c, jobs[0]) == PP_REJECTED &&
+              pp_job_state(c, jobs[1]) == PP_REJECTED);
         const pp_error *e = pp_op_error(c, op);
         CHECK(e && e->http_status == 0 && e->message && strlen(e->message) > 0);
         pp_stats st;

@@ -12,14 +12,15 @@
 
 static int allowed_by_design(pp_state f, pp_state t)
 {
-    static const struct { pp_state f, t; } ok[] = {
-        {PP_NEW, PP_SUBMITTING}, {PP_NEW, PP_PENDING},
-        {PP_SUBMITTING, PP_PENDING}, {PP_SUBMITTING, PP_REJECTED},
-        {PP_SUBMITTING, PP_UNKNOWN},
-        {PP_PENDING, PP_DONE}, {PP_PENDING, PP_FAULTED}, {PP_PENDING, PP_EXPIRED},
-        {PP_DONE, PP_FETCHING}, {PP_DONE, PP_FAULTED}, {PP_DONE, PP_EXPIRED},
-        {PP_FETCHING, PP_FETCHED}, {PP_FETCHING, PP_DONE}, {PP_FETCHING, PP_FAULTED},
-        {PP_FETCHING, PP_EXPIRED}, {PP_FETCHING, PP_FAILED},
+    static const struct {
+        pp_state f, t;
+    } ok[] = {
+        {PP_NEW, PP_SUBMITTING},      {PP_NEW, PP_PENDING},        {PP_SUBMITTING, PP_PENDING},
+        {PP_SUBMITTING, PP_REJECTED}, {PP_SUBMITTING, PP_UNKNOWN}, {PP_PENDING, PP_DONE},
+        {PP_PENDING, PP_FAULTED},     {PP_PENDING, PP_EXPIRED},    {PP_DONE, PP_FETCHING},
+        {PP_DONE, PP_FAULTED},        {PP_DONE, PP_EXPIRED},       {PP_FETCHING, PP_FETCHED},
+        {PP_FETCHING, PP_DONE},       {PP_FETCHING, PP_FAULTED},   {PP_FETCHING, PP_EXPIRED},
+        {PP_FETCHING, PP_FAILED},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (ok[i].f == f && ok[i].t == t)
@@ -33,8 +34,8 @@ static void test_table(void)
         for (int t = 0; t < PP_STATE_COUNT; t++)
             CHECK_EQ_LONG(pp_transition_allowed((pp_state)f, (pp_state)t),
                           allowed_by_design((pp_state)f, (pp_state)t));
-    static const pp_state finals[] = {PP_FETCHED, PP_FAULTED, PP_REJECTED, PP_UNKNOWN,
-                                      PP_EXPIRED, PP_FAILED};
+    static const pp_state finals[] = {PP_FETCHED, PP_FAULTED, PP_REJECTED,
+                                      PP_UNKNOWN, PP_EXPIRED, PP_FAILED};
     for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++) {
         CHECK(pp_state_is_final(finals[i]));
         for (int t = 0; t < PP_STATE_COUNT; t++)
@@ -158,10 +159,11 @@ static void test_layer(void)
     pp_jobrec *j = pp_job_create(&t);
     CHECK(j && j->state == PP_NEW && j->h == 1);
     pp_state_submitting(&t, j);
-    pp_state_submitting(&t, j);                 /* once only */
+    pp_state_submitting(&t, j); /* once only */
     json_t *obj = json_loads("{\"id\":\"42\",\"status\":\"pending\",\"_links\":["
                              "{\"rel\":\"self\",\"href\":\"http://api.test/v1/queries/42\"},"
-                             "{\"rel\":\"x\",\"href\":\"https://evil.test/steal\"}]}", 0, NULL);
+                             "{\"rel\":\"x\",\"href\":\"https://evil.test/steal\"}]}",
+                             0, NULL);
     CHECK(pp_state_accepted(&t, j, "42", obj) == 0);
     CHECK(j->state == PP_PENDING && j->id && strcmp(j->id, "42") == 0);
     CHECK(strcmp(events(&q, j->h), "submitting,pending") == 0);
@@ -269,7 +271,7 @@ static void test_layer(void)
     pp_state_fetching(&t, d);
     pp_state_fetch_failed(&t, d, NULL);
     CHECK(d->state == PP_DONE);
-    pp_state_fetch_failed(&t, d, NULL);         /* not fetching: nothing */
+    pp_state_fetch_failed(&t, d, NULL); /* not fetching: nothing */
     CHECK(d->state == PP_DONE);
     /* the results could not be stored: failed, with why */
     pp_state_fetching(&t, d);

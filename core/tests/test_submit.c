@@ -75,7 +75,7 @@ static void test_split(void)
     CHECK_EQ_LONG(c->sq_len, 2);
     CHECK_EQ_LONG(c->submits_inflight, 1);
     CHECK_EQ_LONG(c->rl_inflight, 3);
-    c->rl_probed = 1;      /* as if it came back without rate-limit headers */
+    c->rl_probed = 1; /* as if it came back without rate-limit headers */
     pp_run(c);
     CHECK_EQ_LONG(c->tp.queued, 3);
     CHECK_EQ_LONG(c->rl_inflight, 7);
@@ -182,7 +182,7 @@ static void test_pacing(void)
     }
     CHECK(c->rl_known && c->rl_limit == 3 && c->rl_remaining == 3);
     pp_run(c);
-    CHECK_EQ_LONG(c->tp.queued, 1);        /* 2 of the 3 go; the next 2 wait */
+    CHECK_EQ_LONG(c->tp.queued, 1); /* 2 of the 3 go; the next 2 wait */
     CHECK_EQ_LONG(c->rl_remaining, 1);
     CHECK(c->pace_timer.idx != PP_NOT_QUEUED);
     pp_client_free(c);
@@ -218,9 +218,11 @@ static void test_accepted(void)
     pp_client *c = client(0);
     const pp_job *jobs;
     size_t n;
-    pp_op op = submit_answered(c, THREE, 202,
+    pp_op op = submit_answered(
+        c, THREE, 202,
         "{\"queries\":[{\"id\":\"11\",\"status\":\"pending\"},{\"id\":22,\"status\":\"pending\"},"
-        "{\"id\":\"33\",\"status\":\"pending\"}]}", &jobs, &n);
+        "{\"id\":\"33\",\"status\":\"pending\"}]}",
+        &jobs, &n);
     static const pp_state pending3[] = {PP_PENDING, PP_PENDING, PP_PENDING};
     CHECK(n == 3 && states(c, jobs, n, pending3));
     CHECK(pp_op_done(c, op) && pp_op_error(c, op) == NULL && pp_op_status(c, op) == 202);
@@ -244,7 +246,8 @@ static void test_repeated_id(void)
     pp_client *c = client(0);
     const pp_job *jobs;
     size_t n;
-    const char *same = "{\"queries\":[{\"id\":\"7\",\"status\":\"pending\"},{\"id\":\"7\"},{\"id\":7}]}";
+    const char *same =
+        "{\"queries\":[{\"id\":\"7\",\"status\":\"pending\"},{\"id\":\"7\"},{\"id\":7}]}";
     pp_op op = submit_answered(c, THREE, 202, same, &jobs, &n);
     static const pp_state want[] = {PP_PENDING, PP_UNKNOWN, PP_UNKNOWN};
     CHECK(n == 3 && states(c, jobs, n, want));
@@ -260,7 +263,7 @@ static void test_repeated_id(void)
     pp_job_release(c, keep[2]);
     op = submit_answered(c, THREE, 202, same, &jobs, &n);
     static const pp_state all_unknown[] = {PP_UNKNOWN, PP_UNKNOWN, PP_UNKNOWN};
-    CHECK(n == 3 && states(c, jobs, n, all_unknown));     /* 7 is still taken */
+    CHECK(n == 3 && states(c, jobs, n, all_unknown)); /* 7 is still taken */
     CHECK(pp_job_find_id(&c->jobs, "7")->h == keep[0]);
     for (size_t i = 0; i < n; i++)
         pp_job_release(c, jobs[i]);
@@ -289,7 +292,11 @@ static void test_short_answers(void)
     CHECK(n == 3 && states(c, jobs, n, two));
     CHECK(pp_job_error(c, jobs[2]) && strstr(pp_job_error(c, jobs[2])->message, "did not list"));
     static const char *const broken[] = {
-        "{\"queries\":{\"id\":\"1\"}}", "{\"id\":\"51\"}", "not json", "", "[]",
+        "{\"queries\":{\"id\":\"1\"}}",
+        "{\"id\":\"51\"}",
+        "not json",
+        "",
+        "[]",
         "{\"queries\":[null,{\"id\":\"a/b\"},{\"status\":\"pending\"}]}",
     };
     static const pp_state none[] = {PP_UNKNOWN, PP_UNKNOWN, PP_UNKNOWN};
@@ -372,7 +379,7 @@ static void test_429(void)
     CHECK_EQ_LONG(c->sq_len, 1);
     CHECK_EQ_LONG(c->stats.retries, 1);
     pp_run(c);
-    CHECK_EQ_LONG(c->tp.queued, 0);         /* not before the window ends */
+    CHECK_EQ_LONG(c->tp.queued, 0); /* not before the window ends */
     CHECK(c->pace_timer.idx != PP_NOT_QUEUED && c->pace_timer.due >= now + 1000);
     CHECK(pp_timeout_ms(c) >= 900);
     /* the window has passed */
@@ -383,7 +390,8 @@ static void test_429(void)
     CHECK_EQ_LONG(c->tp.queued, 1);
     CHECK_EQ_LONG(c->sq_len, 0);
     CHECK(queued(c, 0) && list_len(queued(c, 0), "url") == 3);
-    answer_next(c, 202, PP_HDR_NONE, "{\"queries\":[{\"id\":\"61\"},{\"id\":\"62\"},{\"id\":\"63\"}]}");
+    answer_next(c, 202, PP_HDR_NONE,
+                "{\"queries\":[{\"id\":\"61\"},{\"id\":\"62\"},{\"id\":\"63\"}]}");
     static const pp_state pending[] = {PP_PENDING, PP_PENDING, PP_PENDING};
     CHECK(states(c, jobs, n, pending));
     CHECK(pp_op_done(c, op) && pp_op_error(c, op) == NULL && pp_op_status(c, op) == 202);
@@ -400,8 +408,9 @@ static void test_early_callback(void)
     const char *cb = "{\"id\":\"501\",\"status\":\"done\"}";
     CHECK(pp_feed_callback(c, cb, strlen(cb)) == 1);
     CHECK_EQ_LONG(c->early_n, 1);
-    answer_next(c, 202, PP_HDR_NONE, "{\"queries\":[{\"id\":\"501\",\"status\":\"pending\"},"
-                                     "{\"id\":\"502\",\"status\":\"pending\"}]}");
+    answer_next(c, 202, PP_HDR_NONE,
+                "{\"queries\":[{\"id\":\"501\",\"status\":\"pending\"},"
+                "{\"id\":\"502\",\"status\":\"pending\"}]}");
     size_t n;
     const pp_job *jobs = pp_op_jobs(c, op, &n);
     CHECK(pp_op_done(c, op) && pp_op_error(c, op) == NULL);
@@ -430,10 +439,11 @@ static void test_released(void)
     pp_op_free(c, op);
     pp_job_release(c, keep[1]);
     CHECK(pp_op_jobs(c, op, &n) == NULL && n == 0);
-    answer_next(c, 202, PP_HDR_NONE, "{\"queries\":[{\"id\":\"71\"},{\"id\":\"72\"},{\"id\":\"73\"}]}");
+    answer_next(c, 202, PP_HDR_NONE,
+                "{\"queries\":[{\"id\":\"71\"},{\"id\":\"72\"},{\"id\":\"73\"}]}");
     CHECK(pp_job_state(c, keep[0]) == PP_PENDING && pp_job_state(c, keep[2]) == PP_PENDING);
     CHECK(pp_job_find_id(&c->jobs, "72") == NULL);
-    CHECK(pp_op_done(c, op) == 0 && c->ops[op - 1] == NULL);     /* destroyed */
+    CHECK(pp_op_done(c, op) == 0 && c->ops[op - 1] == NULL); /* destroyed */
     pp_event ev[16];
     size_t k = pp_take_events(c, ev, 16);
     for (size_t i = 0; i < k; i++)
