@@ -7,8 +7,9 @@
 
 #define BASE_MS 20.0        /* bucket 0 is [0, 20 ms) */
 #define LOG_STEP 0.13976194 /* ln 1.15: bucket k >= 1 is [20 * 1.15^(k-1), 20 * 1.15^k) */
-/* The prior, worth about one job: the spread of job times of a web
- * scraping service, and how sure of the median and spread it is. */
+/* A weak prior, which decides only while little was seen: a spread of
+ * job times like a web fetch's (sigma 0.6 of the log), the median known
+ * within a factor of e, the spread within a third. */
 #define PRIOR_SIGMA 0.6
 #define PRIOR_MU_SD 1.0
 #define PRIOR_LOG_SIGMA_SD 0.3

@@ -1,9 +1,10 @@
 /* When to poll a pending job next: a pure function of the configuration,
  * the job-time estimate, what the job has seen and its age.
  *
- * The next poll comes when the chance that the job ended since now, times
- * the time waited, reaches a price: delay * (H(age + delay) - H(age)) =
- * PRICE * median, H the estimate's cumulative hazard. Where jobs end
+ * The next poll comes at the age t where the chance that the job ended
+ * since it was last seen pending (at age s: its last poll, or 0), times
+ * the time since then, reaches a price: (t - s) * (H(t) - H(s)) = PRICE *
+ * median, H the estimate's cumulative hazard. Where jobs end
  * often, polls come close together; where they rarely end (the start of a
  * job, the far tail) they spread out. For a rate of ending h that gives
  * delays of sqrt(price / h), which minimises the mean notice delay plus
@@ -25,6 +26,7 @@ typedef struct pp_plan_config {
 typedef struct pp_plan_job {
     int polls;          /* polls planned so far; zero the struct when the job becomes pending */
     long interval;      /* the last delay planned, before jitter */
+    double due_ms;      /* the age the last poll was planned for */
 } pp_plan_job;
 
 /* Milliseconds from now until the next poll of a job that became pending

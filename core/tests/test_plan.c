@@ -212,9 +212,9 @@ static void units(void)
     CHECK(d0 > 1500 && d0 < 2500);
     CHECK_EQ_LONG(j.polls, 1);
     CHECK_EQ_LONG(j.interval, d0);
-    pp_plan_job k = {0, 0};
+    pp_plan_job k = {0, 0, 0};
     CHECK(labs(pp_plan_next_delay(&DEFAULTS, &est, &k, 0, 0.0) - (long)(0.9 * d0)) <= 1);
-    k = (pp_plan_job){0, 0};
+    k = (pp_plan_job){0, 0, 0};
     CHECK(labs(pp_plan_next_delay(&DEFAULTS, &est, &k, 0, 0.999999) - (long)(1.1 * d0)) <= 1);
     long d1 = pp_plan_next_delay(&DEFAULTS, &est, &j, (double)d0, 0.5);
     CHECK(d1 > 600 && d1 < 1400);
@@ -254,7 +254,7 @@ static void units(void)
      * intervals grow by factor up to max_ms */
     pp_estimate_reset(&est, PP_ESTIMATE_PRIOR_MS);
     learn(&est, 3000, 0.6, 2000);
-    j = (pp_plan_job){10, 1000};
+    j = (pp_plan_job){10, 1000, 60000};
     prev = 1000;
     double age = 60000;
     for (int i = 0; i < 8; i++) {
