@@ -176,7 +176,7 @@ static double loglik(const pp_estimate *e, double mu, double ls)
     double h0 = cumhaz(mu, sigma, edge(e->lo));
     for (int k = e->lo; k < e->hi; k++) {
         double h1 = cumhaz(mu, sigma, edge(k + 1));
-        double rate = (h1 - h0) / (edge(k + 1) - edge(k));
+        double rate = fmax(h1 - h0, 0.0) / (edge(k + 1) - edge(k));  /* rounding far out */
         h0 = h1;
         if (e->ended[k] > 0)
             ll += e->ended[k] * log(rate > 1e-300 ? rate : 1e-300);
