@@ -98,7 +98,7 @@ pp_client *pp_client_new(const pp_config *cfg, pp_error *err)
     c->plan.min_ms = c->poll.min_ms;
     c->plan.max_ms = c->poll.max_ms;
     c->plan.factor = c->poll.factor;
-    pp_estimate_init(&c->est, 1000.0);
+    pp_estimate_reset(&c->est, PP_ESTIMATE_PRIOR_MS);
     c->rng = pp_now_ms() ^ (uint64_t)(uintptr_t)c ^ 0x9E3779B97F4A7C15ull;
     pp_timer_init(&c->pace_timer, 0, c);
     c->jobs.events = &c->events;

@@ -12,32 +12,6 @@
 
 #include "jobs.h"
 
-/* ---- the poll schedule's arithmetic (schedule.c), pure */
-typedef struct pp_poll_plan {
-    long first_ms, min_ms, max_ms;
-    double factor;
-} pp_poll_plan;
-long pp_poll_first_delay(const pp_poll_plan *p, double target_ms, double u);
-long pp_poll_initial_interval(const pp_poll_plan *p, double target_ms);
-long pp_poll_next_interval(const pp_poll_plan *p, long interval);
-long pp_poll_jitter(const pp_poll_plan *p, long interval, double u);
-
-/* A running estimate of how long jobs take: the median of a histogram of
- * observed durations on a log scale whose counts fade with time. */
-#define PP_EST_BUCKETS 96
-#define PP_EST_HALF_LIFE_MS 600000.0
-typedef struct pp_estimate {
-    double count[PP_EST_BUCKETS];
-    double total;
-    uint64_t last_ms;
-    double cached;
-    int dirty;
-    double initial;
-} pp_estimate;
-void pp_estimate_init(pp_estimate *e, double initial_ms);
-void pp_estimate_add(pp_estimate *e, double ms, uint64_t now_ms);
-double pp_estimate_get(pp_estimate *e);
-
 /* ---- the objects of this layer */
 enum pp_op_kind { PP_OP_SUBMIT = 1, PP_OP_REFRESH, PP_OP_FETCH, PP_OP_REQUEST };
 
@@ -94,7 +68,7 @@ struct pp_client {
     pp_transport tp;
     pp_jobtab jobs;
     pp_poll_config poll;
-    pp_poll_plan plan;
+    pp_plan_config plan;
     int batch_size;
     uint64_t rng;
 

@@ -17,7 +17,7 @@
 #define SIGMA_MAX 3.0
 /* Refit once the observations grew by this share since the last fit. */
 #define REFIT_SHARE 0.02
-#define AGE_MAX_MS 1e10     /* ages past this (months) are nonsense: clamped */
+#define AGE_MAX_MS 1e10 /* ages past this (months) are nonsense: clamped */
 #define SQRT_HALF 0.70710678118654752440
 #define LOG_SQRT_2PI 0.91893853320467274178
 
@@ -70,7 +70,7 @@ static void fade(pp_estimate *e, uint64_t now_ms)
     if (e->seen > 0) {
         double f = exp2(-(double)(now_ms - e->clock_ms) / PP_ESTIMATE_HALF_LIFE_MS);
         if (f > 0.9999)
-            return;     /* too little to matter yet: fade later, all at once */
+            return; /* too little to matter yet: fade later, all at once */
         for (int k = e->lo; k < e->hi; k++) {
             e->ended[k] *= f;
             e->exposure[k] *= f;
@@ -93,7 +93,7 @@ static void touch(pp_estimate *e, int k)
 
 static double sane_age(double ms)
 {
-    return ms >= 0 ? fmin(ms, AGE_MAX_MS) : 0.0;   /* NaN too */
+    return ms >= 0 ? fmin(ms, AGE_MAX_MS) : 0.0; /* NaN too */
 }
 
 void pp_estimate_pending(pp_estimate *e, double from_ms, double to_ms, uint64_t now_ms)
@@ -176,7 +176,7 @@ static double loglik(const pp_estimate *e, double mu, double ls)
     double h0 = cumhaz(mu, sigma, edge(e->lo));
     for (int k = e->lo; k < e->hi; k++) {
         double h1 = cumhaz(mu, sigma, edge(k + 1));
-        double rate = fmax(h1 - h0, 0.0) / (edge(k + 1) - edge(k));  /* rounding far out */
+        double rate = fmax(h1 - h0, 0.0) / (edge(k + 1) - edge(k)); /* rounding far out */
         h0 = h1;
         if (e->ended[k] > 0)
             ll += e->ended[k] * log(rate > 1e-300 ? rate : 1e-300);

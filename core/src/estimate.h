@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#define PP_ESTIMATE_BUCKETS 96            /* 20 ms x 1.15^k: up to about 3 hours */
+#define PP_ESTIMATE_BUCKETS 96 /* 20 ms x 1.15^k: up to about 3 hours */
 #define PP_ESTIMATE_HALF_LIFE_MS 600000.0
 /* The median assumed before anything was seen. The provider's own SDKs
  * poll at 2 s and 5 s: scraping jobs take seconds, and a first poll too
@@ -27,15 +27,15 @@
 #define PP_ESTIMATE_PRIOR_MS 3000.0
 
 typedef struct pp_estimate {
-    double ended[PP_ESTIMATE_BUCKETS];    /* jobs that ended in each bucket */
-    double exposure[PP_ESTIMATE_BUCKETS]; /* ms jobs were seen pending in each */
+    double ended[PP_ESTIMATE_BUCKETS];         /* jobs that ended in each bucket */
+    double exposure[PP_ESTIMATE_BUCKETS];      /* ms jobs were seen pending in each */
     double first_done[PP_ESTIMATE_BUCKETS];    /* jobs found done by their first poll, by its age */
     double first_done_ms[PP_ESTIMATE_BUCKETS]; /* the sum of those ages */
-    double seen, fitted;    /* observations (faded), and how many the fit saw */
-    uint64_t clock_ms;      /* when the table was last faded */
-    double prior_mu;        /* log of the prior median (ms) */
-    double mu, sigma;       /* the fit: log of the median (ms), spread */
-    int lo, hi;             /* the buckets holding data: [lo, hi) */
+    double seen, fitted;                       /* observations (faded), and how many the fit saw */
+    uint64_t clock_ms;                         /* when the table was last faded */
+    double prior_mu;                           /* log of the prior median (ms) */
+    double mu, sigma;                          /* the fit: log of the median (ms), spread */
+    int lo, hi;                                /* the buckets holding data: [lo, hi) */
 } pp_estimate;
 
 /* Forgets everything; the median is prior_ms until something is seen. */

@@ -8,6 +8,7 @@
 #define PP_JOBS_H
 
 #include "answers.h"
+#include "plan.h"
 
 /* Where a job's callback comes in (pp_jobrec.cb_expected). */
 enum { PP_CB_NONE = 0, PP_CB_LISTENER = 1, PP_CB_EXTERNAL = 2 };
@@ -30,12 +31,12 @@ typedef struct pp_jobrec {
                               spool file or where save_results put them */
     int results_temporary; /* results_path is a spool file */
     /* scheduling (client.h owns these) */
-    uint64_t pending_at;   /* when it became pending */
-    uint64_t last_poll_at; /* when the last "still pending" poll was sent */
-    pp_timer timer;        /* next poll */
-    int polls;             /* polls that said pending */
-    long interval;
-    double age_share; /* an interval is at least this share of the age */
+    uint64_t pending_at; /* when it was submitted (the service starts it
+                            then) or attached */
+    double last_pending; /* its age when a poll last found it pending */
+    pp_timer timer;      /* next poll */
+    pp_plan_job pj;      /* what the poll plan remembers of it */
+    long interval;       /* the safety net's interval (callbacks) */
     int watched;
     int cb_expected;   /* PP_CB_*: polls are only a safety net */
     int bare_204s;     /* consecutive 204s without a status header */

@@ -16,8 +16,8 @@
  * (solved numerically for lognormal job times, sigma 0.3 to 1) waits
  * about as long as twice the price gives. */
 #define FIRST_PRICE 2.0
-#define TAIL_CUMHAZ 4.605   /* ln 100: the job outlived 99% of jobs */
-#define JITTER 0.1          /* +-10% */
+#define TAIL_CUMHAZ 4.605 /* ln 100: the job outlived 99% of jobs */
+#define JITTER 0.1        /* +-10% */
 #define FIRST_MAX_MS 600000.0
 
 /* The age t in [lo, hi] with (t - seen) * (H(t) - H(seen)) = price; the
@@ -40,8 +40,8 @@ static double solve(pp_estimate *e, double seen, double price, double lo, double
     return sqrt(lo * hi);
 }
 
-long pp_plan_next_delay(const pp_plan_config *cfg, pp_estimate *est, pp_plan_job *j,
-                        double age_ms, double u)
+long pp_plan_next_delay(const pp_plan_config *cfg, pp_estimate *est, pp_plan_job *j, double age_ms,
+                        double u)
 {
     int first = j->polls == 0;
     double lo = cfg->min_ms > 0 ? (double)cfg->min_ms : 1.0;

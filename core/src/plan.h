@@ -5,12 +5,11 @@
  * since it was last seen pending (at age s: its last poll, or 0), times
  * the time since then, reaches a price: (t - s) * (H(t) - H(s)) = PRICE *
  * median (twice that for a first poll, see plan.c), H the estimate's
- * cumulative hazard. Where jobs end often, polls come close together; where they rarely end (the start of a
- * job, the far tail) they spread out. For a rate of ending h that gives
- * delays of sqrt(price / h), which minimises the mean notice delay plus
- * price/2 per request when h changes slowly (the square-root law of
- * inspection schedules). Past the age that 99% of jobs do not reach, the
- * estimate is not trusted: intervals grow by `factor` up to max_ms.
+ * cumulative hazard. Where jobs end often, polls come close together; where they rarely end (the
+ * start of a job, the far tail) they spread out. For a rate of ending h that gives delays of
+ * sqrt(price / h), which minimises the mean notice delay plus price/2 per request when h changes
+ * slowly (the square-root law of inspection schedules). Past the age that 99% of jobs do not reach,
+ * the estimate is not trusted: intervals grow by `factor` up to max_ms.
  *
  * Use, per job (ages in ms since the job was submitted: best counted from
  * when its submission was sent, which is when the service starts it; a
@@ -32,22 +31,22 @@
 #include "estimate.h"
 
 typedef struct pp_plan_config {
-    long first_ms;      /* fixed first poll, 0 = adaptive */
-    long min_ms;        /* no poll of one job sooner than this after the last */
-    long max_ms;        /* interval cap (a first poll may wait longer) */
-    double factor;      /* growth of the interval past the estimate's tail */
+    long first_ms; /* fixed first poll, 0 = adaptive */
+    long min_ms;   /* no poll of one job sooner than this after the last */
+    long max_ms;   /* interval cap (a first poll may wait longer) */
+    double factor; /* growth of the interval past the estimate's tail */
 } pp_plan_config;
 
 typedef struct pp_plan_job {
-    int polls;          /* polls planned so far; zero the struct when the job becomes pending */
-    long interval;      /* the last delay planned, before jitter */
-    double due_ms;      /* the age the last poll was planned for */
+    int polls;     /* polls planned so far; zero the struct when the job becomes pending */
+    long interval; /* the last delay planned, before jitter */
+    double due_ms; /* the age the last poll was planned for */
 } pp_plan_job;
 
 /* Milliseconds from now until the next poll of a job that became pending
  * age_ms ago and whose polls so far (j->polls) all said "still pending"; u
  * is uniform in [0,1) for +-10% jitter. Counts the poll in *j. */
-long pp_plan_next_delay(const pp_plan_config *cfg, pp_estimate *est, pp_plan_job *j,
-                        double age_ms, double u);
+long pp_plan_next_delay(const pp_plan_config *cfg, pp_estimate *est, pp_plan_job *j, double age_ms,
+                        double u);
 
 #endif

@@ -1,10 +1,8 @@
-/* The poll schedule. Each watched job has one timer in the client's heap.
- * The first poll comes after the expected job time (a running median of
- * observed durations unless poll.first_ms fixes it), later ones follow an
- * interval that grows by `factor` and never falls below a share of the
- * job's age, with +-10% jitter, capped at max_ms. With poll.fetch the
- * results endpoint is polled: 204 = pending, 200 = done and downloaded in
- * the same request, so a finished job costs one request.
+/* The poll schedule. Each watched job has one timer in the client's heap;
+ * when it fires is plan.c's answer, from what estimate.c has learned of how
+ * long jobs take (every "still pending" and every end is fed to it). With
+ * poll.fetch the results endpoint is polled: 204 = pending, 200 = done and
+ * downloaded in the same request, so a finished job costs one request.
  *
  * The scheduler sends requests and reads their answers through the answers
  * layer; jobs change only through the state layer, whose published changes
@@ -24,120 +22,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-/* Shares of the estimate: while it rests on few observations (a cold
- * start, where the 1 s default may be far off) the schedule backs off
- * faster; once learned it polls closer to the expected end. */
-typedef struct shares {
-    double first, interval, age;
-} shares;
-static const shares COLD = {1.0, 0.5, 0.7};
-static const shares WARM = {0.8, 0.3, 0.5};
-#define WARM_SAMPLES 16.0
 #define JITTER 0.1       /* +-10% */
 #define BARE_204_LIMIT 3 /* then alternate with status GETs */
-#define FIRST_MAX_MS 600000L
-
-/* ---- arithmetic */
-
-long pp_poll_jitter(const pp_poll_plan *p, long interval, double u)
-{
-    double v = (double)interval * (1.0 - JITTER + 2.0 * JITTER * u);
-    long r = (long)(v + 0.5);
-    if (r > p->max_ms)
-        r = p->max_ms;
-    if (r < p->min_ms)
-        r = p->min_ms;
-    return r;
-}
-
-long pp_poll_first_delay(const pp_poll_plan *p, double target_ms, double u)
-{
-    double base = p->first_ms > 0 ? (double)p->first_ms : target_ms;
-    if (base < (double)p->min_ms)
-        base = (double)p->min_ms;
-    if (base > (double)FIRST_MAX_MS)
-        base = (double)FIRST_MAX_MS;
-    double v = base * (1.0 - JITTER + 2.0 * JITTER * u);
-    return (long)(v + 0.5);
-}
-
-long pp_poll_initial_interval(const pp_poll_plan *p, double target_ms)
-{
-    double v = target_ms;
-    if (v < (double)p->min_ms)
-        v = (double)p->min_ms;
-    if (v > (double)p->max_ms)
-        v = (double)p->max_ms;
-    return (long)v;
-}
-
-long pp_poll_next_interval(const pp_poll_plan *p, long interval)
-{
-    double v = (double)interval * p->factor;
-    if (v > (double)p->max_ms)
-        v = (double)p->max_ms;
-    if (v < (double)p->min_ms)
-        v = (double)p->min_ms;
-    return (long)v;
-}
-
-/* ---- the running estimate: a fading log-scale histogram */
-
-#define EST_BASE_MS 20.0
-#define EST_STEP 1.15 /* bucket k covers [20 * 1.15^k, 20 * 1.15^(k+1)) ms */
-
-void pp_estimate_init(pp_estimate *e, double initial_ms)
-{
-    memset(e, 0, sizeof *e);
-    e->initial = initial_ms;
-    e->cached = initial_ms;
-}
-
-void pp_estimate_add(pp_estimate *e, double ms, uint64_t now_ms)
-{
-    if (!(ms >= 0))
-        ms = 0;
-    if (e->total > 0 && now_ms > e->last_ms) {
-        double f = exp2(-(double)(now_ms - e->last_ms) / PP_EST_HALF_LIFE_MS);
-        if (f < 0.999999) {
-            for (int k = 0; k < PP_EST_BUCKETS; k++)
-                e->count[k] *= f;
-            e->total *= f;
-        }
-    }
-    if (now_ms > e->last_ms)
-        e->last_ms = now_ms;
-    int k = ms <= EST_BASE_MS ? 0 : (int)(log(ms / EST_BASE_MS) / log(EST_STEP));
-    if (k >= PP_EST_BUCKETS)
-        k = PP_EST_BUCKETS - 1;
-    e->count[k] += 1.0;
-    e->total += 1.0;
-    e->dirty = 1;
-}
-
-double pp_estimate_get(pp_estimate *e)
-{
-    if (e->total <= 0)
-        return e->initial;
-    if (e->dirty) {
-        double half = e->total / 2.0, acc = 0;
-        int k = 0;
-        for (; k < PP_EST_BUCKETS - 1; k++) {
-            if (acc + e->count[k] >= half)
-                break;
-            acc += e->count[k];
-        }
-        /* interpolate inside the bucket on the log scale */
-        double frac = e->count[k] > 0 ? (half - acc) / e->count[k] : 0.5;
-        if (frac < 0)
-            frac = 0;
-        if (frac > 1)
-            frac = 1;
-        e->cached = EST_BASE_MS * pow(EST_STEP, (double)k + frac);
-        e->dirty = 0;
-    }
-    return e->cached;
-}
 
 /* ---- timers */
 
@@ -167,7 +53,7 @@ static int schedule_safety(pp_client *c, pp_jobrec *j, uint64_t from)
 {
     if (!j->cb_expected)
         return 0;
-    double est = c->poll.first_ms > 0 ? (double)c->poll.first_ms : pp_estimate_get(&c->est);
+    double est = c->poll.first_ms > 0 ? (double)c->poll.first_ms : pp_estimate_median(&c->est);
     long s = pp_callback_safety_ms(c, j->cb_expected, est);
     if (s < 0) {
         j->cb_expected = PP_CB_NONE; /* the listener or the URL is gone */
@@ -178,39 +64,33 @@ static int schedule_safety(pp_client *c, pp_jobrec *j, uint64_t from)
     return 1;
 }
 
+/* The next poll of a pending job, planned from its age now. */
+static void plan_next(pp_client *c, pp_jobrec *j)
+{
+    uint64_t now = pp_now_ms();
+    double age = now > j->pending_at ? (double)(now - j->pending_at) : 0.0;
+    long d = pp_plan_next_delay(&c->plan, &c->est, &j->pj, age, pp_rand_unit(&c->rng));
+    arm(c, j, now + (uint64_t)d);
+}
+
 void pp_sched_first(pp_client *c, pp_jobrec *j)
 {
-    j->last_poll_at = 0;
     j->bare_204s = 0;
     j->status_next = 0;
-    j->polls = 0;
+    j->last_pending = 0;
+    memset(&j->pj, 0, sizeof j->pj);
     if (schedule_safety(c, j, j->pending_at))
         return;
-    int fixed = c->poll.first_ms > 0;
-    const shares *sh = (fixed || c->est.total >= WARM_SAMPLES) ? &WARM : &COLD;
-    double est = fixed ? (double)c->poll.first_ms : pp_estimate_get(&c->est);
-    long d = pp_poll_first_delay(&c->plan, est * sh->first, pp_rand_unit(&c->rng));
-    j->interval = pp_poll_initial_interval(&c->plan, est * sh->interval);
-    j->age_share = sh->age;
-    arm(c, j, j->pending_at + (uint64_t)d);
+    plan_next(c, j);
 }
 
 static void schedule_next(pp_client *c, pp_jobrec *j)
 {
-    uint64_t now = pp_now_ms();
     if (j->cb_expected && pp_callback_safety_ms(c, j->cb_expected, 0) >= 0) {
-        arm(c, j, now + (uint64_t)jittered(c, j->interval));
+        arm(c, j, pp_now_ms() + (uint64_t)jittered(c, j->interval));
         return;
     }
-    long iv = j->interval;
-    if (iv <= 0)
-        iv = c->plan.min_ms;
-    double age = now > j->pending_at ? (double)(now - j->pending_at) : 0.0;
-    long floor_iv = (long)(age * (j->age_share > 0 ? j->age_share : WARM.age));
-    long use = iv > floor_iv ? iv : floor_iv;
-    long d = pp_poll_jitter(&c->plan, use, pp_rand_unit(&c->rng));
-    j->interval = pp_poll_next_interval(&c->plan, iv);
-    arm(c, j, now + (uint64_t)d);
+    plan_next(c, j);
 }
 
 /* The delay of backoff step `step` (min_ms doubling up to max_ms): how
@@ -321,23 +201,26 @@ size_t pp_sched_run(pp_client *c)
     return fired;
 }
 
-/* A finished job's time, for the estimate. A poll only says the job ended
- * between the last "pending" and this answer: the middle is taken. A
- * callback that the results then proved says it exactly. */
-static void learn(pp_client *c, pp_jobrec *j, const pp_req *r, int hinted)
+/* The age of the job when a request about it was sent. */
+static double age_at(const pp_jobrec *j, uint64_t when)
 {
-    if (c->poll.first_ms > 0)
-        return;
+    return when > j->pending_at ? (double)(when - j->pending_at) : 0.0;
+}
+
+/* A job found ended: the estimate learns it ended after it was last seen
+ * pending and before this answer's request. A callback that the results
+ * then proved says when exactly. Polls that only catch lost callbacks are
+ * as good a bound as any other. */
+static void learn_end(pp_client *c, pp_jobrec *j, uint64_t started, int hinted)
+{
+    uint64_t now = pp_now_ms();
     if (hinted && j->hint_at >= j->pending_at) {
-        pp_estimate_add(&c->est, (double)(j->hint_at - j->pending_at), j->hint_at);
+        double t = age_at(j, j->hint_at);
+        pp_estimate_pending(&c->est, j->last_pending, t, now);
+        pp_estimate_ended(&c->est, t, t, now);
         return;
     }
-    /* a safety-net poll of a lost callback says little about job times */
-    if (j->cb_expected)
-        return;
-    uint64_t lo = j->last_poll_at ? j->last_poll_at : j->pending_at;
-    double mid = ((double)lo + (double)r->started_at) / 2.0 - (double)j->pending_at;
-    pp_estimate_add(&c->est, mid, r->started_at);
+    pp_estimate_ended(&c->est, j->last_pending, age_at(j, started), now);
 }
 
 static void after_pending(pp_client *c, pp_jobrec *j, uint64_t started, int kind)
@@ -349,12 +232,13 @@ static void after_pending(pp_client *c, pp_jobrec *j, uint64_t started, int kind
         return;
     }
     if (kind == PP_V_NOTHING) {
-        j->interval = c->plan.max_ms; /* an unexpected answer: slow down */
-        schedule_next(c, j);
+        /* an unexpected answer says nothing of the job: slow down */
+        arm(c, j, pp_now_ms() + (uint64_t)jittered(c, c->plan.max_ms));
         return;
     }
-    j->last_poll_at = started;
-    j->polls++;
+    double a = age_at(j, started);
+    pp_estimate_pending(&c->est, j->last_pending, a, pp_now_ms());
+    j->last_pending = a;
     if (kind == PP_V_NOT_READY) {
         if (++j->bare_204s >= BARE_204_LIMIT)
             j->status_next = 1; /* then every other poll asks the status */
@@ -407,7 +291,7 @@ static void on_answer(void *ctx, pp_req *r)
         j->confirm_fault = 0;
     if (was == PP_PENDING &&
         (v.kind == PP_V_RESULTS || v.kind == PP_V_FAULTED || v.kind == PP_V_DONE))
-        learn(c, j, r, hinted);
+        learn_end(c, j, r->started_at, hinted);
     int fd = (r->sink == PP_SINK_FILE) ? pp_req_take_fd(r) : -1;
     /* j->poll_req stays set while the state changes: the hook must not
      * start a download of a job this answer is finishing */
@@ -444,7 +328,11 @@ static void on_change(void *ud, pp_jobrec *j, pp_state from)
 {
     pp_client *c = ud;
     if (j->state == PP_PENDING && from != PP_PENDING) {
-        j->pending_at = pp_now_ms();
+        uint64_t now = pp_now_ms();
+        /* a submission sets when it was sent: the service starts the job
+         * then, a big batch's answer is read a while later */
+        if (!j->pending_at || j->pending_at > now)
+            j->pending_at = now;
         if (j->watched)
             pp_sched_first(c, j);
     } else if (j->state == PP_DONE && from == PP_PENDING) {

@@ -240,11 +240,12 @@ void pp_submit_pump(pp_client *c)
 /* A job of the chunk, named by text (its job object in the answer), or
  * not (text NULL: the answer did not list it). */
 static void map_job(pp_client *c, pp_oprec *o, pp_jobrec *j, const char *text, size_t len,
-                    const pp_answer *a)
+                    const pp_answer *a, uint64_t sent)
 {
     char id[PP_ID_MAX + 1];
     const char *why = "the service's answer did not list this job";
     json_t *obj = text ? pp_read_job_item(text, len, id, &why) : NULL;
+    j->pending_at = sent; /* the service starts a job when it is sent */
     if (obj && pp_state_accepted(&c->jobs, j, id, obj) < 0)
         why = pp_job_find_id(&c->jobs, id)
                   ? "the service's answer repeated an id it gave another job"
@@ -271,6 +272,7 @@ typedef struct mapping {
     pp_oprec *o;
     pp_chunk *ch;
     const pp_answer *a;
+    uint64_t sent;
 } mapping;
 
 static int map_item(void *ud, size_t i, const char *text, size_t len)
@@ -280,22 +282,22 @@ static int map_item(void *ud, size_t i, const char *text, size_t len)
         return 1; /* more jobs than values: the rest is noise */
     pp_jobrec *j = pp_job_get(&m->c->jobs, m->o->jobs[m->ch->start + i]);
     if (j)
-        map_job(m->c, m->o, j, text, len, m->a);
+        map_job(m->c, m->o, j, text, len, m->a, m->sent);
     return 0;
 }
 
 /* A batch answer is read as a stream of job objects: one job's tree at a
  * time, never the whole answer's (a 5,000-job answer would take ~35 MB). */
-static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, const pp_answer *a)
+static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, const pp_answer *a, uint64_t sent)
 {
     size_t mapped = 0;
     if (!o->values) {
         pp_jobrec *j = pp_job_get(&c->jobs, o->jobs[ch->start]);
         if (j)
-            map_job(c, o, j, a->body, a->body ? a->len : 0, a);
+            map_job(c, o, j, a->body, a->body ? a->len : 0, a, sent);
         mapped = 1;
     } else {
-        mapping m = {c, o, ch, a};
+        mapping m = {c, o, ch, a, sent};
         pp_scan *sc = pp_scan_new(map_item, &m, 0);
         if (sc) {
             if (a->body && pp_scan_feed(sc, a->body, a->len) == 0)
@@ -309,7 +311,7 @@ static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, const pp_answer 
     for (size_t i = mapped; i < ch->count; i++) {
         pp_jobrec *j = pp_job_get(&c->jobs, o->jobs[ch->start + i]);
         if (j && j->state == PP_SUBMITTING)
-            map_job(c, o, j, NULL, 0, a);
+            map_job(c, o, j, NULL, 0, a, sent);
     }
     if (!o->has_err)
         o->status = a->status;
@@ -340,7 +342,7 @@ static void on_answer(void *ctx, pp_req *r)
     pp_answer a;
     pp_answer_from_req(&a, r, NULL);
     switch (pp_read_submission(&a)) {
-    case PP_SUB_ACCEPTED: map_answer(c, o, ch, &a); break;
+    case PP_SUB_ACCEPTED: map_answer(c, o, ch, &a, r->started_at); break;
     case PP_SUB_RETRY:
         if (a.http && ch->attempt < c->tp.max_retries) {
             long d = pp_backoff_ms(c->tp.retry_base_ms, c->tp.retry_max_ms, ch->attempt, &c->rng);

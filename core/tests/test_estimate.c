@@ -94,7 +94,8 @@ int main(void)
         else
             pp_estimate_pending(&e, 0, at, now);
     }
-    printf("current status: median %.0f sigma %.3f\n", pp_estimate_median(&e), pp_estimate_spread(&e));
+    printf("current status: median %.0f sigma %.3f\n", pp_estimate_median(&e),
+           pp_estimate_spread(&e));
     CHECK(near(pp_estimate_median(&e), 3000, 0.08));
     CHECK(near(pp_estimate_spread(&e), 0.6, 0.15));
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RTT_MS 2.0          /* one request's round trip */
-#define LAG_MS 200.0        /* from sending a batch to its answer read: the job ids */
+#define RTT_MS 2.0   /* one request's round trip */
+#define LAG_MS 200.0 /* from sending a batch to its answer read: the job ids */
 #define BATCH 2000
 
 static const pp_plan_config DEFAULTS = {0, 200, 5000, 1.5};
@@ -36,10 +36,10 @@ static void draw(double *out, int n, law kind, double a, double b, uint64_t *rng
 /* ---- what a run shows */
 
 typedef struct figures {
-    double polls;           /* per job */
-    double mean, p50, p90;  /* notice delay, ms: the job's end to its results in hand */
-    long max_interval;      /* the longest delay planned after a poll */
-    double end;             /* when the last job was noticed */
+    double polls;          /* per job */
+    double mean, p50, p90; /* notice delay, ms: the job's end to its results in hand */
+    long max_interval;     /* the longest delay planned after a poll */
+    double end;            /* when the last job was noticed */
 } figures;
 
 static int cmp_double(const void *a, const void *b)
@@ -82,8 +82,15 @@ static figures fixed_poller(const double *dur, int n, double period)
 
 /* ---- the simulated scheduler: a heap of (time, job, kind) events */
 
-typedef struct event { double t; int job; int answer; } event;
-typedef struct heap { event *v; int n; } heap;
+typedef struct event {
+    double t;
+    int job;
+    int answer;
+} event;
+typedef struct heap {
+    event *v;
+    int n;
+} heap;
 
 static void heap_push(heap *h, event e)
 {
@@ -116,8 +123,8 @@ static event heap_pop(heap *h)
 
 typedef struct simjob {
     pp_plan_job plan;
-    double sent;        /* when the poll in flight was sent */
-    double last_age;    /* age of its last "pending" poll */
+    double sent;     /* when the poll in flight was sent */
+    double last_age; /* age of its last "pending" poll */
 } simjob;
 
 /* A batch of n jobs sent at t0 (ms, the estimator's clock), where the
@@ -180,10 +187,9 @@ out:
 
 static void show(const char *label, const figures *f)
 {
-    printf("  %-34s %6.3f polls/job  delay mean %5.0f ms  p50 %5.0f  p90 %5.0f\n",
-           label, f->polls, f->mean, f->p50, f->p90);
+    printf("  %-34s %6.3f polls/job  delay mean %5.0f ms  p50 %5.0f  p90 %5.0f\n", label, f->polls,
+           f->mean, f->p50, f->p90);
 }
-
 
 /* ---- the function on its own */
 
@@ -289,9 +295,10 @@ static void lognormal_batches(uint64_t seed)
         draw(dur, BATCH, LOGNORMAL, 3000, 0.6, &rng);
         figures p = pushpull(&DEFAULTS, &est, dur, BATCH, t0, &rng);
         figures q = fixed_poller(dur, BATCH, 1000);
-        printf("lognormal(3 s, 0.6), %d jobs, %s client (seed %llu): fit median %.0f ms, sigma %.2f\n",
-               BATCH, b ? "warm" : "cold", (unsigned long long)seed,
-               pp_estimate_median(&est), pp_estimate_spread(&est));
+        printf(
+            "lognormal(3 s, 0.6), %d jobs, %s client (seed %llu): fit median %.0f ms, sigma %.2f\n",
+            BATCH, b ? "warm" : "cold", (unsigned long long)seed, pp_estimate_median(&est),
+            pp_estimate_spread(&est));
         show("pushpull", &p);
         show("fixed 1 s poller", &q);
         CHECK(p.polls < q.polls);
