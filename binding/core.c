@@ -445,6 +445,24 @@ static int l_job_save_results(lua_State *L)
     return 1;
 }
 
+/* write_file(path, data) -> true | nil, err: as result files are written */
+static int l_write_file(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const char *path = luaL_checkstring(L, 2);
+    size_t len = 0;
+    const char *data = luaL_checklstring(L, 3, &len);
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    if (pp_write_file(c, path, data, len, &err) < 0) {
+        lua_pushnil(L);
+        push_error(L, &err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* job_results_path(job) -> path, temporary | nil */
 static int l_job_results_path(lua_State *L)
 {
@@ -792,6 +810,7 @@ static const luaL_Reg client_methods[] = {
     {"job_results", l_job_results},
     {"job_error", l_job_error},
     {"job_save_results", l_job_save_results},
+    {"write_file", l_write_file},
     {"job_results_path", l_job_results_path},
     {"job_drop_results", l_job_drop_results},
     {"job_release", l_job_release},

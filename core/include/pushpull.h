@@ -206,6 +206,11 @@ const char *pp_job_results_path(pp_client *c, pp_job job, int *temporary);
  * fsynced and renamed; a spool file is renamed) and frees the memory they
  * held. 0, or -1 with err naming the path and the reason. */
 int pp_job_save_results(pp_client *c, pp_job job, const char *path, pp_error *err);
+/* Writes len bytes of data to path the way result files are written: a
+ * temporary file beside path, fsynced, renamed over path (an earlier file
+ * is replaced only by a whole one). 0, or -1 with err naming the path and
+ * the reason. For the host's own result files (decoded images, say). */
+int pp_write_file(pp_client *c, const char *path, const char *data, size_t len, pp_error *err);
 /* Drop the kept results (memory or spool file) but keep the job. */
 void pp_job_drop_results(pp_client *c, pp_job job);
 /* Forget the job; its handle becomes invalid. */

@@ -261,6 +261,16 @@ int pp_job_save_results(pp_client *c, pp_job h, const char *path, pp_error *err)
     return 0;
 }
 
+int pp_write_file(pp_client *c, const char *path, const char *data, size_t len, pp_error *err)
+{
+    if (!c)
+        return -1;
+    if (!path || !*path || (!data && len))
+        return pp_fail(c, err, "no path or no data");
+    int e = pp_results_write(path, data ? data : "", len);
+    return e ? pp_fail_errno(c, err, path, e) : 0;
+}
+
 void pp_job_drop_results(pp_client *c, pp_job h)
 {
     pp_jobrec *j = job(c, h);

@@ -139,6 +139,9 @@ int pp_results_tmp_finish(int fd, int durable);
 int pp_results_commit(char **tmp, const char *final);
 /* The result file of a job: <results_dir>/<id>.json (allocated). */
 char *pp_results_file(const pp_jobrec *j);
+/* Writes data to a temporary file beside path, fsynced, renamed to path.
+ * 0 or an errno. */
+int pp_results_write(const char *path, const char *data, size_t len);
 /* Drops the job's results: memory (and its budget) and a spool file. */
 void pp_results_drop(pp_jobtab *t, pp_jobrec *j);
 /* Puts the job's results at path: renames a spool file, writes the memory

@@ -151,7 +151,7 @@ void pp_results_drop(pp_jobtab *t, pp_jobrec *j)
 
 /* Writes len bytes to a new temporary file beside path, then renames it to
  * path. 0 or an errno. */
-static int write_atomic(const char *path, const char *data, size_t len)
+int pp_results_write(const char *path, const char *data, size_t len)
 {
     size_t n = strlen(path) + 16;
     char *tmp = malloc(n);
@@ -215,7 +215,7 @@ static int copy_atomic(const char *from, const char *path)
     }
     close(in);
     if (!e)
-        e = write_atomic(path, data, got);
+        e = pp_results_write(path, data, got);
     free(data);
     return e;
 }
@@ -224,7 +224,7 @@ int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err)
 {
     int e = 0;
     if (j->results.data) {
-        e = write_atomic(path, j->results.data, j->results.len);
+        e = pp_results_write(path, j->results.data, j->results.len);
         if (!e)
             pp_results_drop(t, j);
     } else if (j->results_path && j->results_temporary) {
