@@ -71,7 +71,7 @@ describe("rockspec", function()
   it("builds the binding from every core source", function()
     local listed = {}
     for _, src in ipairs(modules["pushpull.core"].sources) do listed[src] = true end
-    for _, file in ipairs(lines("cd '" .. env.root .. "' && find core/src binding -name '*.c' | sort")) do
+    for _, file in ipairs(lines("cd '" .. env.root .. "' && find core/src binding common/src -name '*.c' | sort")) do
       assert.is_true(listed[file] == true, file .. " is not in " .. ROCKSPEC)
     end
   end)
@@ -92,7 +92,7 @@ describe("rockspec", function()
     local base = h.tmpdir()
     local src, tree, server = base .. "/src", base .. "/tree", base .. "/rocks"
     -- the sources the rock builds from, copied: the checkout stays clean
-    assert(sh(("mkdir -p '%s' '%s' '%s/cjson' && cd '%s' && cp -r %s LICENSE lua binding core '%s'")
+    assert(sh(("mkdir -p '%s' '%s' '%s/cjson' && cd '%s' && cp -r %s LICENSE lua binding core common '%s'")
       :format(src, server, base, env.root, ROCKSPEC:match("^[^/]+"), src)) == 0)
     local luarocks = ("luarocks --lua-version=%s --tree='%s' --only-server='%s'"):format(lua_version, tree, server)
 
