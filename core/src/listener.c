@@ -38,7 +38,10 @@
 #define DEFAULT_MAX_CONNECTIONS 64u
 #define DEFAULT_SAFETY_MIN_MS 30000L
 #define DEFAULT_SAFETY_FACTOR 3.0
-#define CONNECTION_TIMEOUT_S 30u
+/* A callback is one small POST: a connection idle this long is a sender
+ * holding a slot (libmicrohttpd in epoll mode does not see a half-closed
+ * connection before its timeout), so the timeout is short. */
+#define CONNECTION_TIMEOUT_S 10u
 
 typedef struct pp_listener pp_listener;
 
