@@ -41,18 +41,24 @@ if [ -n "$ct" ]; then
   failed=$((failed + cf))
 fi
 
-# C formatting (.clang-format): one pass or one fail per folder.
-FORMAT_DIRS="core emulator testsite common fuzz"
-echo "== C formatting (scripts/check-format.sh)"
-for dir in $FORMAT_DIRS; do
-  if ./scripts/check-format.sh "$dir"; then
-    echo "formatted: $dir"
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    suites_failed="$suites_failed format-$dir"
-  fi
-done
+# The formatting check and the fuzz targets (built with ASan and UBSan
+# already) belong to make test: a sanitizer build does not run them again.
+if [ "${PUSHPULL_SANITIZE:-0}" = 1 ]; then
+  echo "== C formatting: checked by make test"
+else
+  # C formatting (.clang-format): one pass or one fail per folder.
+  FORMAT_DIRS="core emulator testsite common fuzz"
+  echo "== C formatting (scripts/check-format.sh)"
+  for dir in $FORMAT_DIRS; do
+    if ./scripts/check-format.sh "$dir"; then
+      echo "formatted: $dir"
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+      suites_failed="$suites_failed format-$dir"
+    fi
+  done
+fi
 
 # busted, once per Lua the module supports. A sanitizer build runs the
 # client and emulator specs under Lua 5.4 only: its modules are loaded by an
@@ -83,21 +89,25 @@ for lua in $LUAS; do
   count_busted "$log"
 done
 
-# libFuzzer targets: each replays its corpus and regressions, then fuzzes
-# a few seconds; each target is one pass or one fail. Missing clang or
-# libFuzzer is a failure (fuzz/run.sh installs them when it can).
-log="$BUILD_DIR/fuzz.log"
-echo "== fuzz targets (fuzz/run.sh check)"
-./fuzz/run.sh check >"$log" 2>&1
-rc=$?
-cat "$log"
-fp=$(grep -c '^PASS ' "$log")
-ff=$(grep -c '^FAIL ' "$log")
-passed=$((passed + fp))
-failed=$((failed + ff))
-if [ $rc -ne 0 ] || [ "$fp" -eq 0 ]; then
-  suites_failed="$suites_failed fuzz"
-  [ "$ff" -eq 0 ] && failed=$((failed + 1))
+if [ "${PUSHPULL_SANITIZE:-0}" = 1 ]; then
+  echo "== fuzz targets: run by make test, built with the sanitizers"
+else
+  # libFuzzer targets: each replays its corpus and regressions, then fuzzes
+  # a few seconds; each target is one pass or one fail. Missing clang or
+  # libFuzzer is a failure (fuzz/run.sh installs them when it can).
+  log="$BUILD_DIR/fuzz.log"
+  echo "== fuzz targets (fuzz/run.sh check)"
+  ./fuzz/run.sh check >"$log" 2>&1
+  rc=$?
+  cat "$log"
+  fp=$(grep -c '^PASS ' "$log")
+  ff=$(grep -c '^FAIL ' "$log")
+  passed=$((passed + fp))
+  failed=$((failed + ff))
+  if [ $rc -ne 0 ] || [ "$fp" -eq 0 ]; then
+    suites_failed="$suites_failed fuzz"
+    [ "$ff" -eq 0 ] && failed=$((failed + 1))
+  fi
 fi
 
 echo
