@@ -6,6 +6,7 @@
  * JSON object, and a callback's id one the client can put in a URL. */
 #include "fuzz.h"
 #include "answers.h"
+#include "answer_input.h"
 
 #include <string.h>
 
@@ -24,17 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     a.never_sent = data[0] & 0x80;
     const char *p = (const char *)data + 1, *end = (const char *)data + size;
     long remaining = -1, limit = -1;
-    /* header lines up to a blank line */
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (n == 0) {
-            p++;
-            break;
-        }
-        pp_header_parse(p, n, &remaining, &limit, &a.jobhdr);
-        p += n + (nl ? 1 : 0);
-    }
+    p = read_headers(p, end, &remaining, &limit, &a.jobhdr);
     REQUIRE(remaining >= -1 && limit >= -1);
     REQUIRE(a.jobhdr >= PP_HDR_NONE && a.jobhdr <= PP_HDR_OTHER);
     a.body = p;

@@ -8,6 +8,7 @@
  * submitting again must work. */
 #include "fuzz.h"
 #include "client.h"
+#include "answer_input.h"
 
 #include <string.h>
 
@@ -29,16 +30,7 @@ static void answer(pp_client *c, const uint8_t *data, size_t size)
     r->code = CURLE_OK;
     r->status = size ? statuses[data[0] % NSTATUSES] : 202;
     const char *p = (const char *)data + (size ? 1 : 0), *end = (const char *)data + size;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (n == 0) {
-            p++;
-            break;
-        }
-        pp_header_parse(p, n, &r->rl_remaining, &r->rl_limit, &r->jobhdr);
-        p += n + (nl ? 1 : 0);
-    }
+    p = read_headers(p, end, &r->rl_remaining, &r->rl_limit, &r->jobhdr);
     REQUIRE(pc_buf_append(&r->resp, p, (size_t)(end - p)) == 0);
     r->done(r->ctx, r);
 }

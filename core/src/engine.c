@@ -204,7 +204,7 @@ static size_t dispatch(pp_transport *t)
     return started;
 }
 
-static void detach(pp_transport *t, pp_req *r)
+void pp_transport_detach(pp_transport *t, pp_req *r)
 {
     curl_multi_remove_handle(t->multi, r->easy);
     if (r->lprev)
@@ -234,7 +234,7 @@ static size_t read_finished(pp_transport *t)
             curl_multi_remove_handle(t->multi, e);
             continue;
         }
-        detach(t, r);
+        pp_transport_detach(t, r);
         pp_req_finished(r, code);
         n++;
     }

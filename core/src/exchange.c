@@ -310,17 +310,8 @@ void pp_req_free(pp_req *r)
         r->queued = 0;
         t->queued--;
     }
-    if (r->inflight) {
-        curl_multi_remove_handle(t->multi, r->easy);
-        if (r->lprev)
-            r->lprev->lnext = r->lnext;
-        else
-            t->live = r->lnext;
-        if (r->lnext)
-            r->lnext->lprev = r->lprev;
-        r->inflight = 0;
-        t->inflight--;
-    }
+    if (r->inflight)
+        pp_transport_detach(t, r);
     release_easy(r);
     if (r->fd >= 0)
         close(r->fd);

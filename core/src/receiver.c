@@ -89,32 +89,25 @@ static int parse_allowlist(const char *const *ips, size_t n, struct pp_addr **ou
     return 0;
 }
 
-int pp_callback_allowed(pp_client *c, const struct sockaddr *sa)
+static int listed(const pp_client *c, const struct pp_addr *a)
 {
-    if (!c->cb_allow_set)
-        return 1;
-    struct pp_addr a;
-    if (sockaddr_to_addr(sa, &a) < 0)
-        return 0;
-    size_t n = a.family == AF_INET ? 4 : 16;
+    size_t n = a->family == AF_INET ? 4 : 16;
     for (size_t i = 0; i < c->cb_nallow; i++)
-        if (c->cb_allow[i].family == a.family && !memcmp(c->cb_allow[i].a, a.a, n))
+        if (c->cb_allow[i].family == a->family && !memcmp(c->cb_allow[i].a, a->a, n))
             return 1;
     return 0;
 }
 
+int pp_callback_allowed(pp_client *c, const struct sockaddr *sa)
+{
+    struct pp_addr a;
+    return !c->cb_allow_set || (sockaddr_to_addr(sa, &a) == 0 && listed(c, &a));
+}
+
 static int peer_allowed(pp_client *c, const char *peer)
 {
-    if (!c->cb_allow_set)
-        return 1;
     struct pp_addr a;
-    if (!peer || parse_addr(peer, &a) < 0)
-        return 0;
-    size_t n = a.family == AF_INET ? 4 : 16;
-    for (size_t i = 0; i < c->cb_nallow; i++)
-        if (c->cb_allow[i].family == a.family && !memcmp(c->cb_allow[i].a, a.a, n))
-            return 1;
-    return 0;
+    return !c->cb_allow_set || (peer && parse_addr(peer, &a) == 0 && listed(c, &a));
 }
 
 int pp_listen_allow(pp_client *c, const char *const *ips, size_t n, pp_error *err)

@@ -136,6 +136,8 @@ void pp_transport_send(pp_transport *t, pp_req *r);
 size_t pp_transport_run(pp_transport *t);
 /* Milliseconds until the transport needs a call, -1 when nothing is due. */
 long pp_transport_timeout_ms(pp_transport *t);
+/* Takes a request in flight out of the multi handle and the live list. */
+void pp_transport_detach(pp_transport *t, pp_req *r);
 /* Transfers in flight, queued, or waiting out a backoff. */
 size_t pp_transport_busy(const pp_transport *t);
 int pp_transport_socket_action(pp_transport *t, int fd, int events);
