@@ -23,6 +23,8 @@ local ROUNDS = tonumber(os.getenv("ROUNDS")) or 3
 local CONNECTIONS = tonumber(os.getenv("CONNECTIONS")) or 8
 local IDLE = tonumber(os.getenv("IDLE")) or 2
 local BATCH_SIZE = os.getenv("BATCH_SIZE")
+local MAX_CONNECTIONS = os.getenv("MAX_CONNECTIONS")
+local FIRST = os.getenv("FIRST")
 
 local now = socket.gettime
 
@@ -41,7 +43,7 @@ local LUA_REQUEST = "GET /lua HTTP/1.1\r\nHost: x\r\n\r\n"
 -- given, also sends that request on its own connection and stops when its
 -- answer ends. Returns the sorted latencies (ms) of the /lua requests sent
 -- while the batch ran (or all of them) and the batch's answer.
-local function load_loop(port, duration, batch_path)
+local function load_loop(port, duration, batch_path, batch_port)
   local conns, sent_at, buf = {}, {}, {}
   for i = 1, CONNECTIONS do conns[i] = connect(port) end
   local lat = {}
@@ -55,7 +57,7 @@ local function load_loop(port, duration, batch_path)
   local watch = {}
   for _, s in ipairs(conns) do watch[#watch + 1] = s end
   if batch_path then
-    batch = connect(port)
+    batch = connect(batch_port or port)
     batch:settimeout(10)
     assert(batch:send("GET " .. batch_path .. " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
     batch:settimeout(0)
@@ -116,29 +118,40 @@ end
 local emu = emulator.start{"--job-time", "0", "--workers", "2"}
 local s = site.start()
 local srv = nginx.start{template = "bench/hosts/openresty.conf", workers = 1,
+  vars = {EMULATOR = emu.url, SITE = s.url}, env = {JITP = os.getenv("JITP")}}
+-- the control: the cosocket batch in another nginx, the measured worker idle
+local other = nginx.start{template = "bench/hosts/openresty.conf", workers = 1,
   vars = {EMULATOR = emu.url, SITE = s.url}}
 
 local ok, err = pcall(function()
   print(("nginx: 1 worker; %d jobs of %d-byte pages, emulator --job-time 0; load loop: %d connections "
     .. "on a content_by_lua location; %d rounds"):format(JOBS, SIZE, CONNECTIONS, ROUNDS))
   load_loop(srv.port, 0.5) -- warm up
-  local fig = {idle = {}, pushpull = {}, cosocket = {}}
+  local fig = {idle = {}, pushpull = {}, cosocket = {}, control = {}}
   local query = "?n=" .. JOBS .. "&size=" .. SIZE
+  local pushpull_args = (BATCH_SIZE and ("&batch_size=" .. BATCH_SIZE) or "")
+    .. (MAX_CONNECTIONS and ("&max_connections=" .. MAX_CONNECTIONS) or "")
+    .. (FIRST and ("&first=" .. FIRST) or "")
   for round = 1, ROUNDS do
     local idle = load_loop(srv.port, IDLE)
     fig.idle[round] = pct(idle, 0.99)
     print(("  round %d idle:      p50 %6.2f ms  p99 %6.2f ms  (%d requests)"):format(round,
       pct(idle, 0.5), pct(idle, 0.99), #idle))
-    for _, who in ipairs{"pushpull", "cosocket"} do
-      local path = "/" .. who .. query .. (who == "pushpull" and BATCH_SIZE and ("&batch_size=" .. BATCH_SIZE) or "")
-      local lat, r = load_loop(srv.port, nil, path)
+    for _, who in ipairs{"pushpull", "cosocket", "control"} do
+      local path = "/" .. (who == "control" and "cosocket" or who) .. query
+        .. (who == "pushpull" and pushpull_args or "")
+      local lat, r = load_loop(srv.port, nil, path, who == "control" and other.port)
       if not r then error(who .. ": no answer (see the nginx error log)") end
       local p99 = pct(lat, 0.99)
       fig[who][round] = {wall = r.seconds, cpu = r.cpu, p99 = p99}
       print(("  round %d %-9s wall %6.2f s  worker CPU %5.2f s  /lua p50 %6.2f ms  p99 %6.2f ms"
         .. "  (%d/%d fetched%s%s)"):format(round, who .. ":", r.seconds, r.cpu, pct(lat, 0.5), p99,
-        r.fetched, r.n, r.ticks and (", " .. r.ticks .. " engine ticks") or "",
-        r.err and (", " .. r.err) or ""))
+        r.fetched, r.n, "", r.err and (", " .. r.err) or ""))
+      if r.ticks then
+        print(("    engine: %d ticks (%.0f/s), %.2f ms of core work per tick, %d ticks yielded midway, "
+          .. "longest stretch %.1f ms"):format(r.ticks, r.ticks / r.seconds, r.work / r.ticks * 1000,
+          r.yields, r.longest * 1000))
+      end
     end
   end
   local function med(who, k)
@@ -149,10 +162,11 @@ local ok, err = pcall(function()
   local idle = median(fig.idle)
   print(("  medians: idle p99 %.2f ms; pushpull wall %.2f s, CPU %.2f s, p99 %.2f ms (x%.2f idle); "
     .. "cosocket wall %.2f s, CPU %.2f s, p99 %.2f ms (x%.2f idle); wall ratio %.2f (target <= 1.5), "
-    .. "pushpull p99 ratio %.2f (target < 2)"):format(idle,
+    .. "pushpull p99 ratio %.2f (target < 2); control (the batch in another nginx) p99 %.2f ms (x%.2f idle)"):format(idle,
     med("pushpull", "wall"), med("pushpull", "cpu"), med("pushpull", "p99"), med("pushpull", "p99") / idle,
     med("cosocket", "wall"), med("cosocket", "cpu"), med("cosocket", "p99"), med("cosocket", "p99") / idle,
-    med("pushpull", "wall") / med("cosocket", "wall"), med("pushpull", "p99") / idle))
+    med("pushpull", "wall") / med("cosocket", "wall"), med("pushpull", "p99") / idle,
+    med("control", "p99"), med("control", "p99") / idle))
 end)
-srv:stop(); s:stop(); emu:stop()
+srv:stop(); other:stop(); s:stop(); emu:stop()
 if not ok then error(err, 0) end

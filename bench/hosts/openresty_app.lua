@@ -50,19 +50,34 @@ function M.pushpull()
   local ppngx = require("pushpull.ngx")
   local driver = require("pushpull.drivers.ngx")
   local c = assert(ppngx.client{username = CONFIG.user, password = CONFIG.password,
-    base_url = CONFIG.base_url, batch_size = tonumber(ngx.var.arg_batch_size)})
+    base_url = CONFIG.base_url, batch_size = tonumber(ngx.var.arg_batch_size),
+    max_connections = tonumber(ngx.var.arg_max_connections),
+    poll = ngx.var.arg_first and {first = tonumber(ngx.var.arg_first)} or nil})
+  local prof = os.getenv("JITP")
+  if prof then
+    package.path = "/usr/share/luajit-2.1.0-beta3/?.lua;" .. package.path
+    require("jit.p").start(prof, "/tmp/jitp.txt")
+  end
   measure(function(list)
-    local ticks0 = driver.stats().ticks
+    local s0 = driver.stats()
     local batch = assert(c:submit_batch{source = "universal", url = list})
-    local ok, err = c:wait_all(batch, {timeout = 300})
-    local fetched = 0
-    for _, job in ipairs(batch.jobs) do
-      if job.fetched then
+    -- each job's results as it ends, then the job is let go (as the
+    -- cosocket client reads each body and keeps nothing)
+    local fetched, ended = 0, 0
+    for job in batch:completed{timeout = 300} do
+      ended = ended + 1
+      if job.fetched and job:results() then
         fetched = fetched + 1
       end
+      job:release()
     end
+    if prof then require("jit.p").stop() end
+    local ok, err = ended == #list, ended < #list and (#list - ended) .. " jobs did not end" or nil
+    local s1 = driver.stats()
+    -- (longest: since the worker started)
     return {ok = ok == true, err = err and tostring(err), fetched = fetched,
-      ticks = driver.stats().ticks - ticks0}
+      ticks = s1.ticks - s0.ticks, work = s1.work - s0.work, longest = s1.longest,
+      yields = s1.yields - s0.yields}
   end)
 end
 

@@ -74,9 +74,13 @@ local engine = {
   posted = false,
   step = MIN_STEP,
   ticks = 0,
+  work = 0,         -- seconds spent stepping cores
+  longest = 0,      -- the longest stretch of it without a yield
+  yields = 0,       -- ticks that let other requests in midway
 }
 
 local SOCKET_TIMEOUT = core.SOCKET_TIMEOUT
+local TICK_BUDGET = 0.001 -- seconds of core work before a tick lets other requests in
 local NOW_CALLS = 8 -- socket_action(timeout) calls in a row while the core is due now
 
 -- The sockets curl asked to watch (only curl's socket callback says which:
@@ -98,20 +102,41 @@ local function apply_fd_changes(d)
   end
 end
 
+-- Counts a stretch of core work that began at t0 (the worker ran nothing
+-- else meanwhile).
+local function worked(t0)
+  local dt = now() - t0
+  engine.work = engine.work + dt
+  if dt > engine.longest then
+    engine.longest = dt
+  end
+end
+
 -- One pass over a driver's core. nginx cannot watch curl's sockets, so
 -- every socket curl watches is offered to it as ready for what curl waits
 -- for (a read that finds nothing costs one EAGAIN), then its due timers
--- run. Returns busy, timeout_ms, whether sockets are watched, and the
--- number of events.
+-- run. After TICK_BUDGET of work the pass lets the worker's other requests
+-- in (ngx.sleep(0)) before the next socket. Returns busy, timeout_ms,
+-- whether sockets are watched, and the number of events.
 local function tick(d)
   local c = d.host.core
-  local fds = {}
+  local list = {}
   for fd, ev in pairs(d.fds) do
-    fds[#fds + 1] = fd
-    fds[#fds + 1] = ev
+    list[#list + 1] = fd
+    list[#list + 1] = ev
   end
-  for i = 1, #fds, 2 do
-    c:socket_action(fds[i], fds[i + 1])
+  local t0 = now()
+  for i = 1, #list, 2 do
+    c:socket_action(list[i], list[i + 1])
+    if now() - t0 > TICK_BUDGET then
+      worked(t0)
+      ngx.sleep(0)
+      engine.yields = engine.yields + 1
+      if d.closed then
+        return 0, -1, false, 0
+      end
+      t0 = now()
+    end
   end
   c:socket_action(SOCKET_TIMEOUT, 0)
   apply_fd_changes(d)
@@ -122,6 +147,7 @@ local function tick(d)
     apply_fd_changes(d)
   end
   local events = wait.settle(d.host)
+  worked(t0)
   return c:busy(), c:timeout_ms(), d.nfds > 0, events
 end
 
@@ -287,11 +313,13 @@ function M.notify()
   end
 end
 
--- For tests and monitoring: the engine's counters.
+-- For tests and monitoring: the engine's counters (work and longest in
+-- seconds).
 function M.stats()
   local n = 0
   for _ in pairs(engine.drivers) do n = n + 1 end
-  return {running = engine.running, ticks = engine.ticks, clients = n, step = engine.step}
+  return {running = engine.running, ticks = engine.ticks, clients = n, step = engine.step,
+    work = engine.work, longest = engine.longest, yields = engine.yields}
 end
 
 return M
