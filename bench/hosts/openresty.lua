@@ -3,9 +3,11 @@
 --   lua5.4 bench/hosts/openresty.lua
 -- One nginx worker, one emulator (--job-time 0), the test site's 20 KB
 -- pages. Each round: the load loop alone (idle p99 of the Lua location
--- /lua), then the batch through pushpull's ngx driver, then through 64
--- ngx.threads with cosockets, each with the load loop running; latencies
--- count only while the batch runs.
+-- /lua); the batch through pushpull's ngx driver and through 64
+-- ngx.threads with cosockets without load (wall, worker CPU); then both
+-- again with the load loop running, and the cosocket batch in a second
+-- nginx (the control: what the machine alone does to the idle worker);
+-- latencies count only while the batch runs.
 -- Environment: JOBS (2000), SIZE (20000), ROUNDS (3), CONNECTIONS (load
 -- loop connections, 8), IDLE (seconds of the idle measure, 2), BATCH_SIZE
 -- (pushpull's batch_size; pushpull.ngx's default when absent).
@@ -43,9 +45,9 @@ local LUA_REQUEST = "GET /lua HTTP/1.1\r\nHost: x\r\n\r\n"
 -- given, also sends that request on its own connection and stops when its
 -- answer ends. Returns the sorted latencies (ms) of the /lua requests sent
 -- while the batch ran (or all of them) and the batch's answer.
-local function load_loop(port, duration, batch_path, batch_port)
+local function load_loop(port, duration, batch_path, batch_port, quiet)
   local conns, sent_at, buf = {}, {}, {}
-  for i = 1, CONNECTIONS do conns[i] = connect(port) end
+  for i = 1, quiet and 0 or CONNECTIONS do conns[i] = connect(port) end
   local lat = {}
   local batch, batch_buf, batch_done, t_start, t_end
   local function send(s)
@@ -137,6 +139,16 @@ local ok, err = pcall(function()
     fig.idle[round] = pct(idle, 0.99)
     print(("  round %d idle:      p50 %6.2f ms  p99 %6.2f ms  (%d requests)"):format(round,
       pct(idle, 0.5), pct(idle, 0.99), #idle))
+    -- worker CPU of the batch alone (under the load loop it also serves /lua)
+    for _, who in ipairs{"pushpull", "cosocket"} do
+      local _, r = load_loop(srv.port, nil, "/" .. who .. query .. (who == "pushpull" and pushpull_args or ""),
+        nil, true)
+      if not r then error(who .. ": no answer (see the nginx error log)") end
+      fig[who .. "_quiet"] = fig[who .. "_quiet"] or {}
+      fig[who .. "_quiet"][round] = {wall = r.seconds, cpu = r.cpu}
+      print(("  round %d %-9s wall %6.2f s  worker CPU %5.2f s  without the load loop"):format(round,
+        who .. ":", r.seconds, r.cpu))
+    end
     for _, who in ipairs{"pushpull", "cosocket", "control"} do
       local path = "/" .. (who == "control" and "cosocket" or who) .. query
         .. (who == "pushpull" and pushpull_args or "")
@@ -148,6 +160,7 @@ local ok, err = pcall(function()
         .. "  (%d/%d fetched%s%s)"):format(round, who .. ":", r.seconds, r.cpu, pct(lat, 0.5), p99,
         r.fetched, r.n, "", r.err and (", " .. r.err) or ""))
       if r.ticks then
+        print(("    submit_batch returned at %.2f s, the first job ended at %.2f s"):format(r.submitted, r.first))
         print(("    engine: %d ticks (%.0f/s), %.2f ms of core work per tick, %d ticks yielded midway, "
           .. "longest stretch %.1f ms"):format(r.ticks, r.ticks / r.seconds, r.work / r.ticks * 1000,
           r.yields, r.longest * 1000))
@@ -160,6 +173,9 @@ local ok, err = pcall(function()
     return median(v)
   end
   local idle = median(fig.idle)
+  print(("  medians without the load loop: pushpull wall %.2f s, CPU %.2f s; cosocket wall %.2f s, CPU %.2f s")
+    :format(med("pushpull_quiet", "wall"), med("pushpull_quiet", "cpu"), med("cosocket_quiet", "wall"),
+      med("cosocket_quiet", "cpu")))
   print(("  medians: idle p99 %.2f ms; pushpull wall %.2f s, CPU %.2f s, p99 %.2f ms (x%.2f idle); "
     .. "cosocket wall %.2f s, CPU %.2f s, p99 %.2f ms (x%.2f idle); wall ratio %.2f (target <= 1.5), "
     .. "pushpull p99 ratio %.2f (target < 2); control (the batch in another nginx) p99 %.2f ms (x%.2f idle)"):format(idle,

@@ -39,6 +39,9 @@ local function measure(run)
   ngx.update_time()
   local t0, c0 = ngx.now(), cpu()
   local r = run(list)
+  if r.first then
+    r.submitted, r.first = r.submitted - t0, r.first - t0
+  end
   ngx.update_time()
   r.n, r.seconds, r.cpu = n, ngx.now() - t0, cpu() - c0
   ngx.say(cjson.encode(r))
@@ -63,9 +66,15 @@ function M.pushpull()
     local batch = assert(c:submit_batch{source = "universal", url = list})
     -- each job's results as it ends, then the job is let go (as the
     -- cosocket client reads each body and keeps nothing)
+    ngx.update_time()
+    local submitted, first = ngx.now(), nil
     local fetched, ended = 0, 0
     for job in batch:completed{timeout = 300} do
       ended = ended + 1
+      if not first then
+        ngx.update_time()
+        first = ngx.now()
+      end
       if job.fetched and job:results() then
         fetched = fetched + 1
       end
@@ -76,8 +85,8 @@ function M.pushpull()
     local s1 = driver.stats()
     -- (longest: since the worker started)
     return {ok = ok == true, err = err and tostring(err), fetched = fetched,
-      ticks = s1.ticks - s0.ticks, work = s1.work - s0.work, longest = s1.longest,
-      yields = s1.yields - s0.yields}
+      ticks = s1.ticks - s0.ticks, work = (s1.work or 0) - (s0.work or 0), longest = s1.longest or 0,
+      yields = (s1.yields or 0) - (s0.yields or 0), submitted = submitted, first = first}
   end)
 end
 
