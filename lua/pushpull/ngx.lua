@@ -8,7 +8,8 @@
 -- schedule, one background loop; see pushpull.drivers.ngx). It is made on
 -- first use, in the worker -- never in init_by_lua*, whose state the workers
 -- would inherit. Unless opts say otherwise, batches are sent in requests of
--- 100 values, so that no single answer takes the worker long to read.
+-- 25 values: the core takes about 40 µs of the worker per job of a batch
+-- answer, so that no answer holds the worker more than about a millisecond.
 --
 -- Callbacks: with opts.callback_url (the URL of a location whose handler is
 -- ppngx.callback_handler(client, ...)), submissions with {callback = true}
@@ -25,10 +26,13 @@ local clientmod = require("pushpull.client")
 local driver = require("pushpull.drivers.ngx")
 local json = require("pushpull.json")
 local util = require("pushpull.util")
+local wait = require("pushpull.wait")
 
 local M = {}
 
-M.DEFAULT_BATCH_SIZE = 100
+local IGNORED = '{"status":"ignored"}' -- the core's answer for a job of no one here
+
+M.DEFAULT_BATCH_SIZE = 25
 
 local clients = {} -- options key -> {client, shared = dict name}, per worker (module state is per worker)
 local relays = {}  -- callback_shared dict name -> true once this worker drains it
@@ -59,7 +63,7 @@ local start_relay
 
 ---The worker's client for these options: made on first use, then the same
 ---one for every request of the worker with the same options. Takes
----pushpull.new's options (batch_size 100 by default) and callback_url,
+---pushpull.new's options (batch_size 25 by default) and callback_url,
 ---callback_shared (a lua_shared_dict), callback_safety_min,
 ---callback_safety_factor.
 ---@param opts pushpull.Options|{callback_url?: string, callback_shared?: string, callback_safety_min?: number, callback_safety_factor?: number}
@@ -119,93 +123,25 @@ M.DEFAULT_MAX_BODY = 1024 * 1024   -- bytes
 M.DEFAULT_ALLOW_TTL = 3600         -- seconds between fetches of the callbacker IPs
 local ALLOW_RETRY = 60             -- seconds before a failed refresh is tried again
 
--- A numeric address in one spelling: IPv4-mapped IPv6 as IPv4, IPv6 as
--- eight lowercase groups without leading zeros. nil when not an address.
-local function normalize_ip(s)
-  if type(s) ~= "string" then
-    return nil
-  end
-  s = s:lower():gsub("%%.*$", "")
-  local v4 = s:match("^::ffff:(%d+%.%d+%.%d+%.%d+)$") or s
-  local a, b, c, d = v4:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
-  if a then
-    a, b, c, d = tonumber(a), tonumber(b), tonumber(c), tonumber(d)
-    if a > 255 or b > 255 or c > 255 or d > 255 then
-      return nil
-    end
-    return a .. "." .. b .. "." .. c .. "." .. d
-  end
-  if not s:find(":", 1, true) or s:find("[^%x:]") then
-    return nil
-  end
-  local head, tail = s:match("^(.-)::(.*)$")
-  local function groups(part)
-    local g = {}
-    if part == "" then
-      return g
-    end
-    for x in (part .. ":"):gmatch("([^:]*):") do
-      if not x:match("^%x%x?%x?%x?$") then
-        return nil
-      end
-      g[#g + 1] = string.format("%x", tonumber(x, 16))
-    end
-    return g
-  end
-  local left, right
-  if head then
-    left, right = groups(head), groups(tail)
-    if not left or not right or #left + #right > 7 then
-      return nil
-    end
-    for _ = 1, 8 - #left - #right do
-      left[#left + 1] = "0"
-    end
-    for i = 1, #right do
-      left[#left + 1] = right[i]
-    end
-  else
-    left = groups(s)
-    if not left or #left ~= 8 then
-      return nil
-    end
-  end
-  return table.concat(left, ":")
-end
-M._normalize_ip = normalize_ip
+local fetched = setmetatable({}, {__mode = "k"})      -- client -> {ips, expires, fetching, sema, waiting}
 
--- {address = true} of a list of addresses.
-local function ip_set(list)
-  local set = {}
-  for i = 1, #list do
-    local a = normalize_ip(list[i])
-    if a then
-      set[a] = true
-    end
-  end
-  return set
-end
-
-local list_sets = setmetatable({}, {__mode = "k"})    -- allow list -> set
-local fetched = setmetatable({}, {__mode = "k"})      -- client -> {set, expires, fetching, sema, waiting}
-
--- The callbacker IPs of client as a set, fetched once per worker and again
--- every ttl seconds. A failed refresh keeps the old set (tried again a
--- minute later); with no set yet it is nil, err. Requests that come while a
--- fetch is out wait for it.
-local function callbacker_set(client, ttl)
+-- The callbacker IPs of client (a list), fetched once per worker and again
+-- every ttl seconds. A failed refresh keeps the old list (tried again a
+-- minute later); with no list yet it is nil, err. Requests that come while
+-- a fetch is out wait for it.
+local function callbacker_list(client, ttl)
   local e = fetched[client]
   if not e then
     e = {expires = 0, waiting = 0}
     fetched[client] = e
   end
   local now = ngx.now()
-  if e.set and now < e.expires then
-    return e.set
+  if e.ips and now < e.expires then
+    return e.ips
   end
   if e.fetching then
-    if e.set then
-      return e.set
+    if e.ips then
+      return e.ips
     end
     if not e.sema then
       e.sema = require("ngx.semaphore").new(0)
@@ -213,14 +149,14 @@ local function callbacker_set(client, ttl)
     e.waiting = e.waiting + 1
     e.sema:wait(30)
     e.waiting = e.waiting - 1
-    return e.set, e.err
+    return e.ips, e.err
   end
   e.fetching = true
   local ok, ips, err = pcall(client.callbacker_ips, client)
   e.fetching = false
   ngx.update_time()
   if ok and ips then
-    e.set, e.err = ip_set(ips), nil
+    e.ips, e.err = ips, nil
     e.expires = ngx.now() + ttl
   else
     e.err = ok and err or ips
@@ -230,7 +166,26 @@ local function callbacker_set(client, ttl)
   if e.sema and e.waiting > 0 then
     e.sema:post(e.waiting)
   end
-  return e.set, e.err
+  return e.ips, e.err
+end
+
+-- The allowlist the core of a client holds now (the list table; false:
+-- every sender), so that it is handed over only when it changes: once per
+-- refresh of the callbacker IPs, or when locations of one client allow
+-- different senders.
+local installed = setmetatable({}, {__mode = "k"}) -- core -> list | false
+
+local function install_allowlist(core, list)
+  local want = list or false
+  if installed[core] == want then
+    return true
+  end
+  local ok, err = core:listen_allow(list)
+  if not ok then
+    return nil, err
+  end
+  installed[core] = want
+  return true
 end
 
 -- ---- passing callbacks between the workers (options.callback_shared)
@@ -297,15 +252,15 @@ local function relay(dict_name, body)
   end
 end
 
-local function answer(status, t)
+local function answer(status, text)
   ngx.status = status
   ngx.header["Content-Type"] = "application/json"
-  ngx.print(json.encode(t))
+  ngx.header["Content-Length"] = #text
+  if status == 405 then
+    ngx.header["Allow"] = "POST"
+  end
+  ngx.print(text)
   return ngx.exit(ngx.HTTP_OK) -- the answer is written: end the request
-end
-
-local function refuse(status, message)
-  return answer(status, {message = message})
 end
 
 local function check_handler_opts(opts)
@@ -317,7 +272,7 @@ local function check_handler_opts(opts)
       util.argerror(f, "options.allow", 'must be "callbacker_ips", a list of IP addresses or nil', 3)
     end
     for i = 1, #allow do
-      if not normalize_ip(allow[i]) then
+      if type(allow[i]) ~= "string" then
         util.argerror(f, "options.allow[" .. i .. "]", "must be a numeric IP address", 3)
       end
     end
@@ -331,100 +286,85 @@ local function check_handler_opts(opts)
   return opts
 end
 
--- Reads the request body, at most max bytes: the text, or nil and false when
--- it is larger.
+-- The request body, unless it is announced or stored larger than max (the
+-- core refuses it by its length then): the text or nil, and the length to
+-- judge it by (-1 when unknown).
 local function read_body(max)
+  local announced = tonumber(ngx.var.http_content_length)
+  if announced and announced > max then
+    return nil, announced
+  end
   ngx.req.read_body()
   local body = ngx.req.get_body_data()
   if body then
-    return body, #body <= max
+    return body, announced or #body
   end
   local path = ngx.req.get_body_file()
   if not path then
-    return "", true
+    return "", announced or 0
   end
   local f = io.open(path, "rb")
   if not f then
-    return nil, true
+    return nil, -1
   end
   local size = f:seek("end")
   if not size or size > max then
     f:close()
-    return nil, false
+    return nil, size or -1
   end
   f:seek("set")
-  body = f:read(size + 1) or ""
+  body = f:read(size) or ""
   f:close()
-  return body, #body <= max
+  return body, #body
 end
 
 -- content_by_lua*: takes a callback the service posts and feeds it to
--- client. opts: allow ("callbacker_ips": the service's addresses, fetched
--- by each worker and again every allow_ttl seconds (3600); a list of
--- addresses; nil: every sender), max_body (bytes, 1 MiB). Answers 200
--- {"status":"ok"} (also for a job this worker does not know, and for
--- duplicates: retrying cannot help), and {"message": ...} with 403 for a
--- sender outside the allowlist, 405 for another method than POST, 413 for a
--- body over max_body, 400 for a body that is not a job object (a JSON
--- object with an id and a status), 503 when the callbacker IPs cannot be
--- fetched. A callback this worker does not know goes on to the other
--- workers when the client was made with options.callback_shared. The sender is ngx.var.remote_addr: behind a proxy, let nginx's
--- realip module set it.
+-- client, by the rules of the core's own listener (the same C entry judges
+-- both, so both answer alike): 403 {"message"} for a sender outside the
+-- allowlist, 405 for another method than POST, 413 for a body over
+-- max_body, 400 for a body that is not a job object (a JSON object with an
+-- id and a status), 200 {"status":"ok"}, or {"status":"ignored"} for a job
+-- of no one here (retrying cannot help). opts: allow ("callbacker_ips":
+-- the service's addresses, fetched by each worker and again every
+-- allow_ttl seconds (3600); a list of addresses; nil: every sender),
+-- max_body (bytes, 1 MiB). 503 when the callbacker IPs cannot be fetched.
+-- The allowlist is the client's core's (client:listen_allow sets the same
+-- one). A callback this worker does not know goes on to the other workers
+-- when the client was made with options.callback_shared. The sender is
+-- ngx.var.remote_addr: behind a proxy, let nginx's realip module set it.
 function M.callback_handler(client, opts)
   if type(client) ~= "table" or type(client.feed_callback) ~= "function" then
     error("pushpull.ngx.callback_handler: client must be a pushpull client", 2)
   end
   opts = check_handler_opts(opts)
-  local allow = opts.allow
-  if allow ~= nil then
-    local set, err
-    if allow == "callbacker_ips" then
-      set, err = callbacker_set(client, opts.allow_ttl or M.DEFAULT_ALLOW_TTL)
-      if not set then
-        return refuse(503, "cannot learn the service's callback addresses: "
-          .. tostring(type(err) == "table" and err.message or err))
-      end
-    else
-      set = list_sets[allow]
-      if not set then
-        set = ip_set(allow)
-        list_sets[allow] = set
-      end
-    end
-    local from = normalize_ip(ngx.var.remote_addr)
-    if not (from and set[from]) then
-      return refuse(403, "sender not allowed")
+  local host = clientmod.host(client)
+  local list = opts.allow
+  if list == "callbacker_ips" then
+    local err
+    list, err = callbacker_list(client, opts.allow_ttl or M.DEFAULT_ALLOW_TTL)
+    if not list then
+      return answer(503, json.encode{message = "cannot learn the service's callback addresses: "
+        .. tostring(type(err) == "table" and err.message or err)})
     end
   end
-  if ngx.req.get_method() ~= "POST" then
-    ngx.header["Allow"] = "POST"
-    return refuse(405, "callbacks are POSTed")
+  local ok, err = install_allowlist(host.core, list)
+  if not ok then
+    util.argerror("pushpull.ngx.callback_handler", "options.allow", tostring(err.message or err), 2)
   end
   local max = opts.max_body or M.DEFAULT_MAX_BODY
-  local announced = tonumber(ngx.var.http_content_length)
-  if announced and announced > max then
-    return refuse(413, "body over " .. max .. " bytes")
-  end
-  local body, fits = read_body(max)
-  if not fits then
-    return refuse(413, "body over " .. max .. " bytes")
-  end
-  if not body then
-    return refuse(500, "cannot read the request body")
-  end
-  local ok, err = client:feed_callback(body)
-  if not ok and err.malformed then
-    return refuse(400, "not a job object (a JSON object with an id and a status)")
-  end
-  if ok then
+  local body, length = read_body(max)
+  local status, text = host.core:callback_request(ngx.var.remote_addr, ngx.req.get_method(),
+    length, body, max)
+  if status == 200 then
+    host:dispatch()
+    wait.check(host) -- waiters whose job it ended go on now, not at the next tick
     driver.notify(client)
-  else
     local dict_name = client.options and client.options.callback_shared
-    if dict_name and ngx.shared[dict_name] and ngx.worker.count() > 1 then
+    if text == IGNORED and dict_name and ngx.shared[dict_name] and ngx.worker.count() > 1 then
       relay(dict_name, body)
     end
   end
-  return answer(200, {status = "ok"})
+  return answer(status, text)
 end
 
 -- The worker's engine: {running, ticks, clients, step}.

@@ -259,14 +259,113 @@ describe("ngx driver with two workers", function()
   end)
 end)
 
+-- ---- the core's own listener, to hold the nginx location's answers against
+
+-- A raw HTTP/1.1 request (Connection: close); opts.chunked sends the body
+-- in one chunk without a Content-Length.
+local function request_text(method, path, body, opts)
+  opts = opts or {}
+  local head = {method .. " " .. path .. " HTTP/1.1", "Host: x", "Connection: close",
+    "Content-Type: application/json"}
+  local payload = ""
+  if body and opts.chunked then
+    head[#head + 1] = "Transfer-Encoding: chunked"
+    payload = ("%x\r\n%s\r\n0\r\n\r\n"):format(#body, body)
+  elseif body then
+    head[#head + 1] = "Content-Length: " .. #body
+    payload = body
+  end
+  return table.concat(head, "\r\n") .. "\r\n\r\n" .. payload
+end
+
+local function parse_answer(all)
+  local head, body = all:match("^(.-)\r\n\r\n(.*)$")
+  assert(head, "no HTTP answer: " .. all)
+  local headers = {}
+  for name, value in head:gmatch("\r\n([^:\r\n]+):%s*([^\r\n]*)") do
+    headers[name:lower()] = value
+  end
+  return {status = tonumber(head:match("^HTTP/%d%.%d (%d%d%d)")), headers = headers, body = body}
+end
+
+-- Sends text to 127.0.0.1:port and reads the answer until the server
+-- closes; step() runs between reads (the core's listener only works while
+-- its client is driven).
+local function exchange(port, text, step)
+  local s = assert(socket.tcp())
+  s:settimeout(step and 0 or 10)
+  s:connect("127.0.0.1", port)
+  local deadline = socket.gettime() + 10
+  local sent, chunks = 0, {}
+  while socket.gettime() < deadline do
+    if step then step() end
+    if sent < #text then
+      local n, err, partial = s:send(text, sent + 1)
+      n = n or partial
+      if n and n > 0 then
+        sent = n
+      elseif err and err ~= "timeout" and err ~= "Operation already in progress" then
+        sent = #text -- the server may answer before the whole body
+      end
+    end
+    local data, err, partial = s:receive(8192)
+    data = data or partial
+    if data and #data > 0 then chunks[#chunks + 1] = data end
+    if err == "closed" then break end
+  end
+  s:close()
+  return parse_answer(table.concat(chunks))
+end
+
+-- A client of the emulator with the core's listener configured like an
+-- nginx location's callback_handler options.
+local function core_listener(emu_url, opts)
+  local pushpull = require("pushpull")
+  local clientmod = require("pushpull.client")
+  local c = assert(pushpull.new{username = "user", password = "pass1", base_url = emu_url})
+  local l = assert(c:listen{allow = opts.allow, max_body = opts.max_body, path = "/callback"})
+  local host = clientmod.host(c)
+  return {
+    client = c,
+    send = function(text)
+      return exchange(l.port, text, function() host.core:wait(5); host:dispatch() end)
+    end,
+  }
+end
+
 describe("callbacks through an nginx location", function()
   local t = servers(1, true)
+  local listeners
 
+  -- the core listener for each location, with the location's options
+  -- (ngx_app.lua: /callback allows the callbacker IPs, /callback/small
+  -- every sender up to 100 bytes, /callback/denied other senders only)
+  local function listener(path)
+    if not listeners then
+      local emu = t.emu.url
+      listeners = {
+        ["/callback"] = core_listener(emu, {allow = "callbacker_ips"}),
+        ["/callback/small"] = core_listener(emu, {max_body = 100}),
+        ["/callback/denied"] = core_listener(emu, {allow = {"10.9.8.7", "2001:db8::1"}}),
+      }
+    end
+    return listeners[path]
+  end
+
+  lazy_teardown(function()
+    for _, l in pairs(listeners or {}) do l.client:close() end
+  end)
+
+  -- Posts to the location and to the core listener alike; asserts both
+  -- answer the same status and body; returns status, decoded body, answer.
   local function post(path, body, opts)
     opts = opts or {}
-    local res = assert(http.request{method = opts.method or "POST", url = t.nginx.url .. path,
-      body = body, chunked = opts.chunked, timeout = 10,
-      headers = {["content-type"] = "application/json"}})
+    local method = opts.method or "POST"
+    local res = exchange(t.nginx.port, request_text(method, path, body, opts))
+    local core = listener(path).send(request_text(method, "/callback", body, opts))
+    local what = (opts.method or "POST") .. " " .. path .. " " .. tostring(body):sub(1, 60)
+    assert.are.equal(core.status, res.status, what)
+    assert.are.equal(core.body, res.body, what)
     local ok, v = pcall(cjson.decode, res.body)
     return res.status, ok and v or res.body, res
   end
@@ -288,21 +387,21 @@ describe("callbacks through an nginx location", function()
     assert.are.equal(1, req["GET /v1/info/callbacker_ips"], cjson.encode(req))
   end)
 
-  it("answers 200 ok for an unknown job and for a duplicate", function()
+  it("answers 200 ignored for an unknown job and for a duplicate, as the core's listener", function()
     local status, v = post("/callback", '{"id":"1234567890000000001","status":"done"}')
     assert.are.equal(200, status)
-    assert.are.same({status = "ok"}, v)
+    assert.are.same({status = "ignored"}, v)
     status, v = post("/callback", '{"id":"1234567890000000001","status":"done"}')
     assert.are.equal(200, status)
-    assert.are.same({status = "ok"}, v)
+    assert.are.same({status = "ignored"}, v)
     -- a large body (nginx keeps it in a temporary file)
     local big = cjson.encode{id = "1234567890000000002", status = "done", pad = string.rep("x", 200000)}
     status, v = post("/callback", big)
     assert.are.equal(200, status, tostring(v))
-    assert.are.same({status = "ok"}, v)
+    assert.are.same({status = "ignored"}, v)
   end)
 
-  it("refuses other methods with 405 and Allow: POST", function()
+  it("refuses other methods with 405 and Allow: POST, as the core's listener", function()
     local status, v, res = post("/callback", nil, {method = "GET"})
     assert.are.equal(405, status)
     assert.are.equal("POST", res.headers["allow"])
@@ -311,7 +410,7 @@ describe("callbacks through an nginx location", function()
     assert.are.equal(405, status)
   end)
 
-  it("refuses a body over max_body with 413: announced, chunked, or in a temporary file", function()
+  it("refuses a body over max_body with 413 (announced, chunked, in a temporary file), as the core's listener", function()
     local job = '{"id":"1234567890000000003","status":"done"}'
     local status, v = post("/callback/small", job)
     assert.are.equal(200, status, tostring(v))
@@ -332,13 +431,13 @@ describe("callbacks through an nginx location", function()
     assert.is_string(v.message)
   end)
 
-  it("refuses a sender outside the allowlist with 403", function()
+  it("refuses a sender outside the allowlist with 403, as the core's listener", function()
     local status, v = post("/callback/denied", '{"id":"1234567890000000004","status":"done"}')
     assert.are.equal(403, status)
     assert.is_string(v.message)
   end)
 
-  it("refuses a body that is not a job object with 400", function()
+  it("refuses a body that is not a job object with 400, as the core's listener", function()
     for _, body in ipairs{"nope", "{}", "[1,2]", '{"status":"done"}', '"x"', ""} do
       local status, v = post("/callback", body)
       assert.are.equal(400, status, body)

@@ -2,10 +2,14 @@
 --
 -- nginx cannot watch curl's sockets from Lua, so the core is ticked: ONE
 -- background light thread per worker (the engine, started with
--- ngx.timer.at) calls core:perform() for every client of the worker and
--- settles its waiters (pushpull.wait); a waiting handler sleeps on its own
+-- ngx.timer.at) steps the core of every client of the worker and settles
+-- its waiters (pushpull.wait); a waiting handler sleeps on its own
 -- ngx.semaphore, which the end of its wait posts. Handlers never drive the
--- core themselves and never spin.
+-- core themselves and never spin. A tick offers each socket curl watches
+-- to core:socket_action() as ready, then runs the due timers: curl's socket
+-- callback is what tells the engine sockets are in flight (perform() never
+-- calls it, and an engine that believed only timers were pending slept
+-- until curl's next timeout, up to a second, with answers waiting).
 --
 -- Between ticks the engine sleeps:
 --   - sockets in flight: ngx.sleep with a backoff like lua-resty-lock's --
@@ -70,24 +74,81 @@ local engine = {
   posted = false,
   step = MIN_STEP,
   ticks = 0,
+  work = 0,         -- seconds spent stepping cores
+  longest = 0,      -- the longest stretch of it without a yield
+  yields = 0,       -- ticks that let other requests in midway
 }
 
--- One pass over a driver's core. Returns busy, timeout_ms, whether sockets
--- are watched, and the number of events.
-local function tick(d)
-  local c = d.host.core
-  c:perform()
-  local changes = c:take_fd_changes() -- only counted: sockets tell a busy core from timers
+local SOCKET_TIMEOUT = core.SOCKET_TIMEOUT
+local TICK_BUDGET = 0.001 -- seconds of core work before a tick lets other requests in
+local NOW_CALLS = 8 -- socket_action(timeout) calls in a row while the core is due now
+
+-- The sockets curl asked to watch (only curl's socket callback says which:
+-- libcurl's perform() reports none).
+local function apply_fd_changes(d)
+  local changes = d.host.core:take_fd_changes()
   for i = 1, #changes do
     local fd, ev = changes[i][1], changes[i][2]
-    if ev == 0 and d.fds[fd] then
-      d.fds[fd], d.nfds = nil, d.nfds - 1
-    elseif ev ~= 0 and not d.fds[fd] then
-      d.fds[fd], d.nfds = true, d.nfds + 1
+    if ev == 0 then
+      if d.fds[fd] then
+        d.fds[fd], d.nfds = nil, d.nfds - 1
+      end
+    else
+      if not d.fds[fd] then
+        d.nfds = d.nfds + 1
+      end
+      d.fds[fd] = ev
     end
   end
-  local n = wait.settle(d.host)
-  return c:busy(), c:timeout_ms(), d.nfds > 0, n
+end
+
+-- Counts a stretch of core work that began at t0 (the worker ran nothing
+-- else meanwhile).
+local function worked(t0)
+  local dt = now() - t0
+  engine.work = engine.work + dt
+  if dt > engine.longest then
+    engine.longest = dt
+  end
+end
+
+-- One pass over a driver's core. nginx cannot watch curl's sockets, so
+-- every socket curl watches is offered to it as ready for what curl waits
+-- for (a read that finds nothing costs one EAGAIN), then its due timers
+-- run. After TICK_BUDGET of work the pass lets the worker's other requests
+-- in (ngx.sleep(0)) before the next socket. Returns busy, timeout_ms,
+-- whether sockets are watched, and the number of events.
+local function tick(d)
+  local c = d.host.core
+  local list = {}
+  for fd, ev in pairs(d.fds) do
+    list[#list + 1] = fd
+    list[#list + 1] = ev
+  end
+  local t0 = now()
+  for i = 1, #list, 2 do
+    c:socket_action(list[i], list[i + 1])
+    if now() - t0 > TICK_BUDGET then
+      worked(t0)
+      ngx.sleep(0)
+      engine.yields = engine.yields + 1
+      if d.closed then
+        return 0, -1, false, 0
+      end
+      t0 = now()
+    end
+  end
+  c:socket_action(SOCKET_TIMEOUT, 0)
+  apply_fd_changes(d)
+  local n = 0
+  while n < NOW_CALLS and c:timeout_ms() == 0 do -- transfers just added, pacing due now
+    n = n + 1
+    c:socket_action(SOCKET_TIMEOUT, 0)
+    apply_fd_changes(d)
+  end
+  local events = wait.settle(d.host)
+  worked(t0)
+  return c:busy(), c:timeout_ms(), d.nfds > 0, events
 end
 
 local function loop_body()
@@ -252,11 +313,13 @@ function M.notify()
   end
 end
 
--- For tests and monitoring: the engine's counters.
+-- For tests and monitoring: the engine's counters (work and longest in
+-- seconds).
 function M.stats()
   local n = 0
   for _ in pairs(engine.drivers) do n = n + 1 end
-  return {running = engine.running, ticks = engine.ticks, clients = n, step = engine.step}
+  return {running = engine.running, ticks = engine.ticks, clients = n, step = engine.step,
+    work = engine.work, longest = engine.longest, yields = engine.yields}
 end
 
 return M
