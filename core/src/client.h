@@ -91,6 +91,8 @@ struct pp_client {
     uint64_t rl_window_start;
 
     pp_estimate est;
+    pp_job probe;          /* a cold client's first job, asked early */
+    double planned_median; /* the estimate first polls were planned with */
 
     /* callbacks */
     pp_cb_source cb[3]; /* indexed by PP_CB_LISTENER, PP_CB_EXTERNAL */

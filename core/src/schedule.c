@@ -81,7 +81,40 @@ void pp_sched_first(pp_client *c, pp_jobrec *j)
     memset(&j->pj, 0, sizeof j->pj);
     if (schedule_safety(c, j, j->pending_at))
         return;
+    if (!c->probe && c->poll.first_ms <= 0 && pp_estimate_jobs(&c->est) < 1) {
+        /* A cold client knows nothing of job times: one job is asked at
+         * once, so that a batch of quick jobs does not wait for the
+         * prior's guess (what it says re-plans the others). */
+        c->probe = j->h;
+        j->pj.polls = 1;
+        arm(c, j, j->pending_at + (uint64_t)c->plan.min_ms);
+        return;
+    }
+    if (c->planned_median <= 0)
+        c->planned_median = pp_estimate_median(&c->est);
     plan_next(c, j);
+}
+
+/* When the estimate has moved by half or more since the first polls of
+ * waiting jobs were planned (the first answers of a cold client's batch),
+ * those first polls are planned again: O(jobs), and rare, since each time
+ * takes a move of 1.5x. */
+static void replan_if_moved(pp_client *c)
+{
+    double m = pp_estimate_median(&c->est), p = c->planned_median;
+    if (p > 0 && m > p / 1.5 && m < p * 1.5)
+        return;
+    c->planned_median = m;
+    if (p <= 0)
+        return;
+    for (size_t i = 0; i < c->jobs.n; i++) {
+        pp_jobrec *j = c->jobs.v[i];
+        if (!j || j->state != PP_PENDING || !j->watched || j->poll_req || j->cb_expected ||
+            j->pj.polls != 1 || j->timer.idx == PP_NOT_QUEUED || j->h == c->probe)
+            continue;
+        memset(&j->pj, 0, sizeof j->pj);
+        plan_next(c, j);
+    }
 }
 
 static void schedule_next(pp_client *c, pp_jobrec *j)
@@ -218,9 +251,10 @@ static void learn_end(pp_client *c, pp_jobrec *j, uint64_t started, int hinted)
         double t = age_at(j, j->hint_at);
         pp_estimate_pending(&c->est, j->last_pending, t, now);
         pp_estimate_ended(&c->est, t, t, now);
-        return;
+    } else {
+        pp_estimate_ended(&c->est, j->last_pending, age_at(j, started), now);
     }
-    pp_estimate_ended(&c->est, j->last_pending, age_at(j, started), now);
+    replan_if_moved(c);
 }
 
 static void after_pending(pp_client *c, pp_jobrec *j, uint64_t started, int kind)
@@ -239,6 +273,7 @@ static void after_pending(pp_client *c, pp_jobrec *j, uint64_t started, int kind
     double a = age_at(j, started);
     pp_estimate_pending(&c->est, j->last_pending, a, pp_now_ms());
     j->last_pending = a;
+    replan_if_moved(c);
     if (kind == PP_V_NOT_READY) {
         if (++j->bare_204s >= BARE_204_LIMIT)
             j->status_next = 1; /* then every other poll asks the status */
@@ -276,6 +311,8 @@ static void on_answer(void *ctx, pp_req *r)
         pp_req_free(r);
         return;
     }
+    if (c->probe == j->h)
+        c->probe = 0; /* answered: the next cold job may ask early */
     char *tmp = j->poll_tmp;
     j->poll_tmp = NULL;
     int status = j->poll_status;
@@ -385,6 +422,8 @@ void pp_sched_hint(pp_client *c, pp_jobrec *j, int claim)
 
 void pp_sched_forget(pp_client *c, pp_jobrec *j)
 {
+    if (c->probe == j->h)
+        c->probe = 0;
     disarm(c, j);
 }
 

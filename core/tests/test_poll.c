@@ -46,8 +46,13 @@ static void test_timers(void)
     CHECK(queued_url(c, "/v1/queries/1234567890123456789/results"));
     CHECK_EQ_LONG(c->stats.polls, 1);
 
-    /* a submitted job's first poll is planned from the estimate (cold:
-     * the prior, a 3 s median, puts it before that) */
+    /* a cold client asks its first submitted job at once (min_ms): what
+     * it says re-plans the others */
+    pp_job probe = submit_one(c, "41", NULL);
+    CHECK(c->probe == probe);
+    CHECK(rec(c, probe)->timer.due <= rec(c, probe)->pending_at + 200);
+    /* the next one's first poll is planned from the estimate (cold: the
+     * prior, a 3 s median, puts it before that) */
     pp_job s = submit_one(c, "42", NULL);
     pp_jobrec *j = rec(c, s);
     CHECK(j && j->state == PP_PENDING && j->watched);
@@ -68,6 +73,31 @@ static void test_timers(void)
     }
     pp_sched_first(c, j);
     CHECK(j->timer.due - j->pending_at > cold + 2000);
+    pp_client_free(c);
+}
+
+/* A cold client's probe that finds its job done at once re-plans the first
+ * polls still waiting: a batch of quick jobs is not kept for the prior. */
+static void test_cold_probe(void)
+{
+    pp_client *c = client(1);
+    pp_job probe = submit_one(c, "41", NULL);
+    pp_job others[4];
+    uint64_t due[4];
+    for (int i = 0; i < 4; i++) {
+        char id[8];
+        snprintf(id, sizeof id, "%d", 42 + i);
+        others[i] = submit_one(c, id, NULL);
+        due[i] = rec(c, others[i])->timer.due;
+        CHECK(due[i] >= rec(c, others[i])->pending_at + 1000);
+    }
+    CHECK(c->probe == probe);
+    poll_now(c, probe);
+    answer_for(c, "/v1/queries/41/results", 200, PP_HDR_DONE, "{\"results\":[]}");
+    CHECK(pp_job_state(c, probe) == PP_FETCHED);
+    CHECK(c->probe == 0);
+    for (int i = 0; i < 4; i++)
+        CHECK(rec(c, others[i])->timer.due < due[i]);
     pp_client_free(c);
 }
 
@@ -242,6 +272,7 @@ static void test_answers(void)
 int main(void)
 {
     test_timers();
+    test_cold_probe();
     test_answers();
     DONE();
 }
