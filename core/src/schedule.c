@@ -97,8 +97,10 @@ void pp_sched_first(pp_client *c, pp_jobrec *j)
 
 /* When the estimate has moved by half or more since the first polls of
  * waiting jobs were planned (the first answers of a cold client's batch),
- * those first polls are planned again: O(jobs), and rare, since each time
- * takes a move of 1.5x. */
+ * those first polls are moved to where the plan now puts a first poll. The
+ * plan aims a first poll at one age whatever the job, so it is computed
+ * once; each job only gets its timer moved (O(jobs log jobs), and rare:
+ * each time takes a move of 1.5x). */
 static void replan_if_moved(pp_client *c)
 {
     double m = pp_estimate_median(&c->est), p = c->planned_median;
@@ -107,13 +109,20 @@ static void replan_if_moved(pp_client *c)
     c->planned_median = m;
     if (p <= 0)
         return;
+    pp_plan_job first;
+    memset(&first, 0, sizeof first);
+    long d0 = pp_plan_next_delay(&c->plan, &c->est, &first, 0, 0.5);
+    uint64_t now = pp_now_ms();
     for (size_t i = 0; i < c->jobs.n; i++) {
         pp_jobrec *j = c->jobs.v[i];
         if (!j || j->state != PP_PENDING || !j->watched || j->poll_req || j->cb_expected ||
             j->pj.polls != 1 || j->timer.idx == PP_NOT_QUEUED || j->h == c->probe)
             continue;
-        memset(&j->pj, 0, sizeof j->pj);
-        plan_next(c, j);
+        uint64_t due = j->pending_at + (uint64_t)jittered(c, d0);
+        if (due < now)
+            due = now;
+        if (due != j->timer.due)
+            arm(c, j, due);
     }
 }
 
