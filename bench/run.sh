@@ -84,12 +84,33 @@ group_end() {
   server_stop "$emu_pid"
 }
 
+# timed LABEL COMMAND...: runs COMMAND under /usr/bin/time -v, its standard
+# output to the run's JSON file, and samples how many files the client holds
+# open (every 0.2 s) into $tmp/fds-LABEL.
+timed() {
+  _label=$1; shift
+  /usr/bin/time -v -o "$tmp/time-$_label" "$@" >"$tmp/res-$_label.json" &
+  _timer=$!
+  _max=0
+  while kill -0 "$_timer" 2>/dev/null; do
+    _client=$(pgrep -P "$_timer" | head -n 1) || true
+    if [ -n "$_client" ]; then
+      _n=$(ls "/proc/$_client/fd" 2>/dev/null | wc -l)
+      [ "$_n" -gt "$_max" ] && _max=$_n
+    fi
+    sleep 0.2
+  done
+  echo "$_max" >"$tmp/fds-$_label"
+  wait "$_timer"
+}
+
 # summary LABEL OUT_DIR: one line of figures from the run's JSON line and
 # /usr/bin/time's report; removes the results.
 summary() {
   files=$(find "$2" -name '*.json' | wc -l)
   bytes=$(du -sb "$2" | cut -f1)
-  lua5.4 bench/client/summary.lua "$1" "$tmp/res-$1.json" "$tmp/time-$1" "$files" "$bytes" "$tmp/sum-$1.json"
+  lua5.4 bench/client/summary.lua "$1" "$tmp/res-$1.json" "$tmp/time-$1" "$files" "$bytes" "$tmp/sum-$1.json" \
+    "$(cat "$tmp/fds-$1")"
   rm -rf "$2"
 }
 
@@ -99,8 +120,7 @@ run() {
   label=$1; script=$2; count=$3; callback=${4:-0}
   wanted "$label" || return 0
   out="$tmp/out-$label"
-  BENCH_CALLBACK=$callback /usr/bin/time -v -o "$tmp/time-$label" \
-    lua5.4 "$script" "$emu" "$SITE" "$count" "$out" $PAGE >"$tmp/res-$label.json"
+  BENCH_CALLBACK=$callback timed "$label" lua5.4 "$script" "$emu" "$SITE" "$count" "$out" $PAGE
   summary "$label" "$out"
   if [ "$job_time" != 0 ] && [ "${NOTICE_DELAY:-1}" = 1 ]; then
     printf '%-24s ' "$label"
@@ -113,8 +133,7 @@ natural() {
   label=$1
   wanted "$label" || return 0
   out="$tmp/out-$label"
-  /usr/bin/time -v -o "$tmp/time-$label" \
-    lua5.4 bench/client/natural_loop.lua "$emu" "$SITE" "$2" "$out" "$3" >"$tmp/res-$label.json"
+  timed "$label" lua5.4 bench/client/natural_loop.lua "$emu" "$SITE" "$2" "$out" "$3"
   summary "$label" "$out"
 }
 
@@ -129,8 +148,7 @@ bare() {
     lua5.4 bench/client/submit_ids.lua "$emu" "$SITE" "$count" $PAGE "$tmp/ids-$label"
   printf '%-24s batch submitted and ended before the fetch in %ss (not counted)\n' \
     "$label" "$(cat "$tmp/submit-$label")"
-  /usr/bin/time -v -o "$tmp/time-$label" \
-    "$BARE" "$@" "$emu" user:pass1 "$tmp/ids-$label" "$out" >"$tmp/res-$label.json"
+  timed "$label" "$BARE" "$@" "$emu" user:pass1 "$tmp/ids-$label" "$out"
   summary "$label" "$out"
 }
 
