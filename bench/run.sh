@@ -17,6 +17,9 @@
 #   workflow, --job-time uniform:5s:15s: pushpull-workflow (WORKFLOW_COUNT
 #     jobs, default 50000, to a folder)
 #
+# RESULTS_ROOT=/dev/shm: where the result folders go (default: a scratch
+# folder under $TMPDIR); a tmpfs there takes the disk (and fsync) out.
+#
 # WAIT_LOAD=1.5: on a shared machine, first wait (checking every 60 s, at
 # most WAIT_MAX seconds, default 2400) until the 1-minute load average is
 # under that; runs anyway after that, and says so. Each group prints the
@@ -35,7 +38,7 @@ export LUA_CPATH="$BUILD_DIR/lua5.4/?.so;;"
 
 # The bare curl-multi fetcher: the system cc against libcurl.
 BARE=$BUILD_DIR/bench/bare_multi
-if [ ! -x "$BARE" ] || [ bench/client/bare_multi.c -nt "$BARE" ]; then
+if [ ! -x "$BARE" ] || [ -n "$(find bench/client/bare_multi.c -newer "$BARE")" ]; then
   mkdir -p "$BUILD_DIR/bench"
   # shellcheck disable=SC2046
   ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror $(pkg-config --cflags libcurl) \
@@ -58,6 +61,8 @@ fi
 
 . ./scripts/servers.sh
 tmp=$SCRATCH
+results=$(mktemp -d "${RESULTS_ROOT:-$tmp}/results.XXXXXX")
+trap 'rm -rf "$results"; servers_stop' EXIT
 
 server_start site "$BUILD_DIR/bin/pushpull-testsite" --port 0
 SITE=$SERVER_URL
@@ -119,7 +124,7 @@ summary() {
 run() {
   label=$1; script=$2; count=$3; callback=${4:-0}
   wanted "$label" || return 0
-  out="$tmp/out-$label"
+  out="$results/$label"
   BENCH_CALLBACK=$callback timed "$label" lua5.4 "$script" "$emu" "$SITE" "$count" "$out" $PAGE
   summary "$label" "$out"
   if [ "$job_time" != 0 ] && [ "${NOTICE_DELAY:-1}" = 1 ]; then
@@ -132,7 +137,7 @@ run() {
 natural() {
   label=$1
   wanted "$label" || return 0
-  out="$tmp/out-$label"
+  out="$results/$label"
   timed "$label" lua5.4 bench/client/natural_loop.lua "$emu" "$SITE" "$2" "$out" "$3"
   summary "$label" "$out"
 }
@@ -142,7 +147,7 @@ natural() {
 bare() {
   label=$1; count=$2; shift 2
   wanted "$label" || return 0
-  out="$tmp/out-$label"
+  out="$results/$label"
   mkdir -p "$out"
   /usr/bin/time -f %e -o "$tmp/submit-$label" \
     lua5.4 bench/client/submit_ids.lua "$emu" "$SITE" "$count" $PAGE "$tmp/ids-$label"
