@@ -1,48 +1,195 @@
 #!/bin/sh
-# Client benchmarks: a batch of URLs through pushpull and through a plain-Lua
-# baseline that shells out to curl, against the bundled emulator and the local
-# site. Prints the figures bench/README.md reports.
+# Client benchmarks against the bundled emulator and the local test site.
+# Prints the figures bench/README.md reports. Each group below runs against
+# one emulator process (started for the group) and the one test site, so the
+# runs of a group are measured side by side.
 #
 #   bench/run.sh [COUNT]          (default 5000)
-#   ONLY="pushpull-lognormal pushpull-callbacks" bench/run.sh   (some runs only)
+#   ONLY="bare-multi pushpull-instant" bench/run.sh   (some runs only)
+#
+# Groups and their runs (labels for ONLY):
+#   natural loop, --job-time 0: natural-1mb (NATURAL_BIG_COUNT results of
+#     1 MB, default 1000), natural-20kb (COUNT results of 20 KB)
+#   fetch, --job-time 0, COUNT jobs of 20 KB to files: pushpull-instant,
+#     curl-baseline-instant, bare-multi, bare-multi-durable
+#   lognormal, --job-time lognormal:3s:0.6: pushpull-lognormal,
+#     pushpull-callbacks, curl-baseline-lognormal (BASELINE_COUNT jobs)
+#   workflow, --job-time uniform:5s:15s: pushpull-workflow (WORKFLOW_COUNT
+#     jobs, default 50000, to a folder)
+#
+# RESULTS_ROOT=/dev/shm: where the result folders go (default: a scratch
+# folder under $TMPDIR); a tmpfs there takes the disk (and fsync) out.
+#
+# WAIT_LOAD=1.5: on a shared machine, first wait (checking every 60 s, at
+# most WAIT_MAX seconds, default 2400) until the 1-minute load average is
+# under that; runs anyway after that, and says so. Each group prints the
+# load it started at.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD_DIR=${PUSHPULL_BUILD_DIR:-$ROOT/build}
 COUNT=${1:-5000}
 BASELINE_COUNT=${BASELINE_COUNT:-$COUNT}
+NATURAL_BIG_COUNT=${NATURAL_BIG_COUNT:-1000}
+WORKFLOW_COUNT=${WORKFLOW_COUNT:-50000}
+PAGE=20000
 export LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 export LUA_CPATH="$BUILD_DIR/lua5.4/?.so;;"
 
+# The bare curl-multi fetcher: the system cc against libcurl.
+BARE=$BUILD_DIR/bench/bare_multi
+if [ ! -x "$BARE" ] || [ -n "$(find bench/client/bare_multi.c -newer "$BARE")" ]; then
+  mkdir -p "$BUILD_DIR/bench"
+  # shellcheck disable=SC2046
+  ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror $(pkg-config --cflags libcurl) \
+    bench/client/bare_multi.c -o "$BARE" $(pkg-config --libs libcurl)
+fi
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+if [ -n "${WAIT_LOAD:-}" ]; then
+  waited=0
+  until [ "$(echo "$(load1) < $WAIT_LOAD" | awk '{ print ($1 < $3) }')" = 1 ]; do
+    if [ "$waited" -ge "${WAIT_MAX:-2400}" ]; then
+      echo "load still $(load1) after ${waited}s: running anyway"
+      break
+    fi
+    sleep 60
+    waited=$((waited + 60))
+  done
+fi
+
 . ./scripts/servers.sh
 tmp=$SCRATCH
+results=$(mktemp -d "${RESULTS_ROOT:-$tmp}/results.XXXXXX")
+trap 'rm -rf "$results"; servers_stop' EXIT
 
 server_start site "$BUILD_DIR/bin/pushpull-testsite" --port 0
 SITE=$SERVER_URL
 
-# run LABEL JOB_TIME SCRIPT COUNT [CALLBACK]: one run against a fresh
+wanted() {
+  for _l in "$@"; do
+    case " ${ONLY:-$_l} " in *" $_l "*) return 0 ;; esac
+  done
+  return 1
+}
+
+# group TITLE JOB_TIME LABEL...: starts the emulator of a group when one of
+# its runs is wanted; returns 1 (skip the group) otherwise.
+group() {
+  title=$1 job_time=$2; shift 2
+  wanted "$@" || return 1
+  echo "== $title, --job-time $job_time (1-minute load average at the start: $(load1))"
+  server_start "emu-$1" "$BUILD_DIR/bin/pushpull-emulator" --port 0 --user user:pass1 --job-time "$job_time" ||
+    exit 1
+  emu=$SERVER_URL emu_pid=$SERVER_PID
+}
+
+group_end() {
+  server_stop "$emu_pid"
+}
+
+# timed LABEL COMMAND...: runs COMMAND under /usr/bin/time -v, its standard
+# output to the run's JSON file, and samples how many files the client holds
+# open (every 0.2 s) into $tmp/fds-LABEL.
+timed() {
+  _label=$1; shift
+  /usr/bin/time -v -o "$tmp/time-$_label" "$@" >"$tmp/res-$_label.json" &
+  _timer=$!
+  _max=0
+  while kill -0 "$_timer" 2>/dev/null; do
+    _client=$(pgrep -P "$_timer" | head -n 1) || true
+    if [ -n "$_client" ]; then
+      _n=$(ls "/proc/$_client/fd" 2>/dev/null | wc -l)
+      [ "$_n" -gt "$_max" ] && _max=$_n
+    fi
+    sleep 0.2
+  done
+  echo "$_max" >"$tmp/fds-$_label"
+  wait "$_timer"
+}
+
+# summary LABEL OUT_DIR: one line of figures from the run's JSON line and
+# /usr/bin/time's report; removes the results.
+summary() {
+  files=$(find "$2" -name '*.json' | wc -l)
+  bytes=$(du -sb "$2" | cut -f1)
+  lua5.4 bench/client/summary.lua "$1" "$tmp/res-$1.json" "$tmp/time-$1" "$files" "$bytes" "$tmp/sum-$1.json" \
+    "$(cat "$tmp/fds-$1")"
+  rm -rf "$2"
+}
+
+# run LABEL SCRIPT COUNT [CALLBACK]: a Lua client against the group's
 # emulator; CALLBACK=1 makes batch.lua listen for callbacks.
 run() {
-  label=$1; job_time=$2; script=$3; count=$4; callback=${5:-0}
-  case " ${ONLY:-$label} " in *" $label "*) ;; *) return 0 ;; esac
-  server_start "emu-$label" "$BUILD_DIR/bin/pushpull-emulator" --port 0 --user user:pass1 --job-time "$job_time"
-  emu=$SERVER_URL emu_pid=$SERVER_PID
-  out="$tmp/out-$label"
-  BENCH_CALLBACK=$callback /usr/bin/time -v -o "$tmp/time-$label" lua5.4 "$script" "$emu" "$SITE" "$count" "$out" 20000 >"$tmp/res-$label.json"
-  files=$(find "$out" -name '*.json' | wc -l)
-  bytes=$(du -sb "$out" | cut -f1)
-  lua5.4 bench/client/summary.lua "$label" "$tmp/res-$label.json" "$tmp/time-$label" "$files" "$bytes"
-  if [ "$job_time" != 0 ]; then
+  label=$1; script=$2; count=$3; callback=${4:-0}
+  wanted "$label" || return 0
+  out="$results/$label"
+  BENCH_CALLBACK=$callback timed "$label" lua5.4 "$script" "$emu" "$SITE" "$count" "$out" $PAGE
+  summary "$label" "$out"
+  if [ "$job_time" != 0 ] && [ "${NOTICE_DELAY:-1}" = 1 ]; then
     printf '%-24s ' "$label"
     lua5.4 bench/client/notice_delay.lua "$emu" <"$tmp/res-$label.json"
   fi
-  server_stop "$emu_pid"
-  rm -rf "$out"
 }
 
-echo "== $COUNT URLs, 20 KB pages, results streamed to files"
-run pushpull-instant 0 bench/client/batch.lua "$COUNT"
-run pushpull-lognormal lognormal:3s:0.6 bench/client/batch.lua "$COUNT"
-run pushpull-callbacks lognormal:3s:0.6 bench/client/batch.lua "$COUNT" 1
-run curl-baseline-instant 0 bench/client/baseline_curl.lua "$BASELINE_COUNT"
-run curl-baseline-lognormal lognormal:3s:0.6 bench/client/baseline_curl.lua "$BASELINE_COUNT"
+# natural LABEL COUNT SIZE: the loop a user writes first (no results_dir).
+natural() {
+  label=$1
+  wanted "$label" || return 0
+  out="$results/$label"
+  timed "$label" lua5.4 bench/client/natural_loop.lua "$emu" "$SITE" "$2" "$out" "$3"
+  summary "$label" "$out"
+}
+
+# bare LABEL COUNT [--durable]: the batch submitted and ended first (timed
+# apart, not part of the figures), then every result fetched by bare_multi.
+bare() {
+  label=$1; count=$2; shift 2
+  wanted "$label" || return 0
+  out="$results/$label"
+  mkdir -p "$out"
+  /usr/bin/time -f %e -o "$tmp/submit-$label" \
+    lua5.4 bench/client/submit_ids.lua "$emu" "$SITE" "$count" $PAGE "$tmp/ids-$label"
+  printf '%-24s batch submitted and ended before the fetch in %ss (not counted)\n' \
+    "$label" "$(cat "$tmp/submit-$label")"
+  timed "$label" "$BARE" "$@" "$emu" user:pass1 "$tmp/ids-$label" "$out"
+  summary "$label" "$out"
+}
+
+# ratio A B: A's wall time and CPU over B's.
+ratio() {
+  [ -f "$tmp/sum-$1.json" ] && [ -f "$tmp/sum-$2.json" ] || return 0
+  lua5.4 bench/client/ratio.lua "$tmp/sum-$1.json" "$tmp/sum-$2.json"
+}
+
+if group "the natural loop (save_results, no results_dir)" 0 natural-1mb natural-20kb; then
+  natural natural-1mb "$NATURAL_BIG_COUNT" 1000000
+  natural natural-20kb "$COUNT" $PAGE
+  group_end
+fi
+
+if group "$COUNT URLs, 20 KB pages, results streamed to files" 0 \
+  pushpull-instant curl-baseline-instant bare-multi bare-multi-durable; then
+  run pushpull-instant bench/client/batch.lua "$COUNT"
+  run curl-baseline-instant bench/client/baseline_curl.lua "$COUNT"
+  bare bare-multi "$COUNT"
+  bare bare-multi-durable "$COUNT" --durable
+  ratio pushpull-instant bare-multi
+  ratio pushpull-instant bare-multi-durable
+  ratio curl-baseline-instant bare-multi
+  group_end
+fi
+
+if group "$COUNT URLs, 20 KB pages, results streamed to files" lognormal:3s:0.6 \
+  pushpull-lognormal pushpull-callbacks curl-baseline-lognormal; then
+  run pushpull-lognormal bench/client/batch.lua "$COUNT"
+  run pushpull-callbacks bench/client/batch.lua "$COUNT" 1
+  run curl-baseline-lognormal bench/client/baseline_curl.lua "$BASELINE_COUNT"
+  group_end
+fi
+
+if group "$WORKFLOW_COUNT URLs, 20 KB pages, results to a folder" uniform:5s:15s pushpull-workflow; then
+  NOTICE_DELAY=${NOTICE_DELAY:-0} run pushpull-workflow bench/client/batch.lua "$WORKFLOW_COUNT"
+  group_end
+fi

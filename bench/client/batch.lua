@@ -5,6 +5,7 @@
 --
 -- BENCH_CALLBACK=1: the client listens for callbacks (client:listen{}) and
 -- submits with {callback = true}; polls are then only a safety net.
+-- BENCH_TIMEOUT=S: the client's request timeout in seconds.
 local pushpull = require("pushpull")
 local socket = require("socket")
 local cjson = require("cjson")
@@ -17,6 +18,9 @@ local client = assert(pushpull.new{
   base_url = base_url,
   username = os.getenv("PUSHPULL_USERNAME") or "user",
   password = os.getenv("PUSHPULL_PASSWORD") or "pass1",
+  -- seconds per request; longer under valgrind, where reading a 5,000-job
+  -- answer can take more than the default 30 s
+  timeout = tonumber(os.getenv("BENCH_TIMEOUT") or ""),
 })
 
 local urls = {}
@@ -32,19 +36,26 @@ local batch = assert(client:submit_batch({source = "universal", url = urls},
   {results_dir = out_dir, callback = callback}))
 local submitted = socket.gettime()
 
--- When each job was noticed as finished, by id, in seconds since t0.
-local noticed = {}
+-- When each job was noticed as finished, by id, in seconds since t0; how
+-- many ended in each state, and the first error of a job that did not end
+-- well (a job whose submission went unanswered has no id).
+local noticed, ended, first_error = {}, {}, nil
 local n, faulted = 0, 0
-for job in batch:completed{timeout = 600} do
+for job in batch:completed{timeout = 1800} do
   n = n + 1
-  noticed[job.id] = socket.gettime() - t0
+  if job.id then noticed[job.id] = socket.gettime() - t0 end
+  ended[job.status] = (ended[job.status] or 0) + 1
   if job.status == "faulted" then faulted = faulted + 1 end
+  if job.status ~= "fetched" and not first_error then
+    first_error = tostring(job:error() or job.status)
+  end
 end
 local wall = socket.gettime() - t0
 
 local stats = client:stats()
 io.stdout:write(cjson.encode{
   jobs = #batch.jobs, finished = n, faulted = faulted, pending = #batch:pending(),
+  ended = ended, first_error = first_error,
   wall_s = wall, submit_s = submitted - t0,
   requests = stats.requests, requests_per_job = stats.requests / #batch.jobs,
   callbacks = stats.callbacks_received,
