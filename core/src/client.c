@@ -103,7 +103,7 @@ pp_client *pp_client_new(const pp_config *cfg, pp_error *err)
     pp_timer_init(&c->pace_timer, 0, c);
     c->jobs.events = &c->events;
     c->jobs.budget = budget;
-    c->jobs.info_budget = budget / 4;
+    c->jobs.info_budget = budget / 8;
     c->jobs.info_fd = -1;
     int rc = base_copy ? pp_transport_init(&c->tp, &tc, &c->rng, &c->stats, &c->fdchanges,
                                            &c->jobs.buffered, budget)

@@ -171,6 +171,7 @@ void pp_op_destroy(pp_client *c, pp_oprec *o);
 void pp_ops_free_all(pp_client *c);
 
 /* ---- submit.c */
+#define PP_SUBMITS_INFLIGHT_MAX 2 /* submission requests out at once */
 void pp_submit_pump(pp_client *c);
 void pp_submit_free_queue(pp_client *c);
 void pp_ratelimit_update(pp_client *c, long remaining, long limit, long status, uint64_t now);

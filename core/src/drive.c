@@ -46,6 +46,7 @@ long pp_timeout_ms(pp_client *c)
     if (!c)
         return -1;
     if (c->sq_head && c->pace_timer.idx == PP_NOT_QUEUED &&
+        c->submits_inflight < PP_SUBMITS_INFLIGHT_MAX &&
         !(c->submits_inflight && !c->rl_known && !c->rl_probed))
         return 0;
     long best = pp_transport_timeout_ms(&c->tp);

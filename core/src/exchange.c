@@ -129,6 +129,13 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
     if (ok && r->budgeted && r->sink == PP_SINK_MEMORY && t->buffered &&
         *t->buffered + len > t->budget && spill(r) < 0)
         return 0;
+    if (ok && r->sink == PP_SINK_FILE && r->fd < 0 && r->open_fn) {
+        r->fd = r->open_fn(r->ctx, r);
+        if (r->fd < 0) {
+            r->sink_errno = errno ? errno : EIO;
+            return 0;
+        }
+    }
     if (ok && r->sink == PP_SINK_FILE && r->fd >= 0) {
         int e = write_all(r->fd, ptr, len);
         if (e) {

@@ -159,6 +159,19 @@ static int spill(void *ctx, pp_req *r)
     return pp_results_tmp_open(&c->jobs, j, &j->poll_tmp);
 }
 
+/* The temporary file of a download to the job's result folder, made when
+ * its answer's body starts. */
+static int open_tmp(void *ctx, pp_req *r)
+{
+    pp_client *c = ctx;
+    pp_jobrec *j = pp_job_get(&c->jobs, r->owner);
+    if (!j || j->poll_req != r || j->poll_tmp) {
+        errno = EINVAL;
+        return -1;
+    }
+    return pp_results_tmp_open(&c->jobs, j, &j->poll_tmp);
+}
+
 /* A results GET (status 0) or a status GET for the job, sent now. */
 static void send_poll(pp_client *c, pp_jobrec *j, int status, int high)
 {
@@ -180,24 +193,8 @@ static void send_poll(pp_client *c, pp_jobrec *j, int status, int high)
     r->data = NULL;
     if (!status) {
         if (j->results_dir) {
-            int fd = pp_results_tmp_open(&c->jobs, j, &j->poll_tmp);
-            if (fd < 0) {
-                int e = errno;
-                pp_req_free(r);
-                if (j->state == PP_PENDING) {
-                    /* nowhere to put results yet: learn by status GETs
-                     * whether the job is done, and fail then */
-                    send_poll(c, j, 1, high);
-                    return;
-                }
-                pp_error err = {0};
-                pp_err_errno(&err, j->results_dir, e);
-                pp_state_fetching(&c->jobs, j);
-                pp_state_store_failed(&c->jobs, j, &err);
-                pp_err_clear(&err);
-                return;
-            }
-            pp_req_sink_fd(r, fd);
+            r->sink = PP_SINK_FILE; /* opened by open_tmp when the body comes */
+            r->open_fn = open_tmp;
         } else {
             r->budgeted = 1;
             r->spill_fn = spill;
@@ -339,6 +336,12 @@ static void on_answer(void *ctx, pp_req *r)
         (v.kind == PP_V_RESULTS || v.kind == PP_V_FAULTED || v.kind == PP_V_DONE))
         learn_end(c, j, r->started_at, hinted);
     int fd = (r->sink == PP_SINK_FILE) ? pp_req_take_fd(r) : -1;
+    if (fd < 0 && !status && j->results_dir && v.kind == PP_V_RESULTS && !r->sink_errno) {
+        /* an empty answer opened no file: its result file is empty */
+        fd = pp_results_tmp_open(&c->jobs, j, &tmp);
+        if (fd < 0)
+            r->sink_errno = errno ? errno : EIO;
+    }
     /* j->poll_req stays set while the state changes: the hook must not
      * start a download of a job this answer is finishing */
     pp_state now;

@@ -195,6 +195,11 @@ void pp_submit_pump(pp_client *c)
             pp_heap_set(&c->timers, &c->pace_timer, ch->not_before);
             return;
         }
+        if (c->submits_inflight >= PP_SUBMITS_INFLIGHT_MAX) {
+            /* each answer is held whole until it is read (a 5,000-job one
+             * is 5 MB): a few at a time keep memory flat */
+            return;
+        }
         if (!c->rl_known && !c->rl_probed && c->submits_inflight) {
             /* learn the budget from the first answer before sending more */
             return;

@@ -113,6 +113,10 @@ struct pp_req {
     int budgeted;
     int (*spill_fn)(void *ctx, pp_req *r);
     int spilled;
+    /* A file sink opened when the first byte of a 2xx body comes (so that
+     * requests waiting for a connection hold no file): open_fn(ctx, r)
+     * gives its fd, or -1 with errno set. */
+    int (*open_fn)(void *ctx, pp_req *r);
     pc_buf resp;
     long status;
     long rl_remaining, rl_limit; /* -1 when absent */

@@ -76,6 +76,14 @@ static inline void offline_body(pp_req *r, const char *p, size_t len)
             r->spilled = 1;
         }
     }
+    if (ok && r->sink == PP_SINK_FILE && r->fd < 0 && r->open_fn) {
+        /* as the transport does: the file is made when the body comes */
+        r->fd = r->open_fn(r->ctx, r);
+        if (r->fd < 0) {
+            r->sink_errno = errno ? errno : EIO;
+            return;
+        }
+    }
     if (ok && r->sink == PP_SINK_FILE && r->fd >= 0) {
         if (write(r->fd, p, len) == (ssize_t)len)
             r->written += len;

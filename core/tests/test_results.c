@@ -41,12 +41,23 @@ static void test_result_file(void)
     pp_submit_opts opts = {dir, NULL};
     pp_job h = submit_one(c, "300", &opts);
     CHECK(pp_job_state(c, h) == PP_PENDING);
-    /* the download streams to a temporary file in the folder itself */
+    /* the download streams to a temporary file in the folder itself, made
+     * only when its body comes: a poll waiting for a connection holds no
+     * file */
     poll_now(c, h);
     pp_jobrec *j = rec(c, h);
-    CHECK(j->poll_req && j->poll_req->sink == PP_SINK_FILE && j->poll_tmp);
+    CHECK(j->poll_req && j->poll_req->sink == PP_SINK_FILE && !j->poll_tmp);
+    CHECK(strcmp(listing(dir), "") == 0);
+    if (j->poll_req) {
+        j->poll_req->code = CURLE_OK;
+        j->poll_req->status = 200;
+        offline_body(j->poll_req, "{", 1);
+    }
     CHECK(j->poll_tmp && strncmp(j->poll_tmp, dir, strlen(dir)) == 0);
-    poll_answer(c, h, 200, PP_HDR_DONE, BODY);
+    if (j->poll_req) {
+        offline_body(j->poll_req, BODY + 1, strlen(BODY) - 1);
+        answer_req(j->poll_req, 200, PP_HDR_DONE, NULL);
+    }
     CHECK(pp_job_state(c, h) == PP_FETCHED);
     char want[256];
     snprintf(want, sizeof want, "%s/300.json", dir);
@@ -106,17 +117,17 @@ static void test_bad_dir(void)
     }
     remove_tree(ro, 0);
 
-    /* the folder goes away after submitting: the job learns by status GETs
-     * that it is done, then ends failed, naming the folder */
+    /* the folder goes away after submitting: the results that come have
+     * nowhere to go, and the job ends failed, naming the folder */
     char *dir = temp_dir();
     opts.results_dir = dir;
     pp_job h = submit_one(c, "310", &opts);
     remove_tree(dir, 0);
     poll_now(c, h);
     pp_req *r = rec(c, h)->poll_req;
-    CHECK(r && strcmp(r->url, "http://127.0.0.1:9/v1/queries/310") == 0);
+    CHECK(r && strcmp(r->url, "http://127.0.0.1:9/v1/queries/310/results") == 0);
     if (r)
-        answer_req(r, 200, PP_HDR_NONE, "{\"id\":\"310\",\"status\":\"done\"}");
+        answer_req(r, 200, PP_HDR_NONE, BODY);
     CHECK(pp_job_state(c, h) == PP_FAILED);
     const pp_error *e = pp_job_error(c, h);
     CHECK(e && strstr(e->message, dir));

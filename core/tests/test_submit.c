@@ -77,8 +77,12 @@ static void test_split(void)
     CHECK_EQ_LONG(c->rl_inflight, 3);
     c->rl_probed = 1; /* as if it came back without rate-limit headers */
     pp_run(c);
-    CHECK_EQ_LONG(c->tp.queued, 3);
-    CHECK_EQ_LONG(c->rl_inflight, 7);
+    /* at most PP_SUBMITS_INFLIGHT_MAX (2) submissions are out at once:
+     * each answer is held whole until read */
+    CHECK_EQ_LONG(c->tp.queued, 2);
+    CHECK_EQ_LONG(c->rl_inflight, 6);
+    CHECK_EQ_LONG(c->sq_len, 1);
+    CHECK(pp_timeout_ms(c) != 0); /* nothing to do until an answer comes */
     size_t sizes[3] = {0, 0, 0};
     for (size_t k = 0; k < 3; k++) {
         pp_req *r = queued(c, k);
@@ -92,12 +96,18 @@ static void test_split(void)
     }
     CHECK_EQ_LONG(sizes[0], 3);
     CHECK_EQ_LONG(sizes[1], 3);
-    CHECK_EQ_LONG(sizes[2], 1);
+    CHECK_EQ_LONG(sizes[2], 0);
     pp_req *first = queued(c, 0);
     CHECK(first && strstr(first->body, "\"u1\"") && strstr(first->body, "\"u3\"") &&
           !strstr(first->body, "\"u4\""));
     for (size_t i = 0; i < n; i++)
-        CHECK(pp_job_state(c, jobs[i]) == PP_SUBMITTING);
+        CHECK(pp_job_state(c, jobs[i]) == (i < 6 ? PP_SUBMITTING : PP_NEW));
+    /* an answer lets the last chunk go */
+    answer_next(c, 500, PP_HDR_NONE, NULL);
+    pp_run(c);
+    pp_req *last = queued(c, 1);
+    CHECK(last && list_len(last, "url") == 1);
+    CHECK(pp_job_state(c, jobs[6]) == PP_SUBMITTING);
     pp_client_free(c);
 
     /* a single value goes to /v1/queries */
@@ -145,11 +155,12 @@ static void test_pacing(void)
     CHECK(c->pace_timer.due >= now + 1000 && c->pace_timer.due <= now + 1100);
     long t = pp_timeout_ms(c);
     CHECK(t >= 900 && t <= 1100);
-    /* a later answer with more budget means a new window: go on */
+    /* a later answer with more budget means a new window: go on, two
+     * submissions out at a time */
     pp_ratelimit_update(c, 10, 10, 202, pp_now_ms());
     pp_run(c);
-    CHECK_EQ_LONG(c->sq_len, 0);
-    CHECK_EQ_LONG(c->tp.queued, 3);
+    CHECK_EQ_LONG(c->sq_len, 1);
+    CHECK_EQ_LONG(c->tp.queued, 2);
     CHECK(c->pace_timer.idx == PP_NOT_QUEUED);
     pp_client_free(c);
 
