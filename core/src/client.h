@@ -129,6 +129,9 @@ void pp_sched_first(pp_client *c, pp_jobrec *j);
 /* A callback claimed the job ended (PP_V_DONE / PP_V_FAULTED): check now
  * (results download / status GET), at most once per backoff step. */
 void pp_sched_hint(pp_client *c, pp_jobrec *j, int claim);
+/* 1 while the transport has a pool's worth of requests waiting for a
+ * connection: due polls then stay in the heap. */
+int pp_sched_saturated(const pp_client *c);
 /* Runs polls that are due. */
 size_t pp_sched_run(pp_client *c);
 /* Forgets a job's timer and poll (before pp_job_destroy). */

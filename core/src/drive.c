@@ -50,7 +50,8 @@ long pp_timeout_ms(pp_client *c)
         !(c->submits_inflight && !c->rl_known && !c->rl_probed))
         return 0;
     long best = pp_transport_timeout_ms(&c->tp);
-    pp_timer *t = pp_heap_top(&c->timers);
+    /* a saturated transport: due polls wait for its answers, not a timer */
+    pp_timer *t = pp_sched_saturated(c) ? NULL : pp_heap_top(&c->timers);
     if (t) {
         uint64_t now = pp_now_ms();
         long d = t->due > now ? (long)(t->due - now) : 0;

@@ -226,12 +226,21 @@ static void fire(pp_client *c, pp_jobrec *j)
               j->confirm_fault || j->hint_poll);
 }
 
+int pp_sched_saturated(const pp_client *c)
+{
+    /* (a pool of 0 never sends: tests drive such a client by hand) */
+    return c->tp.max_connections > 0 && c->tp.queued >= (size_t)c->tp.max_connections;
+}
+
 size_t pp_sched_run(pp_client *c)
 {
     uint64_t now = pp_now_ms();
     size_t fired = 0, budget = c->timers.n + 16;
     pp_timer *t;
-    while (budget-- && (t = pp_heap_top(&c->timers)) && t->due <= now) {
+    /* Polls that are due wait in the heap, not as requests, while a pool's
+     * worth of requests already waits for a connection: 50,000 due polls
+     * would otherwise be 50,000 requests (~25 MB) at once. */
+    while (budget-- && !pp_sched_saturated(c) && (t = pp_heap_top(&c->timers)) && t->due <= now) {
         pp_heap_remove(&c->timers, t);
         fired++;
         if (t != &c->pace_timer)
