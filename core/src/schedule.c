@@ -118,6 +118,7 @@ static void replan_if_moved(pp_client *c)
         if (!j || j->state != PP_PENDING || !j->watched || j->poll_req || j->cb_expected ||
             j->pj.polls != 1 || j->timer.idx == PP_NOT_QUEUED || j->h == c->probe)
             continue;
+        j->pj = first; /* as if planned now: the next polls follow from it */
         uint64_t due = j->pending_at + (uint64_t)jittered(c, d0);
         if (due < now)
             due = now;
