@@ -5,9 +5,9 @@
 -- are caught by the safety-net poll; bad requests get 4xx answers and do
 -- not disturb the client. Then callbacks the host serves itself
 -- (client:expect_callbacks + client:feed_callback).
-local socket = require("socket")
 local cjson = require("cjson")
 local h = require("support.client")
+local raw_http = require("support.raw_http")
 local pushpull = require("pushpull")
 local clientmod = require("pushpull.client")
 
@@ -44,46 +44,10 @@ local function pump(client, ms)
   host:dispatch()
 end
 
--- Sends `text` to the listener on a non-blocking socket while driving the
--- client (the listener only runs when its client is driven), and reads the
--- answer until the listener closes the connection. Returns {status,
--- headers, body}.
+-- Sends `text` to the listener while driving the client (the listener only
+-- runs when its client is driven); {status, headers, body}.
 local function raw(client, port, text, timeout)
-  local s = assert(socket.tcp())
-  s:settimeout(0)
-  s:connect("127.0.0.1", port)
-  local deadline = socket.gettime() + (timeout or 5)
-  local sent, chunks = 0, {}
-  while socket.gettime() < deadline do
-    pump(client, 5)
-    if sent < #text then
-      local n, err, partial = s:send(text, sent + 1)
-      n = n or partial
-      if n and n > 0 then
-        sent = n
-      elseif err and err ~= "timeout" and err ~= "Operation already in progress" then
-        -- the listener may close early (an answer before the body)
-        sent = #text
-      end
-    end
-    local data, err, partial = s:receive(8192)
-    data = data or partial
-    if data and #data > 0 then
-      chunks[#chunks + 1] = data
-    end
-    if err == "closed" then
-      break
-    end
-  end
-  s:close()
-  local all = table.concat(chunks)
-  local head, body = all:match("^(.-)\r\n\r\n(.*)$")
-  assert(head, "no HTTP answer: " .. all)
-  local headers = {}
-  for name, value in head:gmatch("\r\n([^:\r\n]+):%s*([^\r\n]*)") do
-    headers[name:lower()] = value
-  end
-  return {status = tonumber(head:match("^HTTP/%d%.%d (%d%d%d)")), headers = headers, body = body}
+  return raw_http.exchange(port, text, function() pump(client, 5) end, timeout or 5)
 end
 
 local function post(path, body, extra)

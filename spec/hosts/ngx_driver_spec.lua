@@ -278,44 +278,7 @@ local function request_text(method, path, body, opts)
   return table.concat(head, "\r\n") .. "\r\n\r\n" .. payload
 end
 
-local function parse_answer(all)
-  local head, body = all:match("^(.-)\r\n\r\n(.*)$")
-  assert(head, "no HTTP answer: " .. all)
-  local headers = {}
-  for name, value in head:gmatch("\r\n([^:\r\n]+):%s*([^\r\n]*)") do
-    headers[name:lower()] = value
-  end
-  return {status = tonumber(head:match("^HTTP/%d%.%d (%d%d%d)")), headers = headers, body = body}
-end
-
--- Sends text to 127.0.0.1:port and reads the answer until the server
--- closes; step() runs between reads (the core's listener only works while
--- its client is driven).
-local function exchange(port, text, step)
-  local s = assert(socket.tcp())
-  s:settimeout(step and 0 or 10)
-  s:connect("127.0.0.1", port)
-  local deadline = socket.gettime() + 10
-  local sent, chunks = 0, {}
-  while socket.gettime() < deadline do
-    if step then step() end
-    if sent < #text then
-      local n, err, partial = s:send(text, sent + 1)
-      n = n or partial
-      if n and n > 0 then
-        sent = n
-      elseif err and err ~= "timeout" and err ~= "Operation already in progress" then
-        sent = #text -- the server may answer before the whole body
-      end
-    end
-    local data, err, partial = s:receive(8192)
-    data = data or partial
-    if data and #data > 0 then chunks[#chunks + 1] = data end
-    if err == "closed" then break end
-  end
-  s:close()
-  return parse_answer(table.concat(chunks))
-end
+local exchange = require("support.raw_http").exchange
 
 -- A client of the emulator with the core's listener configured like an
 -- nginx location's callback_handler options.
