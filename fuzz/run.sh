@@ -51,7 +51,7 @@ if ! clang -fsanitize=fuzzer,address,undefined "$probe/p.c" -o "$probe/p" >"$pro
 fi
 rm -rf "$probe"
 
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+if [ ! -f "$BUILD/Makefile" ]; then  # configure again after an interrupted one
   cfg=$(mktemp)
   cmake -S fuzz -B "$BUILD" -DCMAKE_C_COMPILER=clang >"$cfg" 2>&1 ||
     { cat "$cfg"; rm -f "$cfg"; give_up "cmake -S fuzz -B $BUILD failed"; }
