@@ -6,19 +6,11 @@ local files = require("support.files")
 
 local function demo(extra_env)
   local out_dir = files.tmpdir()
-  local cmd = ("cd '%s' && PUSHPULL_BUILD_DIR='%s' DEMO_PAGES=20 DEMO_OUT='%s/out' %s ./scripts/demo.sh 2>&1; echo \"exit $?\"")
-    :format(env.root, env.build_dir, out_dir, extra_env or "")
-  local p = assert(io.popen(cmd))
-  local out = p:read("*a")
-  p:close()
-  local saved = 0
-  local ls = assert(io.popen("ls '" .. out_dir .. "/out' 2>/dev/null"))
-  for name in ls:lines() do
-    if name:match("^[%w_-]+%.json$") then saved = saved + 1 end
-  end
-  ls:close()
+  local out, code = files.run(("cd '%s' && PUSHPULL_BUILD_DIR='%s' DEMO_PAGES=20 DEMO_OUT='%s/out' %s ./scripts/demo.sh")
+    :format(env.root, env.build_dir, out_dir, extra_env or ""))
+  local saved = #files.names(out_dir .. "/out", "^[%w_-]+%.json$")
   files.rmdir(out_dir)
-  return out, tonumber(out:match("exit (%d+)\n$")), saved
+  return out, code, saved
 end
 
 describe("make demo", function()

@@ -21,14 +21,11 @@ local function run(ctx, name, ...)
     args[i] = quote(a)
   end
   local lua = env.is_luajit and "luajit" or "lua5.4"
-  local cmd = ("cd %s && LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
-    .. "PUSHPULL_BASE_URL=%s PUSHPULL_USERNAME=%s PUSHPULL_PASSWORD=%s %s examples/%s %s 2>&1; echo \"exit $?\"")
+  local out, code = files.run(("cd %s && LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;;' LUA_CPATH='%s/?.so;;' "
+    .. "PUSHPULL_BASE_URL=%s PUSHPULL_USERNAME=%s PUSHPULL_PASSWORD=%s %s examples/%s %s")
     :format(quote(env.root), env.root, env.root, env.lib_dir, quote(ctx.emu.url), emulator.user,
-      emulator.password, lua, name, table.concat(args, " "))
-  local p = assert(io.popen(cmd))
-  local out = p:read("*a")
-  p:close()
-  return out, out:match("exit 0\n$") ~= nil
+      emulator.password, lua, name, table.concat(args, " ")))
+  return out, code == 0
 end
 
 describe("examples", function()
