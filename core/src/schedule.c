@@ -79,7 +79,7 @@ static void plan_next(pp_client *c, pp_jobrec *j)
     arm(c, j, now + (uint64_t)d, NULL);
     PP_DEBUG(&c->tp.debug,
              "poll job %s in %ld ms: planned (poll %d, job age %.0f ms, expected job time %.0f ms)",
-             j->id ? j->id : "(no id yet)", d, j->pj.polls + 1, age, pp_estimate_median(&c->est));
+             j->id ? j->id : "(no id yet)", d, j->pj.polls, age, pp_estimate_median(&c->est));
 }
 
 void pp_sched_first(pp_client *c, pp_jobrec *j)
