@@ -52,7 +52,7 @@ typedef uint32_t pp_job;
 /* An operation handle (a submission, a status check, a fetch, a request): > 0. */
 typedef uint32_t pp_op;
 
-/* ---- Job states: see DESIGN.md; transitions only happen inside the core. */
+/* ---- Job states (doc/c-api.md draws them); transitions only happen inside the core. */
 typedef enum pp_state {
     PP_NEW = 0,    /* created locally, not yet sent */
     PP_SUBMITTING, /* submission request in flight (or waiting to be paced) */
