@@ -20,8 +20,10 @@ $(BUILD_DIR)/Makefile: CMakeLists.txt
 build: deps $(BUILD_DIR)/Makefile
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-demo: build
-	./scripts/demo.sh
+# Builds quietly (the output goes to $(BUILD_DIR)/demo-build.log, shown
+# only when the build fails), then runs the demo.
+demo:
+	@PUSHPULL_BUILD_DIR=$(BUILD_DIR) JOBS=$(JOBS) ./scripts/demo.sh
 
 test: build
 	./scripts/run-tests.sh $(BUILD_DIR)

@@ -5,7 +5,9 @@
  * of core/include/pushpull.h almost one to one, and a few constants. All
  * policy (jobs as objects, waiting, drivers) lives in the Lua modules beside
  * this file. The core never calls back into the host, so nothing here runs
- * Lua from a libcurl callback: the host pulls events with take_events().
+ * Lua from a libcurl callback: the host pulls events with take_events(),
+ * and debug lines are queued and handed to the Lua function when the call
+ * that drove the core returns.
  *
  * One source for Lua 5.1 / LuaJIT and Lua 5.2 .. 5.4; the differences are in
  * the compat section below.
@@ -13,6 +15,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -60,7 +63,17 @@ static void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 
 typedef struct lclient {
     pp_client *c;
+    /* debug lines the core reported, waiting for the Lua function (kept in
+     * the userdata's user value): the core calls its debug hook from inside
+     * libcurl's callbacks, where no Lua may run, so lines are queued here
+     * and handed over when the binding call that drove the core returns */
+    char *dbg;
+    size_t dbg_len, dbg_cap;
+    unsigned long dbg_dropped;
 } lclient;
+
+/* Lines past this wait for no Lua function: they are counted, not kept. */
+#define DEBUG_QUEUE_MAX ((size_t)1 << 20)
 
 /* ---- helpers */
 
@@ -125,6 +138,76 @@ static int push_op_result(lua_State *L, pp_op op, const pp_error *err)
     }
     lua_pushinteger(L, (lua_Integer)op);
     return 1;
+}
+
+/* ---- debug lines */
+
+#if LUA_VERSION_NUM < 502
+#define get_uservalue(L, i) lua_getfenv((L), (i))
+#define set_uservalue(L, i) lua_setfenv((L), (i))
+#else
+#define get_uservalue(L, i) lua_getuservalue((L), (i))
+#define set_uservalue(L, i) lua_setuservalue((L), (i))
+#endif
+
+/* pp_config.debug: one line into the client's queue. */
+static void debug_queue(void *ud, const char *line)
+{
+    lclient *u = (lclient *)ud;
+    size_t len = strlen(line) + 1;
+    if (u->dbg_len + len > u->dbg_cap) {
+        size_t cap = u->dbg_cap ? u->dbg_cap : 4096;
+        char *p;
+        while (cap < u->dbg_len + len)
+            cap *= 2;
+        if (cap > DEBUG_QUEUE_MAX || (p = (char *)realloc(u->dbg, cap)) == NULL) {
+            u->dbg_dropped++;
+            return;
+        }
+        u->dbg = p;
+        u->dbg_cap = cap;
+    }
+    memcpy(u->dbg + u->dbg_len, line, len); /* with its '\0' */
+    u->dbg_len += len;
+}
+
+/* Hands the queued lines of the client at index 1 to its debug function,
+ * then returns nret (the caller's results stay on top of the stack). An
+ * error in the function is dropped: a debug hook must not break a call. */
+static int reported(lua_State *L, int nret)
+{
+    lclient *u = (lclient *)lua_touserdata(L, 1);
+    char *buf;
+    size_t len, off;
+    unsigned long dropped;
+    if (u == NULL || (u->dbg_len == 0 && u->dbg_dropped == 0))
+        return nret;
+    /* taken first: the function may call into the client again */
+    buf = u->dbg;
+    len = u->dbg_len;
+    dropped = u->dbg_dropped;
+    u->dbg = NULL;
+    u->dbg_len = u->dbg_cap = 0;
+    u->dbg_dropped = 0;
+    get_uservalue(L, 1);
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "debug");
+        for (off = 0; off < len && lua_isfunction(L, -1); off += strlen(buf + off) + 1) {
+            lua_pushvalue(L, -1);
+            lua_pushstring(L, buf + off);
+            if (lua_pcall(L, 1, 0, 0) != 0)
+                lua_pop(L, 1);
+        }
+        if (dropped && lua_isfunction(L, -1)) {
+            lua_pushfstring(L, "%d debug lines dropped (no call handed them over)", (int)dropped);
+            if (lua_pcall(L, 1, 0, 0) != 0)
+                lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    free(buf);
+    return nret;
 }
 
 /* ---- construction */
@@ -199,6 +282,24 @@ static int l_new(lua_State *L)
         cfg.poll.fetch = lua_toboolean(L, -1) ? 1 : 0;
     lua_pop(L, 1);
 
+    u = (lclient *)lua_newuserdata(L, sizeof *u);
+    memset(u, 0, sizeof *u);
+    luaL_getmetatable(L, CLIENT_MT);
+    lua_setmetatable(L, -2);
+    lua_getfield(L, 1, "debug");
+    if (lua_isfunction(L, -1)) {
+        cfg.debug = debug_queue;
+        cfg.debug_ud = u;
+        lua_createtable(L, 0, 1);
+        lua_insert(L, -2);
+        lua_setfield(L, -2, "debug");
+        set_uservalue(L, -2);
+    } else {
+        if (lua_toboolean(L, -1))
+            cfg.debug = pp_debug_stderr; /* debug = true */
+        lua_pop(L, 1);
+    }
+
     memset(&err, 0, sizeof err);
     c = pp_client_new(&cfg, &err);
     if (c == NULL) {
@@ -206,10 +307,7 @@ static int l_new(lua_State *L)
         lua_pushstring(L, err.message != NULL ? err.message : "cannot create client");
         return 2;
     }
-    u = (lclient *)lua_newuserdata(L, sizeof *u);
     u->c = c;
-    luaL_getmetatable(L, CLIENT_MT);
-    lua_setmetatable(L, -2);
     return 1;
 }
 
@@ -220,6 +318,19 @@ static int l_close(lua_State *L)
         pp_client_free(u->c);
         u->c = NULL;
     }
+    return reported(L, 0);
+}
+
+static int l_gc(lua_State *L)
+{
+    lclient *u = (lclient *)luaL_checkudata(L, 1, CLIENT_MT);
+    if (u->c != NULL) {
+        pp_client_free(u->c);
+        u->c = NULL;
+    }
+    free(u->dbg);
+    u->dbg = NULL;
+    u->dbg_len = u->dbg_cap = 0;
     return 0;
 }
 
@@ -269,11 +380,11 @@ static int l_submit(lua_State *L)
         if (err.message == NULL)
             err.message = "submission refused";
         push_error(L, &err);
-        return 2;
+        return reported(L, 2);
     }
     lua_pushinteger(L, (lua_Integer)op);
     push_op_jobs(L, c, op);
-    return 2;
+    return reported(L, 2);
 }
 
 static int l_op_jobs(lua_State *L)
@@ -294,17 +405,17 @@ static int l_attach(lua_State *L)
     if (job == 0) {
         lua_pushnil(L);
         lua_pushstring(L, err.message != NULL ? err.message : "cannot attach the job");
-        return 2;
+        return reported(L, 2);
     }
     lua_pushinteger(L, (lua_Integer)job);
-    return 1;
+    return reported(L, 1);
 }
 
 static int l_watch(lua_State *L)
 {
     pp_client *c = check_client(L);
     lua_pushboolean(L, pp_watch(c, check_job(L, 2), NULL) == 0);
-    return 1;
+    return reported(L, 1);
 }
 
 static int l_refresh(lua_State *L)
@@ -312,7 +423,7 @@ static int l_refresh(lua_State *L)
     pp_client *c = check_client(L);
     pp_error err;
     memset(&err, 0, sizeof err);
-    return push_op_result(L, pp_refresh(c, check_job(L, 2), &err), &err);
+    return reported(L, push_op_result(L, pp_refresh(c, check_job(L, 2), &err), &err));
 }
 
 /* fetch(job, type|nil, path|nil) -> op | nil, msg */
@@ -324,7 +435,7 @@ static int l_fetch(lua_State *L)
     const char *path = luaL_optstring(L, 4, NULL);
     pp_error err;
     memset(&err, 0, sizeof err);
-    return push_op_result(L, pp_fetch(c, job, type, path, &err), &err);
+    return reported(L, push_op_result(L, pp_fetch(c, job, type, path, &err), &err));
 }
 
 /* request(method, path, body|nil) -> op | nil, msg */
@@ -337,7 +448,7 @@ static int l_request(lua_State *L)
     const char *body = luaL_optlstring(L, 4, NULL, &len);
     pp_error err;
     memset(&err, 0, sizeof err);
-    return push_op_result(L, pp_request(c, method, path, body, len, &err), &err);
+    return reported(L, push_op_result(L, pp_request(c, method, path, body, len, &err), &err));
 }
 
 /* ---- operations */
@@ -485,7 +596,7 @@ static int l_job_release(lua_State *L)
 {
     pp_client *c = check_client(L);
     pp_job_release(c, check_job(L, 2));
-    return 0;
+    return reported(L, 0);
 }
 
 /* callback_request(peer, method, content_length, body, max_body)
@@ -503,7 +614,7 @@ static int l_callback_request(lua_State *L)
     int status = pp_callback_request(c, peer, method, length, body, len, max_body, &answer);
     lua_pushinteger(L, status);
     lua_pushstring(L, answer);
-    return 2;
+    return reported(L, 2);
 }
 
 static int l_feed_callback(lua_State *L)
@@ -516,7 +627,7 @@ static int l_feed_callback(lua_State *L)
      * formed, no job of this client) or -1 (not a job object) */
     lua_pushboolean(L, rc == 0);
     lua_pushinteger(L, rc);
-    return 2;
+    return reported(L, 2);
 }
 
 /* ---- the callback listener */
@@ -575,11 +686,11 @@ static int l_listen(lua_State *L)
     if (pp_listen(c, &cfg, &err) < 0) {
         lua_pushnil(L);
         push_error(L, &err);
-        return 2;
+        return reported(L, 2);
     }
     lua_pushinteger(L, pp_listen_port(c));
     lua_pushstring(L, pp_listen_url(c));
-    return 2;
+    return reported(L, 2);
 }
 
 /* listen_allow({ip, ...} | nil) -> true | nil, err */
@@ -619,7 +730,7 @@ static int l_listening(lua_State *L)
 static int l_listen_stop(lua_State *L)
 {
     pp_listen_stop(check_client(L));
-    return 0;
+    return reported(L, 0);
 }
 
 /* expect_callbacks(url | nil, safety_min_ms, safety_factor) -> true | nil, err */
@@ -634,10 +745,10 @@ static int l_expect_callbacks(lua_State *L)
     if (pp_expect_callbacks(c, url, min_ms, factor, &err) < 0) {
         lua_pushnil(L);
         push_error(L, &err);
-        return 2;
+        return reported(L, 2);
     }
     lua_pushboolean(L, 1);
-    return 1;
+    return reported(L, 1);
 }
 
 /* expected_callback_url() -> url | nil */
@@ -659,7 +770,7 @@ static int l_socket_action(lua_State *L)
     int fd = (int)luaL_checkinteger(L, 2);
     int events = (int)luaL_optinteger(L, 3, 0);
     lua_pushboolean(L, pp_socket_action(c, fd, events, NULL) == 0);
-    return 1;
+    return reported(L, 1);
 }
 
 static int l_timeout_ms(lua_State *L)
@@ -696,7 +807,7 @@ static int l_perform(lua_State *L)
 {
     pp_client *c = check_client(L);
     lua_pushinteger(L, pp_perform(c, NULL));
-    return 1;
+    return reported(L, 1);
 }
 
 /* wait(ms): the one blocking call */
@@ -705,7 +816,7 @@ static int l_wait(lua_State *L)
     pp_client *c = check_client(L);
     int ms = (int)luaL_optinteger(L, 2, 0);
     lua_pushinteger(L, pp_wait(c, ms < 0 ? 0 : ms, NULL));
-    return 1;
+    return reported(L, 1);
 }
 
 static int l_busy(lua_State *L)
@@ -859,7 +970,7 @@ int luaopen_pushpull_core(lua_State *L)
     if (luaL_newmetatable(L, CLIENT_MT)) {
         luaL_newlib(L, client_methods);
         lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_close);
+        lua_pushcfunction(L, l_gc);
         lua_setfield(L, -2, "__gc");
         lua_pushcfunction(L, l_tostring);
         lua_setfield(L, -2, "__tostring");

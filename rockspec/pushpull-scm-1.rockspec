@@ -57,6 +57,7 @@ build = {
         "core/src/callbacks.c",
         "core/src/batch_scan.c",
         "core/src/client.c",
+        "core/src/debug.c",
         "core/src/drive.c",
         "core/src/engine.c",
         "core/src/estimate.c",

@@ -52,7 +52,7 @@ typedef uint32_t pp_job;
 /* An operation handle (a submission, a status check, a fetch, a request): > 0. */
 typedef uint32_t pp_op;
 
-/* ---- Job states: see DESIGN.md; transitions only happen inside the core. */
+/* ---- Job states (doc/c-api.md draws them); transitions only happen inside the core. */
 typedef enum pp_state {
     PP_NEW = 0,    /* created locally, not yet sent */
     PP_SUBMITTING, /* submission request in flight (or waiting to be paced) */
@@ -106,9 +106,21 @@ typedef struct pp_config {
     const char *spool_dir;   /* where spool folders are made; NULL =
                                 $TMPDIR or /tmp */
     pp_poll_config poll;
+    /* Debug lines, one call per line (no newline): each request (method,
+     * URL path, status, time), each retry (its delay and reason), each
+     * poll scheduled (when and why), each callback (and what was done with
+     * it). Never credentials: no header, no base URL, no body. Called from
+     * inside the core's calls (a host that runs script code here should
+     * queue the line). NULL = off, unless the environment variable
+     * PUSHPULL_DEBUG is set to anything but "" or "0": then lines go to
+     * stderr (pp_debug_stderr). Off, it costs nothing. */
+    void (*debug)(void *ud, const char *line);
+    void *debug_ud;
 } pp_config;
 
 void pp_config_init(pp_config *cfg);
+/* A pp_config.debug that writes "pushpull: <line>" to stderr. */
+void pp_debug_stderr(void *ud, const char *line);
 
 /* ---- Errors, as the Lua face shows them: message, HTTP status, body. */
 typedef struct pp_error {

@@ -42,6 +42,24 @@ uint64_t pp_now_ms(void);
 uint64_t pp_rand(uint64_t *state);
 double pp_rand_unit(uint64_t *state); /* [0, 1) */
 
+/* ---- debug.c: lines for a person watching (pp_config.debug) */
+typedef struct pp_debug {
+    void (*fn)(void *ud, const char *line); /* NULL: off */
+    void *ud;
+} pp_debug;
+/* fn, or -- when fn is NULL and PUSHPULL_DEBUG is set -- stderr. */
+void pp_debug_init(pp_debug *d, void (*fn)(void *, const char *), void *ud);
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void pp_debug_emit(const pp_debug *d, const char *fmt, ...);
+/* Formats nothing, evaluates no argument, while debug is off. */
+#define PP_DEBUG(d, ...)                     \
+    do {                                     \
+        if ((d)->fn)                         \
+            pp_debug_emit((d), __VA_ARGS__); \
+    } while (0)
+
 /* ---- errors.c */
 extern const char pp_oom_message[];
 void pp_err_clear(pp_error *e);

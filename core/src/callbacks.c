@@ -72,6 +72,8 @@ void pp_callback_early(pp_client *c, pp_jobrec *j)
         c->early_bytes -= strlen(c->early[i].id) + 1 + sizeof(pp_early);
         free(c->early[i].id);
         c->early[i] = c->early[--c->early_n];
+        PP_DEBUG(&c->tp.debug, "job %s got its id: the callback that came before it applies now",
+                 j->id);
         pp_sched_hint(c, j, claim);
         return;
     }
@@ -81,13 +83,24 @@ int pp_callback_take(pp_client *c, const char *body, size_t len)
 {
     char id[PP_ID_MAX + 1];
     int claim;
-    if (pp_read_callback(body, len, id, &claim) < 0)
+    if (pp_read_callback(body, len, id, &claim) < 0) {
+        PP_DEBUG(&c->tp.debug, "callback refused: %zu bytes that are not a job object", len);
         return -1;
+    }
     pp_jobrec *j = pp_job_find_id(&c->jobs, id);
-    if (!j)
-        return early_keep(c, id, claim) ? 1 : 2;
-    pp_sched_hint(c, j, claim);
-    return 0;
+    if (j) {
+        pp_sched_hint(c, j, claim);
+        return 0;
+    }
+    if (early_keep(c, id, claim)) {
+        PP_DEBUG(&c->tp.debug,
+                 "callback for job %s: no such job yet; kept until the submissions "
+                 "out answer",
+                 id);
+        return 1;
+    }
+    PP_DEBUG(&c->tp.debug, "callback for job %s: no job of this client, ignored", id);
+    return 2;
 }
 
 int pp_feed_callback(pp_client *c, const char *json, size_t len)

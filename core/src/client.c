@@ -83,6 +83,7 @@ pp_client *pp_client_new(const pp_config *cfg, pp_error *err)
     tc.max_retries = cfg->max_retries;
     tc.retry_base_ms = DEF(retry_base_ms);
     tc.retry_max_ms = DEF(retry_max_ms);
+    pp_debug_init(&tc.debug, cfg->debug, cfg->debug_ud);
     c->batch_size = DEF(batch_size);
     size_t budget = cfg->max_buffered ? cfg->max_buffered : DEFAULT_MAX_BUFFERED;
 #undef DEF

@@ -69,6 +69,7 @@ int pp_transport_init(pp_transport *t, const pp_transport_config *cfg, uint64_t 
     t->max_retries = cfg->max_retries;
     t->retry_base_ms = cfg->retry_base_ms;
     t->retry_max_ms = cfg->retry_max_ms;
+    t->debug = cfg->debug;
     if (copy_str(&t->base_url, cfg->base_url) < 0 || copy_str(&t->username, cfg->username) < 0 ||
         copy_str(&t->password, cfg->password) < 0 || copy_str(&t->user_agent, cfg->user_agent) < 0)
         return -1;

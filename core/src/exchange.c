@@ -45,6 +45,53 @@ pp_req *pp_req_new(pp_transport *t, const char *method, const char *path, const 
     return r;
 }
 
+const char *pp_req_path(const pp_req *r)
+{
+    return r->url + strlen(r->t->base_url);
+}
+
+/* What an attempt's end was, for debug lines: "HTTP 503" or curl's words. */
+static const char *outcome(const pp_req *r, char *buf, size_t len)
+{
+    if (r->code == CURLE_OK) {
+        snprintf(buf, len, "HTTP %ld", r->status);
+        return buf;
+    }
+    return r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->code);
+}
+
+/* One line per attempt; and, when the request is not tried again although
+ * its answer was a failure, why not. */
+static void debug_attempt(const pp_req *r, int retrying, long delay)
+{
+    const pp_transport *t = r->t;
+    char buf[32];
+    const char *what = outcome(r, buf, sizeof buf);
+    long took = r->started_at ? (long)(pp_now_ms() - r->started_at) : 0;
+    if (r->code == CURLE_OK)
+        pp_debug_emit(&t->debug, "request %s %s -> %ld in %ld ms", r->method, pp_req_path(r),
+                      r->status, took);
+    else
+        pp_debug_emit(&t->debug, "request %s %s -> no answer in %ld ms: %s", r->method,
+                      pp_req_path(r), took, what);
+    if (retrying) {
+        pp_debug_emit(&t->debug, "retry %d of %d: %s %s in %ld ms (%s)", r->attempt, t->max_retries,
+                      r->method, pp_req_path(r), delay, what);
+        return;
+    }
+    if (t->closing || r->sink_errno ||
+        !pp_retry_allowed(PP_REPEAT_SAFE, r->code, r->status, r->sent))
+        return;
+    if (pp_retry_allowed(r->repeat, r->code, r->status, r->sent))
+        pp_debug_emit(&t->debug, "gave up: %s %s after %d retries (%s)", r->method, pp_req_path(r),
+                      r->attempt, what);
+    else if (r->status != 429)
+        pp_debug_emit(&t->debug,
+                      "not retried: %s %s may have reached the service (%s); "
+                      "a resend could run it twice",
+                      r->method, pp_req_path(r), what);
+}
+
 void pp_req_sink_fd(pp_req *r, int fd)
 {
     r->sink = PP_SINK_FILE;
@@ -273,6 +320,8 @@ void pp_req_finished(pp_req *r, CURLcode code)
         long delay = pp_backoff_ms(t->retry_base_ms, t->retry_max_ms, r->attempt, t->rng);
         r->attempt++;
         t->stats->retries++;
+        if (t->debug.fn)
+            debug_attempt(r, 1, delay);
         reset_answer(r);
         if (!r->sink_errno &&
             pp_heap_set(&t->retries, &r->timer, pp_now_ms() + (uint64_t)delay) == 0)
@@ -281,6 +330,8 @@ void pp_req_finished(pp_req *r, CURLcode code)
         if (!r->errbuf[0])
             snprintf(r->errbuf, sizeof r->errbuf, "%s", "cannot retry the request");
         r->code = r->sink_errno ? CURLE_WRITE_ERROR : CURLE_OUT_OF_MEMORY;
+    } else if (t->debug.fn) {
+        debug_attempt(r, 0, 0);
     }
     r->done(r->ctx, r);
 }
@@ -291,6 +342,7 @@ void pp_req_fail_local(pp_req *r, const char *why)
     r->code = CURLE_FAILED_INIT;
     r->status = 0;
     snprintf(r->errbuf, sizeof r->errbuf, "%s", why);
+    PP_DEBUG(&r->t->debug, "request %s %s not started: %s", r->method, pp_req_path(r), why);
     r->done(r->ctx, r);
 }
 

@@ -168,10 +168,12 @@ const char *pp_callback_answer(pp_client *c, int *status)
         *status = 503;
         break;
     }
-    if (*status == 200)
+    if (*status == 200) {
         c->stats.callbacks_received++;
-    else
+    } else {
         c->stats.callbacks_rejected++;
+        PP_DEBUG(&c->tp.debug, "callback answered %d: %s", *status, text);
+    }
     return text;
 }
 

@@ -27,11 +27,17 @@
 
 /* ---- timers */
 
-static void arm(pp_client *c, pp_jobrec *j, uint64_t due)
+/* why: for the debug line (NULL: the caller wrote its own). */
+static void arm(pp_client *c, pp_jobrec *j, uint64_t due, const char *why)
 {
     /* no memory for the heap slot: the job stays as it is; a hint, a
      * refresh or pp_watch can move it on */
     (void)pp_heap_set(&c->timers, &j->timer, due);
+    if (why && c->tp.debug.fn) {
+        uint64_t now = pp_now_ms();
+        pp_debug_emit(&c->tp.debug, "poll job %s in %ld ms: %s", j->id ? j->id : "(no id yet)",
+                      due > now ? (long)(due - now) : 0L, why);
+    }
 }
 
 static void disarm(pp_client *c, pp_jobrec *j)
@@ -60,7 +66,7 @@ static int schedule_safety(pp_client *c, pp_jobrec *j, uint64_t from)
         return 0;
     }
     j->interval = s / 2 > c->plan.min_ms ? s / 2 : c->plan.min_ms;
-    arm(c, j, from + (uint64_t)jittered(c, s));
+    arm(c, j, from + (uint64_t)jittered(c, s), "safety net for a lost callback (one is expected)");
     return 1;
 }
 
@@ -70,7 +76,10 @@ static void plan_next(pp_client *c, pp_jobrec *j)
     uint64_t now = pp_now_ms();
     double age = now > j->pending_at ? (double)(now - j->pending_at) : 0.0;
     long d = pp_plan_next_delay(&c->plan, &c->est, &j->pj, age, pp_rand_unit(&c->rng));
-    arm(c, j, now + (uint64_t)d);
+    arm(c, j, now + (uint64_t)d, NULL);
+    PP_DEBUG(&c->tp.debug,
+             "poll job %s in %ld ms: planned (poll %d, job age %.0f ms, expected job time %.0f ms)",
+             j->id ? j->id : "(no id yet)", d, j->pj.polls, age, pp_estimate_median(&c->est));
 }
 
 void pp_sched_first(pp_client *c, pp_jobrec *j)
@@ -87,7 +96,8 @@ void pp_sched_first(pp_client *c, pp_jobrec *j)
          * prior's guess (what it says re-plans the others). */
         c->probe = j->h;
         j->pj.polls = 1;
-        arm(c, j, j->pending_at + (uint64_t)c->plan.min_ms);
+        arm(c, j, j->pending_at + (uint64_t)c->plan.min_ms,
+            "the first job of a client that knows no job time yet: asked early");
         return;
     }
     if (c->planned_median <= 0)
@@ -113,6 +123,10 @@ static void replan_if_moved(pp_client *c)
     memset(&first, 0, sizeof first);
     long d0 = pp_plan_next_delay(&c->plan, &c->est, &first, 0, 0.5);
     uint64_t now = pp_now_ms();
+    PP_DEBUG(&c->tp.debug,
+             "re-plan: the expected job time moved from %.0f to %.0f ms; waiting first polls "
+             "move to a job age of about %ld ms",
+             p, m, d0);
     for (size_t i = 0; i < c->jobs.n; i++) {
         pp_jobrec *j = c->jobs.v[i];
         if (!j || j->state != PP_PENDING || !j->watched || j->poll_req || j->cb_expected ||
@@ -123,14 +137,15 @@ static void replan_if_moved(pp_client *c)
         if (due < now)
             due = now;
         if (due != j->timer.due)
-            arm(c, j, due);
+            arm(c, j, due, NULL);
     }
 }
 
 static void schedule_next(pp_client *c, pp_jobrec *j)
 {
     if (j->cb_expected && pp_callback_safety_ms(c, j->cb_expected, 0) >= 0) {
-        arm(c, j, pp_now_ms() + (uint64_t)jittered(c, j->interval));
+        arm(c, j, pp_now_ms() + (uint64_t)jittered(c, j->interval),
+            "safety net for a lost callback (one is expected)");
         return;
     }
     plan_next(c, j);
@@ -186,7 +201,7 @@ static void send_poll(pp_client *c, pp_jobrec *j, int status, int high)
     pp_req *r = pp_req_new(&c->tp, "GET", path, NULL, 0, PP_REPEAT_SAFE, on_answer, c);
     if (!r) {
         pp_state_fetch_failed(&c->jobs, j, NULL);
-        arm(c, j, pp_now_ms() + (uint64_t)c->plan.max_ms);
+        arm(c, j, pp_now_ms() + (uint64_t)c->plan.max_ms, "no memory for the request: later");
         return;
     }
     r->owner = j->h;
@@ -278,12 +293,14 @@ static void after_pending(pp_client *c, pp_jobrec *j, uint64_t started, int kind
     if (j->recheck) {
         j->recheck = 0;
         j->hint_poll = 1;
-        arm(c, j, pp_now_ms()); /* a callback came while this poll was out */
+        /* a callback came while this poll was out */
+        arm(c, j, pp_now_ms(), "a callback came while a poll was out: checking again");
         return;
     }
     if (kind == PP_V_NOTHING) {
         /* an unexpected answer says nothing of the job: slow down */
-        arm(c, j, pp_now_ms() + (uint64_t)jittered(c, c->plan.max_ms));
+        arm(c, j, pp_now_ms() + (uint64_t)jittered(c, c->plan.max_ms),
+            "the answer said nothing of the job: slowing down");
         return;
     }
     double a = age_at(j, started);
@@ -375,7 +392,8 @@ static void on_answer(void *ctx, pp_req *r)
     } else if (now == PP_DONE && was == PP_FETCHING) {
         /* the service said done but its results answer 204 (it lags
          * behind its callback) or the download failed: back off */
-        arm(c, j, pp_now_ms() + (uint64_t)jittered(c, backoff_step(c, ++j->lags)));
+        arm(c, j, pp_now_ms() + (uint64_t)jittered(c, backoff_step(c, ++j->lags)),
+            "said done, but its results are not downloadable yet: backing off");
     } else if (now == PP_DONE && c->poll.fetch && j->watched) {
         fire(c, j); /* a status answer said done */
     }
@@ -416,27 +434,47 @@ void pp_sched_watch(pp_client *c, pp_jobrec *j)
     if (j->poll_req)
         return;
     if (j->state == PP_PENDING)
-        arm(c, j, pp_now_ms());
+        arm(c, j, pp_now_ms(), "watched from now");
     else if (j->state == PP_DONE && c->poll.fetch)
         fire(c, j);
 }
 
+static const char *claim_word(int claim)
+{
+    return claim == PP_V_DONE ? "done" : claim == PP_V_FAULTED ? "faulted" : "pending";
+}
+
 void pp_sched_hint(pp_client *c, pp_jobrec *j, int claim)
 {
-    if (j->state != PP_PENDING || claim == PP_V_PENDING)
+    const pp_debug *dbg = &c->tp.debug;
+    if (j->state != PP_PENDING || claim == PP_V_PENDING) {
+        PP_DEBUG(dbg, "callback for job %s (says %s): nothing to do, the job is %s", j->id,
+                 claim_word(claim), pp_state_name(j->state));
         return;
+    }
     uint64_t now = pp_now_ms();
     /* forged or repeated callbacks cost at most one check per backoff
      * step, and each check the service denies lengthens the step */
-    if (j->hint_at && now < j->hint_at + (uint64_t)backoff_step(c, j->lags))
+    long step = backoff_step(c, j->lags);
+    if (j->hint_at && now < j->hint_at + (uint64_t)step) {
+        PP_DEBUG(
+            dbg,
+            "callback for job %s (says %s): ignored, checked %ld ms ago (one check per %ld ms)",
+            j->id, claim_word(claim), (long)(now - j->hint_at), step);
         return;
+    }
     j->hint_at = now;
     if (claim == PP_V_FAULTED)
         j->confirm_fault = 1;
     if (j->poll_req) {
         j->recheck = 1;
+        PP_DEBUG(dbg,
+                 "callback for job %s (says %s): a poll is out, checking again when it answers",
+                 j->id, claim_word(claim));
         return;
     }
+    PP_DEBUG(dbg, "callback for job %s (says %s): checking now (%s)", j->id, claim_word(claim),
+             claim == PP_V_FAULTED || !c->poll.fetch ? "a status request" : "the results download");
     disarm(c, j);
     j->hint_poll = 1;
     fire(c, j);

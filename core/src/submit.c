@@ -227,8 +227,13 @@ void pp_submit_pump(pp_client *c)
             }
         }
         if (c->rl_known && c->rl_remaining >= 0 && (size_t)c->rl_remaining < ch->count) {
-            pp_heap_set(&c->timers, &c->pace_timer,
-                        c->rl_window_start + WINDOW_MS + WINDOW_SLACK_MS);
+            uint64_t due = c->rl_window_start + WINDOW_MS + WINDOW_SLACK_MS;
+            if (c->pace_timer.idx == PP_NOT_QUEUED || c->pace_timer.due != due)
+                PP_DEBUG(&c->tp.debug,
+                         "submissions paced: %ld submission(s) left in this rate-limit second, "
+                         "the next request has %zu value(s); waiting %ld ms",
+                         c->rl_remaining, ch->count, due > now ? (long)(due - now) : 0L);
+            pp_heap_set(&c->timers, &c->pace_timer, due);
             return;
         }
         if (c->rl_known && c->rl_remaining >= 0)
@@ -357,6 +362,11 @@ static void on_answer(void *ctx, pp_req *r)
             if (ch->not_before < window_end)
                 ch->not_before = window_end;
             c->stats.retries++;
+            PP_DEBUG(&c->tp.debug,
+                     "submission of %zu value(s) answered %ld: sent again in %ld ms "
+                     "(retry %d of %d; nothing was created)",
+                     ch->count, a.status, (long)(ch->not_before - now), ch->attempt,
+                     c->tp.max_retries);
             r->data = NULL;
             sq_push_front(c, ch);
             break;

@@ -46,6 +46,7 @@ typedef struct pp_transport_config {
     long timeout_ms, connect_timeout_ms;
     int max_connections, max_retries;
     long retry_base_ms, retry_max_ms;
+    pp_debug debug;
 } pp_transport_config;
 
 typedef struct pp_transport {
@@ -53,6 +54,7 @@ typedef struct pp_transport {
     long timeout_ms, connect_timeout_ms;
     int max_connections, max_retries;
     long retry_base_ms, retry_max_ms;
+    pp_debug debug; /* the client's: every layer above reports through it */
 
     CURLM *multi;
     uint64_t curl_deadline;
@@ -150,6 +152,9 @@ int pp_transport_perform(pp_transport *t);
 int pp_transport_wait(pp_transport *t, int extra_fd, int ms);
 
 /* ---- exchange.c */
+/* The request's URL path (and query): what debug lines show of it, never
+ * the base URL, which may carry credentials. */
+const char *pp_req_path(const pp_req *r);
 /* A request to base_url + path (path begins with '/'); body copied. NULL
  * on no memory. */
 pp_req *pp_req_new(pp_transport *t, const char *method, const char *path, const char *body,

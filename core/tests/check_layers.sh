@@ -14,7 +14,7 @@ layer_of() {
     case "$1" in
     pushpull.h|pc_buf.h|pc_json.h|pc_mhd.h) echo 0 ;;   # public, and common/
     batch_scan.h|batch_scan.c|estimate.h|estimate.c|plan.h|plan.c) echo 1 ;;   # pure leaves
-    base.h|util.c|errors.c|json_util.c|links.c|heap.c|events.c) echo 1 ;;
+    base.h|util.c|debug.c|errors.c|json_util.c|links.c|heap.c|events.c) echo 1 ;;
     transport.h|retry.c|headers.c|exchange.c|engine.c) echo 2 ;;
     answers.h|answers.c) echo 3 ;;
     jobs.h|jobs.c|state.c|results.c) echo 4 ;;

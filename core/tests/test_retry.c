@@ -4,12 +4,10 @@
  * connections, max_retries bounds the attempts (0: exactly one). */
 #include "client.h"
 #include "check.h"
+#include "refusing.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 static void test_backoff(void)
@@ -104,22 +102,6 @@ static void test_policy(void)
     };
     for (size_t i = 0; i < sizeof sent_cases / sizeof sent_cases[0]; i++)
         CHECK_EQ_LONG(pp_never_sent(sent_cases[i].code, sent_cases[i].sent), sent_cases[i].never);
-}
-
-/* A port on loopback that refuses every connection: bound, not listening
- * (kept bound for the test's life so nobody else takes it). */
-static int refusing_port(int *fd)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    *fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(*fd, (struct sockaddr *)&a, &len) < 0)
-        return 0;
-    return ntohs(a.sin_port);
 }
 
 static pp_client *client(int port, int max_retries)

@@ -26,7 +26,8 @@ struct emu_config g_cfg;
 static const char usage[] =
     "usage: pushpull-emulator [options]\n"
     "\n"
-    "A local emulator of the Push-Pull scraping job API (see reference/API.md).\n"
+    "A local emulator of the Push-Pull scraping job API (see doc/API.md of\n"
+    "the pushpull sources; doc/emulator.md there documents these flags).\n"
     "Prints one line, \"listening on http://ADDR:PORT\", once it accepts requests.\n"
     "\n"
     "  --port N              port to listen on; 0 picks a free one (default 8700)\n"

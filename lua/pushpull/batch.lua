@@ -77,7 +77,7 @@ function Batch:ended()
   return out
 end
 
-local TIMEOUT_ONLY = util.set("timeout")
+local TIMEOUT_ONLY = util.option_set("batch:completed, batch:wait", "timeout")
 
 ---An iterator over the jobs in the order they end; it stops when every job
 ---was given, or at the timeout (then batch:pending() lists the others).

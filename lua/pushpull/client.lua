@@ -29,6 +29,7 @@ local M = {}
 ---@field poll? pushpull.PollOptions
 ---@field driver? "blocking"|"coro"|"luv"|"ngx" how waits wait (picked by itself when nil)
 ---@field loop? any a luv loop (vim.uv, require("luv")): waits run on it
+---@field debug? boolean|fun(line: string) a function given each debug line (requests, retries, polls, callbacks; never credentials), or true for stderr
 
 ---How jobs are polled.
 ---@class pushpull.PollOptions
@@ -80,9 +81,10 @@ local DEFAULT_BASE_URL = "https://data.oxylabs.io"
 M.EVENT_LOOP_BATCH_SIZE = 100
 
 -- The keys of pushpull.new's options, and of options.poll.
-M.OPTIONS = util.set("username", "password", "base_url", "user_agent", "timeout", "connect_timeout",
-  "max_connections", "max_retries", "retry_base", "retry_max", "batch_size", "poll", "driver", "loop")
-local POLL_OPTIONS = util.set("first", "min", "max", "factor", "fetch")
+M.OPTIONS = util.option_set("pushpull.new", "username", "password", "base_url", "user_agent", "timeout",
+  "connect_timeout", "max_connections", "max_retries", "retry_base", "retry_max", "batch_size", "poll",
+  "driver", "loop", "debug")
+local POLL_OPTIONS = util.option_set("options.poll", "first", "min", "max", "factor", "fetch")
 
 local function seconds_to_ms(fname, name, v)
   if v == nil then
@@ -125,6 +127,7 @@ function M.new(opts)
   util.check(f, "options.base_url", opts.base_url, "string|nil")
   util.check(f, "options.user_agent", opts.user_agent, "string|nil")
   util.check(f, "options.driver", opts.driver, "string|nil")
+  util.check(f, "options.debug", opts.debug, "function|boolean|nil")
   local poll = util.check(f, "options.poll", opts.poll, "table|nil") or {}
   util.known_keys(f, "options.poll", poll, POLL_OPTIONS)
   if poll.factor ~= nil and (type(poll.factor) ~= "number" or poll.factor < 1) then
@@ -155,6 +158,7 @@ function M.new(opts)
     poll_max_ms = seconds_to_ms(f, "options.poll.max", poll.max),
     poll_factor = poll.factor,
     poll_fetch = fetch,
+    debug = opts.debug,
   }
   if not c then
     return nil, errors.new(err)
@@ -196,7 +200,7 @@ local function check_params(fname, params, batch)
   end
 end
 
-local SUBMIT_OPTIONS = util.set("results_dir", "callback")
+local SUBMIT_OPTIONS = util.option_set("client:submit, client:submit_batch", "results_dir", "callback")
 
 local function check_submit_opts(fname, opts)
   opts = util.options(fname, opts, SUBMIT_OPTIONS, 3)
@@ -329,7 +333,7 @@ function Client:job(id)
   return host:job(h)
 end
 
-local TIMEOUT_ONLY = util.set("timeout")
+local TIMEOUT_ONLY = util.option_set("client:wait_all", "timeout")
 
 ---Waits until every job of the list (or batch) has ended.
 ---@param jobs pushpull.Job[]|pushpull.Batch
@@ -443,8 +447,8 @@ local function allowlist(client, allow)
   return allow or false
 end
 
-local LISTEN_OPTIONS = util.set("port", "host", "path", "allow", "max_body", "max_connections",
-  "public_url", "safety_min", "safety_factor")
+local LISTEN_OPTIONS = util.option_set("client:listen", "port", "host", "path", "allow", "max_body",
+  "max_connections", "public_url", "safety_min", "safety_factor")
 
 ---Starts the callback listener in the core (no thread: the driver watches
 ---its fd like the client's sockets).
@@ -531,7 +535,7 @@ function Client:listen_stop()
   return true
 end
 
-local EXPECT_OPTIONS = util.set("safety_min", "safety_factor")
+local EXPECT_OPTIONS = util.option_set("client:expect_callbacks", "safety_min", "safety_factor")
 
 ---Callbacks the host serves itself (e.g. an nginx location) and passes to
 ---client:feed_callback: jobs submitted with callback_url = url (or with

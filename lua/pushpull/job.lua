@@ -205,7 +205,7 @@ function Job:refresh()
   return self.status
 end
 
-local TIMEOUT_ONLY = util.set("timeout")
+local TIMEOUT_ONLY = util.option_set("job:wait", "timeout")
 
 ---Waits until the job has ended.
 ---@param opts? {timeout?: number} timeout in seconds (nil: no limit)
@@ -295,7 +295,7 @@ local function download(job, rtype, path)
   return body or true, status
 end
 
-local TYPE_ONLY = util.set("type")
+local TYPE_ONLY = util.option_set("job:results, job:save_results", "type")
 
 ---The job's results: the list of the service's {"results": [...]} answer,
 ---parsed content decoded. Results the poller kept are used when they are

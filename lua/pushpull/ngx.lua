@@ -41,7 +41,7 @@ M.CALLBACK_RELAY_STEP = 0.02 -- seconds between looks at the worker's relayed ca
 
 -- The options of pushpull.ngx.client that are its own, not pushpull.new's.
 local OWN = util.set("callback_url", "callback_shared", "callback_safety_min", "callback_safety_factor")
-local OPTIONS = util.set()
+local OPTIONS = util.option_set("pushpull.ngx.client")
 for k in pairs(clientmod.OPTIONS) do OPTIONS[k] = true end
 for k in pairs(OWN) do OPTIONS[k] = true end
 
@@ -263,9 +263,11 @@ local function answer(status, text)
   return ngx.exit(ngx.HTTP_OK) -- the answer is written: end the request
 end
 
+local HANDLER_OPTIONS = util.option_set("pushpull.ngx.callback_handler", "allow", "max_body", "allow_ttl")
+
 local function check_handler_opts(opts)
   local f = "pushpull.ngx.callback_handler"
-  opts = util.opts(f, opts, 3)
+  opts = util.options(f, opts, HANDLER_OPTIONS, 3)
   local allow = opts.allow
   if allow ~= nil and allow ~= "callbacker_ips" then
     if type(allow) ~= "table" or not util.is_list(allow) then

@@ -30,6 +30,21 @@ function M.set(...)
   return s
 end
 
+-- The option tables of pushpull's calls, by the names of the calls that
+-- take them ("pushpull.new", "options.poll", "client:listen", ...): what
+-- each call refuses, in one place that the documentation is checked against.
+M.option_sets = {}
+
+-- A set of option names (as M.set) for the calls named in `calls` (one
+-- name, or several separated by commas), recorded in M.option_sets.
+function M.option_set(calls, ...)
+  local s = M.set(...)
+  for call in calls:gmatch("[^,%s]+") do
+    M.option_sets[call] = s
+  end
+  return s
+end
+
 -- Raises for the first key of t that is not in the set known, naming it
 -- (prefix is where t sits: "options", "options.poll").
 function M.known_keys(fname, prefix, t, known, level)
@@ -54,16 +69,6 @@ function M.options(fname, value, known, level)
   end
   M.check(fname, "options", value, "table", (level or 2) + 1)
   M.known_keys(fname, "options", value, known, (level or 2) + 1)
-  return value
-end
-
--- An options table (nil means {}) whose keys are not checked (only
--- pushpull.ngx.callback_handler's, until it goes to the core's rules).
-function M.opts(fname, value, level)
-  if value == nil then
-    return {}
-  end
-  M.check(fname, "options", value, "table", (level or 2) + 1)
   return value
 end
 

@@ -27,4 +27,28 @@ function files.read(path)
   return data
 end
 
+-- The names in a folder matching a Lua pattern, sorted ({} when none or
+-- no such folder).
+function files.names(dir, pattern)
+  local p = assert(io.popen("ls -A '" .. dir:gsub("'", "'\\''") .. "' 2>/dev/null"))
+  local out = {}
+  for name in p:lines() do
+    if name:match(pattern) then
+      out[#out + 1] = name
+    end
+  end
+  p:close()
+  table.sort(out)
+  return out
+end
+
+-- Runs a shell command: its output (stdout and stderr) and its exit code.
+function files.run(cmd)
+  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"exit $?\""))
+  local out = p:read("*a")
+  p:close()
+  local code = tonumber(out:match("exit (%d+)\n$"))
+  return out:gsub("exit %d+\n$", ""), code
+end
+
 return files
