@@ -33,7 +33,11 @@ function M.find(script_dir)
   local tried = {}
   local env = os.getenv("PUSHPULL_EMULATOR")
   if env and env ~= "" then
-    return env
+    local ok = executable(env)
+    if ok == true or ok == 0 then
+      return env
+    end
+    return nil, "PUSHPULL_EMULATOR names no executable file: " .. env
   end
   local candidates = {}
   local build = os.getenv("PUSHPULL_BUILD_DIR")

@@ -90,7 +90,10 @@ function M.code_of(err)
   -- nor a job that ended badly)
   local waiting = err.message == "timeout" or err.message == "nothing in flight"
     or err.message == "client is closed"
-  local job_ended = err.job_status ~= nil and err.job_status ~= "pending" and err.job_status ~= "submitting"
+  -- a job the service refused without an answer (rejected, no status) was
+  -- never received; one whose answer was lost (unknown) may exist: lost
+  local js = err.job_status
+  local job_ended = js == "done" or js == "faulted" or js == "unknown" or js == "expired" or js == "failed"
   if err.status == nil and not waiting and not job_ended then
     return M.NETWORK
   end

@@ -10,7 +10,7 @@ M.USAGE = [[
 usage: pushpull schedules ACTION [options]     (pushpull schedules ACTION --help for each)
 
 actions:
-  create --cron EXPR [--end-time TIME] (--items FILE | KEY=VALUE...)
+  create --cron EXPR --end-time TIME (--items FILE | KEY=VALUE...)
                        create a schedule; prints its id
   list                 the ids of the schedules, one a line
   show ID              the schedule, as the service describes it (JSON)
@@ -27,7 +27,7 @@ end
 
 M.specs = {
   create = {
-    usage = "pushpull schedules create --cron EXPR [--end-time TIME] (--items FILE | KEY=VALUE...)",
+    usage = "pushpull schedules create --cron EXPR --end-time TIME (--items FILE | KEY=VALUE...)",
     summary = "Creates a schedule that submits its items at each time the cron expression names;\n"
       .. "prints the schedule's id (the service's answer with --json).",
     details = "items: --items FILE, a JSON list of job parameters, or one item from KEY=VALUE words\n"
@@ -77,8 +77,8 @@ local function items(session, opts, positionals)
 end
 
 local function create(session, opts, positionals)
-  if not opts.cron then
-    session:usage("--cron is required")
+  if not opts.cron or not opts["end-time"] then
+    session:usage("--cron and --end-time are required")
   end
   local body = {cron = opts.cron, end_time = opts["end-time"], items = items(session, opts, positionals)}
   local answer, err = session:client().schedules:create(body)
