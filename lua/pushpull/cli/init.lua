@@ -304,12 +304,12 @@ end
 -- ctx.script_dir: the folder of the script (to find the emulator).
 function M.main(argv, ctx)
   local session = setmetatable({command = "", ctx = ctx or {}, opts = {}}, Session)
-  local ok, code = xpcall(run, function(e)
+  local ok, code = xpcall(function() return run(session, argv) end, function(e)
     if getmetatable(e) == Exit then
       return e
     end
     return debug.traceback(tostring(e), 2)
-  end, session, argv)
+  end)
   if not ok and session.cleanup then
     -- a live progress line is cleared before the error is written
     pcall(session.cleanup)

@@ -32,13 +32,13 @@ function M.mode(quiet)
   return M.stderr_is_tty() and "tty" or "plain"
 end
 
--- Columns of the terminal (COLUMNS, else stty), 80 when unknown.
+-- Columns of the terminal (COLUMNS, else stty on stderr), 80 when unknown.
 local function columns()
   local n = tonumber(os.getenv("COLUMNS") or "")
   if n and n > 0 then
     return n
   end
-  local p = io.popen("stty size </dev/tty 2>/dev/null")
+  local p = io.popen("stty size <&2 2>/dev/null")
   local out = p and p:read("*a") or ""
   if p then
     p:close()
