@@ -92,7 +92,7 @@ while [ $i -lt 100 ]; do
 done
 echo %s
 ]]):format(site:page_url(1), emu.url, tmp, site:page_url(2)))
-    local cmd = ("sh %s | %s batch - --chunk 1 --json --quiet"):format(cli.quote(script),
+    local cmd = ("sh %s | %s batch - --json --quiet"):format(cli.quote(script),
       cli.command({}, {emu = emu}):gsub(" *$", ""))
     local p = assert(io.popen(cmd .. "; echo \"exit=$?\""))
     local out = p:read("*a")

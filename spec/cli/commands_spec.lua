@@ -72,6 +72,9 @@ describe("pushpull (the command)", function()
 
     r = check(run({"wait", id}), 0)
     assert.equal(id .. " done\n", r.out)
+    -- ids from stdin with -
+    r = check(run({"status", "-"}, {stdin = id .. "\n\n"}), 0)
+    assert.equal(id .. " done\n", r.out)
     r = check(run({"status", id, "--json"}), 0)
     local info = json.decode(r.out)
     assert.equal(id, info.id)

@@ -29,7 +29,7 @@ M.specs = {
       {"public-url", arg = "URL", help = "with --callback: the URL the service must post to"},
       {"journal", arg = "FILE", help = "a journal of the batch, to resume it (pushpull.new{journal = FILE})"},
       {"timeout", arg = "SECONDS", help = "give up waiting after this long (default: no limit)"},
-      {"chunk", arg = "N", help = "lines read and submitted at a time (default 1000)"},
+      {"chunk", arg = "N", help = "lines read and submitted at a time, at most (default 1000; the first chunks are smaller)"},
       {"json", help = "one JSON line per ended job on stdout: id, status, url or query, path, error"},
       {"quiet", help = "no progress and no summary"},
       {"interval", arg = "SECONDS", help = "seconds between progress lines when stderr is not a terminal (5)"},
@@ -275,10 +275,13 @@ function M.run(session, opts, positionals)
 
   local deadline = timeout and (p.now() + timeout)
   local tick = p.mode == "tty" and 0.25 or math.min(interval, 1)
-  local eof = false
+  -- the first chunks are small (1, 2, 4, ... lines) so that a slow pipe's
+  -- first lines are at work at once; then --chunk lines a request
+  local eof, size = false, 1
   while not eof do
     local values
-    values, eof = read_chunk(input, chunk)
+    values, eof = read_chunk(input, math.min(size, chunk))
+    size = size * 2
     if #values > 0 then
       run:submit(values)
       run:drain()

@@ -1,5 +1,7 @@
 -- pushpull status | wait | results: jobs the service already has, by id
 -- (the ids on the command line, or one a line on stdin with "-").
+--
+-- Their usage lines say ID...|-: "-" reads the ids from stdin.
 local cli = require("pushpull.cli")
 
 local M = {}
@@ -8,25 +10,26 @@ local JSON = {"json", help = "one JSON line per job on stdout"}
 
 M.specs = {
   status = {
-    usage = "pushpull status ID... [--json]",
+    usage = "pushpull status ID...|- [--json]",
     summary = "Asks the service for each job's status now and prints \"ID STATUS\".\n"
       .. "Exits 0 when no job faulted or was lost (pending jobs are fine), 1 otherwise.",
     options = {JSON},
   },
   wait = {
-    usage = "pushpull wait ID... [--timeout SECONDS] [--json]",
+    usage = "pushpull wait ID...|- [--timeout SECONDS] [--json]",
     summary = "Waits until every job has ended and prints \"ID STATUS\" for each.\n"
       .. "Exits 0 when all are done, 1 when one faulted, was lost or did not end in time.",
     options = {{"timeout", arg = "SECONDS", help = "give up after this long (default: no limit)"}, JSON},
   },
   results = {
-    usage = "pushpull results ID... [--type raw|parsed|png|markdown] [--out DIR] [--json]",
+    usage = "pushpull results ID...|- [--type raw|parsed|png|markdown] [--out DIR] [--json]",
     summary = "Downloads each job's results. Without --out, one JSON line per job on stdout,\n"
       .. "{\"id\": ..., \"results\": [...]} (parsed content decoded); with --out, files in DIR:\n"
       .. "DIR/ID.json, or with --type png the images, DIR/ID.png, DIR/ID-2.png, ...",
     options = {
       {"type", arg = "TYPE", help = "raw, parsed, png or markdown (default: the service's)"},
       {"out", arg = "DIR", help = "write files there (created when missing) and print their paths"},
+      {"json", help = "with --out: {\"id\": ..., \"path\": ...} lines instead of paths"},
     },
   },
 }
