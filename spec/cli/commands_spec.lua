@@ -245,15 +245,24 @@ describe("pushpull (the command)", function()
     local process = require("support.process")
     local p = process.start(require("support.env").lua_name,
       {cli.script, "emulator", "--port", "0", "--user", "someone:secret"})
-    -- the emulator runs as a child of the command: stopped by its id too
     local children = h.read_file(("/proc/%d/task/%d/children"):format(p.pid, p.pid)) or ""
+    local child = tonumber(children:match("%d+"))
+    assert.is_truthy(child, "the emulator runs as a child of the command")
     local r2 = check(cli.run({"submit", "url=" .. site:page_url(3), "--wait"},
       {env = {PUSHPULL_BASE_URL = p.url, PUSHPULL_USERNAME = "someone", PUSHPULL_PASSWORD = "secret"}}), 0)
     assert.matches("^%d+ done\n$", r2.out)
-    for child in children:gmatch("%d+") do
-      os.execute("kill -TERM " .. child .. " 2>/dev/null")
-    end
+    -- stopping the command stops the emulator
     p:stop()
+    local socket = require("socket")
+    local deadline = socket.gettime() + 5
+    while process.alive(child) and socket.gettime() < deadline do
+      socket.sleep(0.05)
+    end
+    local gone = not process.alive(child)
+    if not gone then
+      os.execute("kill -KILL " .. child)
+    end
+    assert.is_true(gone, "the emulator outlived the command")
 
     -- a missing emulator is named
     r = check(run({"emulator"}, {env = {PUSHPULL_EMULATOR = "/nonexistent/emu"}}), 2)

@@ -73,7 +73,19 @@ function M.run(session, opts, positionals)
   if not path then
     session:fail(2, err)
   end
-  local words = {"exec", quote(path)}
+  -- Lua cannot exec: the emulator runs as a child of this process, and is
+  -- told to stop when this process ends, however it ends (setpriv, of
+  -- util-linux, sets the parent-death signal before it becomes the emulator)
+  local words = {"exec"}
+  local p = io.popen("command -v setpriv 2>/dev/null")
+  local setpriv = p and p:read("*l")
+  if p then
+    p:close()
+  end
+  if setpriv and setpriv ~= "" then
+    words[#words + 1] = "setpriv --pdeathsig TERM --"
+  end
+  words[#words + 1] = quote(path)
   for _, a in ipairs(positionals) do
     words[#words + 1] = quote(a)
   end
