@@ -56,6 +56,7 @@ build = {
     ["pushpull.cli.params"] = "lua/pushpull/cli/params.lua",
     ["pushpull.cli.progress"] = "lua/pushpull/cli/progress.lua",
     ["pushpull.cli.schedules"] = "lua/pushpull/cli/schedules.lua",
+    ["pushpull.cli.session"] = "lua/pushpull/cli/session.lua",
     ["pushpull.cli.submit"] = "lua/pushpull/cli/submit.lua",
     ["pushpull.core"] = {
       sources = {

@@ -3,7 +3,7 @@
 -- chunks as it comes, so a pipe starts working at its first lines and
 -- memory stays flat: each job is let go of once it ended (its results
 -- written to --out DIR by the client as they come).
-local cli = require("pushpull.cli")
+local exits = require("pushpull.cli.session")
 local params = require("pushpull.cli.params")
 local progress = require("pushpull.cli.progress")
 
@@ -188,7 +188,7 @@ function Run:submit(values)
   if not batch then
     -- a request the service could not be reached for, or refused the
     -- credentials of: one message for all, not one per job
-    self.failing = cli.code_of(err) == cli.NETWORK
+    self.failing = exits.code_of(err) == exits.NETWORK
     self:drain()
     if self.failing then
       self.progress:finish()
@@ -317,9 +317,9 @@ function M.run(session, opts, positionals)
   p:finish(summary(run, pending, p:elapsed()))
   local c = run.counts
   if pending > 0 or c.faulted > 0 or c.lost > 0 or (run.out and c.saved < c.done) then
-    return cli.SOME_FAILED
+    return exits.SOME_FAILED
   end
-  return cli.OK
+  return exits.OK
 end
 
 return M

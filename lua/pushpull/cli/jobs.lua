@@ -2,7 +2,7 @@
 -- (the ids on the command line, or one a line on stdin with "-").
 --
 -- Their usage lines say ID...|-: "-" reads the ids from stdin.
-local cli = require("pushpull.cli")
+local exits = require("pushpull.cli.session")
 
 local M = {}
 
@@ -66,8 +66,8 @@ end
 
 -- Keeps the worst exit code: network (3) over failed (1) over ok (0).
 local function worse(a, b)
-  if a == cli.NETWORK or b == cli.NETWORK then
-    return cli.NETWORK
+  if a == exits.NETWORK or b == exits.NETWORK then
+    return exits.NETWORK
   end
   return math.max(a, b)
 end
@@ -75,8 +75,8 @@ end
 -- Reports the failure of one job's call; ends the command when the service
 -- cannot be reached. Returns the exit code it stands for.
 local function job_failure(session, id, err)
-  local code = cli.code_of(err)
-  if code == cli.NETWORK then
+  local code = exits.code_of(err)
+  if code == exits.NETWORK then
     session:fail_with(err, id)
   end
   io.stderr:write("pushpull: ", id, ": ", (tostring(err):gsub("^pushpull: ", "")), "\n")
@@ -106,7 +106,7 @@ end
 
 function M.status(session, opts, list)
   local client = session:client()
-  local code = cli.OK
+  local code = exits.OK
   for _, id in ipairs(list) do
     local job = attach(session, client, id)
     local status, err = job:refresh()
@@ -115,7 +115,7 @@ function M.status(session, opts, list)
     else
       report(session, opts, job)
       if BAD[status] then
-        code = worse(code, cli.SOME_FAILED)
+        code = worse(code, exits.SOME_FAILED)
       end
     end
   end
@@ -131,14 +131,14 @@ function M.wait(session, opts, list)
     jobs[i] = attach(session, client, id)
   end
   local ok, err = client:wait_all(jobs, {timeout = timeout})
-  local code = cli.OK
+  local code = exits.OK
   if not ok and err.message ~= "timeout" then
     code = job_failure(session, "wait", err)
   end
   for _, job in ipairs(jobs) do
     report(session, opts, job)
     if job.status ~= "done" then
-      code = worse(code, cli.SOME_FAILED)
+      code = worse(code, exits.SOME_FAILED)
     end
   end
   return code
@@ -153,7 +153,7 @@ function M.results(session, opts, list)
     session:mkdir(out)
   end
   local client = session:client()
-  local code = cli.OK
+  local code = exits.OK
   for _, id in ipairs(list) do
     local job = attach(session, client, id)
     code = worse(code, M.deliver(session, opts, job))
@@ -179,14 +179,14 @@ function M.deliver(session, opts, job)
         session:out(p)
       end
     end
-    return cli.OK
+    return exits.OK
   end
   local results, err = job:results{type = rtype}
   if not results then
     return job_failure(session, id, err)
   end
   session:json_line({id = id, results = results})
-  return cli.OK
+  return exits.OK
 end
 
 M.worse = worse

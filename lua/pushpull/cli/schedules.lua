@@ -1,5 +1,5 @@
 -- pushpull schedules ACTION: the scheduler (client.schedules).
-local cli = require("pushpull.cli")
+local exits = require("pushpull.cli.session")
 local params = require("pushpull.cli.params")
 
 local M = {}
@@ -86,7 +86,7 @@ local function create(session, opts, positionals)
     session:fail_with(err, "create")
   end
   session:answer(opts, answer, {id_text(type(answer) == "table" and answer.schedule_id or "?")})
-  return cli.OK
+  return exits.OK
 end
 
 function M.run(session, opts, positionals, action)
@@ -106,7 +106,7 @@ function M.run(session, opts, positionals, action)
       ids[i] = id_text(id)
     end
     session:answer(opts, answer, ids)
-    return cli.OK
+    return exits.OK
   end
   local id = positionals[1]
   if #positionals ~= 1 or not id:match("^[%w%-_]+$") then
@@ -127,7 +127,7 @@ function M.run(session, opts, positionals, action)
   if action == "show" or action == "runs" then
     session:json_line(answer)
   end
-  return cli.OK
+  return exits.OK
 end
 
 return M

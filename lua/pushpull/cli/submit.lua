@@ -1,7 +1,7 @@
 -- pushpull submit: one job, its parameters as KEY=VALUE words or a JSON
 -- file (pushpull.cli.params). Prints the job's id; --wait waits for it to
 -- end, --out saves its results.
-local cli = require("pushpull.cli")
+local exits = require("pushpull.cli.session")
 local params = require("pushpull.cli.params")
 local jobs = require("pushpull.cli.jobs")
 
@@ -51,7 +51,7 @@ function M.run(session, opts, positionals)
     else
       session:out(job.id)
     end
-    return cli.OK
+    return exits.OK
   end
   local ok, werr = job:wait{timeout = timeout}
   if not ok then
@@ -62,7 +62,7 @@ function M.run(session, opts, positionals)
     return jobs.deliver(session, opts, job)
   end
   jobs.report(session, opts, job)
-  return cli.OK
+  return exits.OK
 end
 
 return M
