@@ -33,29 +33,53 @@ describe("pushpull batch in a terminal", function()
     h.rmdir(tmp)
   end)
 
-  -- The lines of the pane now, trailing blank lines dropped.
-  local function screen()
-    local lines = cli.lines(sh(tmux .. " capture-pane -p -t cli"))
+  -- The lines of the pane now (with `history`, those scrolled off too),
+  -- trailing blank lines dropped.
+  local function screen(history)
+    local lines = cli.lines(sh(tmux .. " capture-pane -p -t cli" .. (history and " -S -" or "")))
     while #lines > 0 and not lines[#lines]:find("%S") do
       lines[#lines] = nil
     end
     return lines
   end
 
-  it("shows one live line, redrawn in place, then a clean summary", function()
+  -- Starts `pushpull batch FILE extra...` on the pages 1..n in a new pane
+  -- of 120 x 30; a line EXIT=code follows its end.
+  local function start(n, extra)
+    sh(tmux .. " kill-session -t cli")
     local urls = {}
-    for i = 1, 200 do
+    for i = 1, n do
       urls[i] = site:page_url(i)
     end
     local input = tmp .. "/urls.txt"
     local f = assert(io.open(input, "w"))
     f:write(table.concat(urls, "\n"), "\n")
     f:close()
-    local out = tmp .. "/out"
+    local argv = {"batch", input}
+    for _, a in ipairs(extra) do
+      argv[#argv + 1] = a
+    end
     local command = ("cd %s && %s; echo \"EXIT=$?\"; sleep 60"):format(cli.quote(tmp),
-      cli.command({"batch", input, "--out", out}, {emu = emu, home = tmp}))
-    local started = sh(("%s new-session -d -s cli -x 120 -y 30 %s"):format(tmux, cli.quote(command)))
-    assert.equal("", started)
+      cli.command(argv, {emu = emu, home = tmp}))
+    assert.equal("", sh(("%s new-session -d -s cli -x 120 -y 30 %s"):format(tmux, cli.quote(command))))
+  end
+
+  -- The pane's lines once EXIT= shows, with its history (60 s at most).
+  local function ended()
+    local deadline = socket.gettime() + 60
+    while socket.gettime() < deadline do
+      local lines = screen(true)
+      if table.concat(lines, "\n"):find("EXIT=%d+") then
+        return lines
+      end
+      socket.sleep(0.2)
+    end
+    error("the run did not end within 60 s")
+  end
+
+  it("shows one live line, redrawn in place, then a clean summary", function()
+    local out = tmp .. "/out"
+    start(200, {"--out", out})
 
     -- while it runs: every look at the pane shows at most one progress line
     local live_seen, counts = 0, {}
@@ -94,5 +118,21 @@ describe("pushpull batch in a terminal", function()
       final[#final - 1])
     -- nothing else was written: the summary is the first line of the pane
     assert.equal(2, #final, text)
+  end)
+
+  it("keeps --json lines whole when stdout is the same terminal", function()
+    start(50, {"--json"})
+    local lines = ended()
+    local json = require("pushpull.json")
+    local records = 0
+    for i = 1, #lines - 2 do
+      local doc = json.decode(lines[i])
+      assert.is_table(doc, "not a JSON line: " .. lines[i])
+      assert.equal("done", doc.status)
+      records = records + 1
+    end
+    assert.equal(50, records)
+    assert.matches("^pushpull: 50 jobs in %d+:%d%d: 50 done, 0 faulted$", lines[#lines - 1])
+    assert.equal("EXIT=0", lines[#lines])
   end)
 end)

@@ -131,6 +131,9 @@ function Run:ended(job)
     end
   end
   if self.json then
+    if self.stdout_tty then
+      self.progress:clear()
+    end
     self.session:json_line({id = job.id, status = status, [self.key] = value,
       path = job.results_path, error = err})
   end
@@ -269,6 +272,8 @@ function M.run(session, opts, positionals)
     session = session, client = client, progress = p, json = opts.json,
     key = opts.queries and "query" or "url", params = shared, out = opts.out,
     callback = opts.callback and true or nil,
+    -- JSON lines and the live line on one terminal: the line steps aside
+    stdout_tty = opts.json and p.mode == "tty" and progress.is_tty(1),
     active = {}, values = {},
     counts = {submitted = 0, done = 0, faulted = 0, lost = 0, saved = 0},
   }, Run)

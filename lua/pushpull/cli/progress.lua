@@ -15,9 +15,9 @@ local CLEAR = "\r\27[K"
 local REDRAW_EVERY = 0.1 -- seconds between redraws of the live line
 local RATE_WINDOW = 10 -- seconds of history the rate is measured over
 
--- Whether fd 2 is a terminal, asked once of test(1): Lua has no isatty.
-function M.stderr_is_tty()
-  local ok, how, code = os.execute("test -t 2")
+-- Whether fd (2: stderr) is a terminal, asked of test(1): Lua has no isatty.
+function M.is_tty(fd)
+  local ok, how, code = os.execute("test -t " .. (fd or 2))
   if type(ok) == "number" then -- Lua 5.1 / LuaJIT: the status
     return ok == 0
   end
@@ -29,7 +29,7 @@ function M.mode(quiet)
   if quiet then
     return "quiet"
   end
-  return M.stderr_is_tty() and "tty" or "plain"
+  return M.is_tty(2) and "tty" or "plain"
 end
 
 -- Columns of the terminal (COLUMNS, else stty on stderr), 80 when unknown.
@@ -168,33 +168,37 @@ function Progress:update(counts, force)
   self.stream:flush()
 end
 
+-- Takes the live line off the screen until the next update (before
+-- something is written to a stdout that is the same terminal).
+function Progress:clear()
+  if self.shown then
+    self.stream:write(CLEAR)
+    self.stream:flush()
+    self.shown = false
+    self.last_draw = nil
+  end
+end
+
 -- A line of its own (a job that failed, a warning), above the live line.
 function Progress:message(text)
   if self.mode == "quiet" then
     return
   end
-  if self.shown then
-    self.stream:write(CLEAR)
-    self.shown = false
-  end
+  self:clear()
   self.stream:write(text, "\n")
   self.stream:flush()
   if self.mode == "tty" then
-    self.last_draw = nil
     self:update(nil, true)
   end
 end
 
 -- Clears the live line and writes the summary (not in quiet mode).
 function Progress:finish(summary)
-  if self.shown then
-    self.stream:write(CLEAR)
-    self.shown = false
-  end
+  self:clear()
   if self.mode ~= "quiet" and summary then
     self.stream:write(summary, "\n")
+    self.stream:flush()
   end
-  self.stream:flush()
 end
 
 -- Seconds since the progress began.
