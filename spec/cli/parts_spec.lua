@@ -15,7 +15,7 @@ describe("pushpull command parts", function()
     assert.equal("h", credentials.host("http://u:p@h:1/"))
 
     local text = [[
-# a comment line is words too, but none of them is a keyword
+# a comment: machine h login comment password comment
 machine other.example login a password b
 macdef init
 machine h login macro password macro

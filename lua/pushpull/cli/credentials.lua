@@ -50,8 +50,10 @@ end
 -- {login, password} of host in netrc text (the first machine entry that
 -- names it, else the default entry), or nil.
 function M.from_netrc(text, host)
-  -- a macro definition runs to the next empty line: none of it is an entry
-  local w = words((text .. "\n\n"):gsub("macdef[^\n]*\n.-\n[ \t]*\n", "\n"))
+  -- a macro definition runs to the next empty line, a comment to the end of
+  -- its line: none of them is an entry
+  text = ("\n" .. text .. "\n\n"):gsub("\n[ \t]*#[^\n]*", "\n")
+  local w = words((text:gsub("macdef[^\n]*\n.-\n[ \t]*\n", "\n")))
   local entries, current = {}, nil
   local i = 1
   while i <= #w do
