@@ -46,6 +46,18 @@ build = {
     ["pushpull.drivers.luv"] = "lua/pushpull/drivers/luv.lua",
     ["pushpull.drivers.ngx"] = "lua/pushpull/drivers/ngx.lua",
     ["pushpull.ngx"] = "lua/pushpull/ngx.lua",
+    ["pushpull.cli"] = "lua/pushpull/cli/init.lua",
+    ["pushpull.cli.args"] = "lua/pushpull/cli/args.lua",
+    ["pushpull.cli.batch"] = "lua/pushpull/cli/batch.lua",
+    ["pushpull.cli.credentials"] = "lua/pushpull/cli/credentials.lua",
+    ["pushpull.cli.emulator"] = "lua/pushpull/cli/emulator.lua",
+    ["pushpull.cli.ips"] = "lua/pushpull/cli/ips.lua",
+    ["pushpull.cli.jobs"] = "lua/pushpull/cli/jobs.lua",
+    ["pushpull.cli.params"] = "lua/pushpull/cli/params.lua",
+    ["pushpull.cli.progress"] = "lua/pushpull/cli/progress.lua",
+    ["pushpull.cli.schedules"] = "lua/pushpull/cli/schedules.lua",
+    ["pushpull.cli.session"] = "lua/pushpull/cli/session.lua",
+    ["pushpull.cli.submit"] = "lua/pushpull/cli/submit.lua",
     ["pushpull.core"] = {
       sources = {
         "binding/core.c",
@@ -84,6 +96,10 @@ build = {
       libdirs = { "$(CURL_LIBDIR)", "$(JANSSON_LIBDIR)", "$(MHD_LIBDIR)" },
       libraries = { "curl", "jansson", "microhttpd" },
     },
+  },
+  -- the pushpull command (LuaRocks wraps it to run with the rock's Lua and tree)
+  install = {
+    bin = { pushpull = "bin/pushpull" },
   },
 }
 -- `luarocks test` in a checkout: builds everything, then runs the C tests

@@ -3,8 +3,9 @@
 -- needs (lua-cjson), where it comes from and its license, and `luarocks
 -- test` runs the specs. Installed into a temporary tree -- offline, from a
 -- copy of the sources, with lua-cjson resolved by LuaRocks from a local
--- rocks server -- it holds only modules, and a workflow runs from there
--- against the emulator with nothing else on package.path / package.cpath.
+-- rocks server -- it holds only modules and the pushpull command, and a
+-- workflow and the command run from there against the emulator with
+-- nothing else on package.path / package.cpath.
 local env = require("support.env")
 local h = require("support.client")
 
@@ -92,7 +93,7 @@ describe("rockspec", function()
     local base = h.tmpdir()
     local src, tree, server = base .. "/src", base .. "/tree", base .. "/rocks"
     -- the sources the rock builds from, copied: the checkout stays clean
-    assert(sh(("mkdir -p '%s' '%s' '%s/cjson' && cd '%s' && cp -r %s LICENSE lua binding core common '%s'")
+    assert(sh(("mkdir -p '%s' '%s' '%s/cjson' && cd '%s' && cp -r %s LICENSE lua bin binding core common '%s'")
       :format(src, server, base, env.root, ROCKSPEC:match("^[^/]+"), src)) == 0)
     local luarocks = ("luarocks --lua-version=%s --tree='%s' --only-server='%s'"):format(lua_version, tree, server)
 
@@ -132,22 +133,28 @@ describe("rockspec", function()
     code, out = sh(("cd /tmp && LUA_PATH='%s/share/lua/%s/?.lua;%s/share/lua/%s/?/init.lua' "
       .. "LUA_CPATH='%s/lib/lua/%s/?.so' %s '%s/workflow.lua' '%s' '%s'")
       :format(tree, lua_version, tree, lua_version, tree, lua_version, interpreter, base, emu.url, site.url))
+    -- the pushpull command, from the tree's bin/ alone
+    local ccode, cout = sh(("cd /tmp && env -u LUA_PATH -u LUA_CPATH -u PUSHPULL_BUILD_DIR PUSHPULL_USERNAME=user"
+      .. " PUSHPULL_PASSWORD=pass1 '%s/bin/pushpull' --base-url '%s' submit url='%s/page/5' --wait")
+      :format(tree, emu.url, site.url))
     emu:stop()
     site:stop()
     h.rmdir(base)
     assert.are.equal(0, code, out)
     assert.are.equal(("done 2 from %s/lib/lua/%s/pushpull/core.so %s/lib/lua/%s/cjson.so\n")
       :format(tree, lua_version, tree, lua_version), out:gsub("exit=%d+%s*$", ""))
+    assert.are.equal(0, ccode, cout)
+    assert.matches("^%d+ done\nexit=0", cout)
   end
 
   -- Each busted run installs for the Lua it runs under; `make test` runs
   -- both, so both installs are checked without building four times.
   if env.is_luajit then
-    it("installs offline for LuaJIT, only modules, and runs a workflow from its tree alone", function()
+    it("installs offline for LuaJIT, only modules and the command, and runs both from its tree alone", function()
       install_and_run("5.1", "luajit", "LUA_INCDIR=/usr/include/luajit-2.1")
     end)
   else
-    it("installs offline for Lua 5.4, only modules, and runs a workflow from its tree alone", function()
+    it("installs offline for Lua 5.4, only modules and the command, and runs both from its tree alone", function()
       install_and_run("5.4", "lua5.4")
     end)
   end
