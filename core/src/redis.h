@@ -131,14 +131,15 @@ typedef struct pp_rstore {
     char token[96];
 } pp_rstore;
 
-/* One job of an answer or a move. fields_json: "" or NULL, or a JSON
- * object of strings set on the job's hash with the move (its error, its
- * result file...). to: one state name, or a path "done,fetching,fetched"
- * taken in order. */
+/* One job of an answer or a move. to: a state name, or for a move a path
+ * "done,fetching,fetched" taken in order. fields_json (moves): "" or
+ * NULL, or a JSON object of strings set on the job's hash (its error, its
+ * results path...). id (answers): the service's id when the key is not. */
 typedef struct pp_rjob {
     const char *key;
     const char *to;
     const char *fields_json;
+    const char *id;
 } pp_rjob;
 
 /* Lease kinds for renew and release. */
@@ -151,14 +152,19 @@ void pp_rstore_cleanup(pp_rstore *s);
 /* A tag may be used in a key's hash tag: 1..64 bytes, no '{', '}'. */
 int pp_rstore_tag_valid(const char *tag);
 
-/* Reply: 1 recorded, 0 already recorded. */
+/* A submission of nvalues values, recorded before it is sent. The jobs
+ * may be made with it (keys[i], values[i]: the job's value of the list,
+ * JSON; state submitting) or by its answer (njobs 0).
+ * Reply: 1 recorded, 0 already recorded. */
 int pp_rstore_submit(pp_rstore *s, const char *tag, const char *sid, const char *params,
-                     size_t params_len, long nvalues, pp_redis_done done, void *ud);
-/* The answer of submission sid: its jobs (to = their first state), or
- * lost = 1 (no jobs: the answer never came). Pending jobs are held for
- * polling by this process for poll_ms (0: any poller may take them);
- * finished ones are held by it for hold_ms (0: claimable by all).
- * Reply: the number of jobs added, 0 if the answer was recorded already. */
+                     size_t params_len, long nvalues, const char *const *keys,
+                     const char *const *values, size_t njobs, pp_redis_done done, void *ud);
+/* The answer of submission sid: its jobs (to = their first state; jobs the
+ * submission made move on from submitting), or lost = 1 (the answer never
+ * came). Pending jobs are held for polling by this process for poll_ms
+ * (0: any poller may take them); finished ones are held by it for hold_ms
+ * (0: claimable by all). Reply: the number of jobs made or moved, 0 if
+ * the answer was recorded already. */
 int pp_rstore_answer(pp_rstore *s, const char *tag, const char *sid, int lost, const pp_rjob *jobs,
                      size_t n, long poll_ms, long hold_ms, pp_redis_done done, void *ud);
 /* Reply: one integer per job: 1 moved, 0 already there, -1 refused (not
@@ -184,10 +190,17 @@ int pp_rstore_renew(pp_rstore *s, const char *tag, int kind, const char *const *
  * any process. Reply: one integer per key: 1 done, 0 not held. */
 int pp_rstore_release(pp_rstore *s, const char *tag, int kind, const char *const *keys, size_t n,
                       int handed, long delay_ms, pp_redis_done done, void *ud);
-/* A page of the tag's jobs in state (NULL: all). Reply: [next_cursor,
- * key1, state1, ...]; next_cursor "0" ends the listing. */
-int pp_rstore_list(pp_rstore *s, const char *tag, const char *state, const char *cursor, long count,
+/* Hands the jobs out to this process at once, without a lease (the
+ * journal's claim): each unless another process has it or holds it.
+ * Reply: one integer per key: 1 this process has it, 0 not. */
+int pp_rstore_take(pp_rstore *s, const char *tag, const char *const *keys, size_t n,
                    pp_redis_done done, void *ud);
+/* A page of the tag's jobs in state (NULL: all), only those not handed
+ * out when unhanded is set. Reply: [next_cursor, key1, fields1, ...],
+ * fields the job's hash as a flat array (state, id, sub, value, error...);
+ * next_cursor "0" ends the listing. */
+int pp_rstore_list(pp_rstore *s, const char *tag, const char *state, int unhanded,
+                   const char *cursor, long count, pp_redis_done done, void *ud);
 /* The tag's counters (HGETALL of its meta hash): open, unhanded, jobs,
  * subs, lost. */
 int pp_rstore_counts(pp_rstore *s, const char *tag, pp_redis_done done, void *ud);

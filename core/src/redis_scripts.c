@@ -59,21 +59,38 @@
     "  end\n"                                                                               \
     "end\n"
 
-/* ARGV: sid, params, values, token. 1 recorded, 0 already there. */
+/* ARGV: sid, params, values, token, then key, value pairs: the jobs known
+ * before the answer (made in state submitting; none when jobs are made by
+ * the answer). 1 recorded, 0 already there. */
 static const char submit_lua[] =
     PRELUDE
-    "local sk = base .. 'sub:' .. ARGV[1]\n"
+    "local sid = ARGV[1]\n"
+    "local sk = base .. 'sub:' .. sid\n"
     "if redis.call('EXISTS', sk) == 1 then return 0 end\n"
-    "local n = tonumber(ARGV[3])\n"
-    "redis.call('HSET', sk, 'params', ARGV[2], 'values', n, 'state', 'sent',\n"
+    "local n, k = tonumber(ARGV[3]), 0\n"
+    "for i = 5, #ARGV - 1, 2 do\n"
+    "  local jk = base .. 'job:' .. ARGV[i]\n"
+    "  if redis.call('EXISTS', jk) == 0 then\n"
+    "    redis.call('HSET', jk, 'state', 'submitting', 'sub', sid, 'idx', k,\n"
+    "      'value', ARGV[i + 1], 'at', now)\n"
+    "    redis.call('SADD', base .. 'jobs', ARGV[i])\n"
+    "    redis.call('SADD', base .. 's:submitting', ARGV[i])\n"
+    "    k = k + 1\n"
+    "  end\n"
+    "end\n"
+    "redis.call('HSET', sk, 'params', ARGV[2], 'values', n, 'jobs', k, 'state', 'sent',\n"
     "  'by', ARGV[4], 'at', now)\n"
-    "redis.call('ZADD', base .. 'subs', now, ARGV[1])\n"
-    "redis.call('HINCRBY', meta, 'open', n)\n"
+    "redis.call('ZADD', base .. 'subs', now, sid)\n"
+    "redis.call('HINCRBY', meta, 'open', n - k)\n"
+    "redis.call('HINCRBY', meta, 'unhanded', k)\n"
+    "redis.call('HINCRBY', meta, 'jobs', k)\n"
     "redis.call('HINCRBY', meta, 'subs', 1)\n"
     "return 1\n";
 
 /* ARGV: sid, outcome ('answered' | 'lost'), token, poll_ms, hold_ms, then
- * key, state pairs. The number of jobs added, 0 if recorded already. */
+ * key, state, id triples: a job the submission made moves on from
+ * submitting, another is made (id '' keeps none). The number of jobs
+ * made or moved, 0 if the answer was recorded already. */
 static const char answer_lua[] =
     PRELUDE
     "local sid = ARGV[1]\n"
@@ -82,25 +99,37 @@ static const char answer_lua[] =
     "if not st then return redis.error_reply('PPSTORE no submission ' .. sid) end\n"
     "if st ~= 'sent' then return 0 end\n"
     "local token, poll_ms, hold_ms = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-    "local added = 0\n"
-    "for i = 6, #ARGV - 1, 2 do\n"
-    "  local key, state = ARGV[i], ARGV[i + 1]\n"
+    "local made, moved = 0, 0\n"
+    "for i = 6, #ARGV - 2, 3 do\n"
+    "  local key, state, id = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
     "  local jk = base .. 'job:' .. key\n"
-    "  if redis.call('EXISTS', jk) == 0 then\n"
-    "    redis.call('HSET', jk, 'state', state, 'sub', sid, 'idx', (i - 6) / 2, 'at', now)\n"
+    "  local cur = redis.call('HGET', jk, 'state')\n"
+    "  local ok = true\n"
+    "  if not cur then\n"
+    "    redis.call('HSET', jk, 'state', state, 'sub', sid, 'idx', made, 'at', now)\n"
     "    redis.call('SADD', base .. 'jobs', key)\n"
     "    redis.call('SADD', base .. 's:' .. state, key)\n"
+    "    made = made + 1\n"
+    "  elseif cur == 'submitting' and redis.call('HGET', jk, 'sub') == sid then\n"
+    "    redis.call('HSET', jk, 'state', state)\n"
+    "    redis.call('SMOVE', base .. 's:' .. cur, base .. 's:' .. state, key)\n"
+    "    moved = moved + 1\n"
+    "  else\n"
+    "    ok = false\n"
+    "  end\n"
+    "  if ok then\n"
+    "    if id ~= '' then redis.call('HSET', jk, 'id', id) end\n"
     "    place(jk, key, state, token, poll_ms, hold_ms)\n"
-    "    added = added + 1\n"
     "  end\n"
     "end\n"
     "local n = tonumber(redis.call('HGET', sk, 'values')) or 0\n"
-    "redis.call('HSET', sk, 'state', ARGV[2], 'jobs', added)\n"
-    "redis.call('HINCRBY', meta, 'open', -n)\n"
-    "redis.call('HINCRBY', meta, 'unhanded', added)\n"
-    "redis.call('HINCRBY', meta, 'jobs', added)\n"
+    "local k = tonumber(redis.call('HGET', sk, 'jobs')) or 0\n"
+    "redis.call('HSET', sk, 'state', ARGV[2], 'jobs', k + made)\n"
+    "redis.call('HINCRBY', meta, 'open', k - n)\n"
+    "redis.call('HINCRBY', meta, 'unhanded', made)\n"
+    "redis.call('HINCRBY', meta, 'jobs', made)\n"
     "if ARGV[2] == 'lost' then redis.call('HINCRBY', meta, 'lost', n) end\n"
-    "return added\n";
+    "return made + moved\n";
 
 /* ARGV: token, poll_ms, hold_ms, then key, path, fields triples; a path
  * is states to take in order ("done,fetching,fetched"), starting after
@@ -220,13 +249,25 @@ static const char renew_lua[] =
     "  return 1\n"
     "end)\n";
 
-/* ARGV: kind, token, outcome ('handed' | 'return' for claims, the delay
- * before the next poll in ms for polls), keys. 1 released, 0 not held. A
- * job this token handed out already answers 1 again (a resent release). */
+/* ARGV: kind, token, outcome, keys. Claims: 'handed' (held jobs handed
+ * out for good), 'return' (claimable again), 'take' (handed out at once
+ * unless handed out already or held by another: the journal's claim);
+ * polls: the delay in ms before the next poll. 1 done, 0 not held. A job
+ * this token handed out already answers 1 again (a resent release). */
 static const char release_lua[] =
     PRELUDE LEASE_KIND
     "return each(function(jk, key)\n"
-    "  if ARGV[1] == 'claim' and redis.call('HGET', jk, 'handed') == ARGV[2] then return 1 end\n"
+    "  local handed = redis.call('HGET', jk, 'handed')\n"
+    "  if ARGV[1] == 'claim' and handed then return handed == ARGV[2] and 1 or 0 end\n"
+    "  if ARGV[3] == 'take' then\n"
+    "    local h = held(jk, key)\n"
+    "    if not redis.call('HGET', jk, 'state') or (h and h ~= ARGV[2]) then return 0 end\n"
+    "    redis.call('HSET', jk, 'handed', ARGV[2])\n"
+    "    redis.call('HDEL', jk, 'holder')\n"
+    "    redis.call('ZREM', ready, key)\n"
+    "    redis.call('HINCRBY', meta, 'unhanded', -1)\n"
+    "    return 1\n"
+    "  end\n"
     "  if not mine(jk, key) then return 0 end\n"
     "  redis.call('HDEL', jk, field)\n"
     "  if ARGV[1] == 'poll' then\n"
@@ -241,7 +282,10 @@ static const char release_lua[] =
     "  return 1\n"
     "end)\n";
 
-/* ARGV: state ('' for all), cursor, count. [next_cursor, key, state, ...]. */
+/* ARGV: state ('' for all), cursor, count, unhanded ('1': only jobs not
+ * handed out). [next_cursor, key, fields, key, fields...]: fields is the
+ * job's hash (state, id, sub, value, and what moves set: error, results
+ * path...); a page may hold fewer than count, next_cursor "0" ends. */
 static const char list_lua[] =
     PRELUDE
     "local set = base .. 'jobs'\n"
@@ -249,8 +293,11 @@ static const char list_lua[] =
     "local r = redis.call('SSCAN', set, ARGV[2], 'COUNT', tonumber(ARGV[3]))\n"
     "local out = {r[1]}\n"
     "for _, key in ipairs(r[2]) do\n"
-    "  out[#out + 1] = key\n"
-    "  out[#out + 1] = redis.call('HGET', base .. 'job:' .. key, 'state') or ''\n"
+    "  local jk = base .. 'job:' .. key\n"
+    "  if ARGV[4] ~= '1' or redis.call('HEXISTS', jk, 'handed') == 0 then\n"
+    "    out[#out + 1] = key\n"
+    "    out[#out + 1] = redis.call('HGETALL', jk)\n"
+    "  end\n"
     "end\n"
     "return out\n";
 /* clang-format on */

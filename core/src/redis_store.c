@@ -133,15 +133,25 @@ void pp_rstore_cleanup(pp_rstore *s)
 }
 
 int pp_rstore_submit(pp_rstore *s, const char *tag, const char *sid, const char *params,
-                     size_t params_len, long nvalues, pp_redis_done done, void *ud)
+                     size_t params_len, long nvalues, const char *const *keys,
+                     const char *const *values, size_t njobs, pp_redis_done done, void *ud)
 {
     args a;
-    if (begin(s, &a, tag) < 0 || !sid || !*sid || nvalues < 0)
+    if (begin(s, &a, tag) < 0 || !sid || !*sid || nvalues < 0 || (njobs && !keys) ||
+        njobs > (size_t)nvalues)
         return -1;
     add_str(&a, sid);
     add(&a, params, params ? params_len : 0);
     add_num(&a, nvalues);
     add_str(&a, s->token);
+    for (size_t i = 0; i < njobs; i++) {
+        if (!keys[i] || !*keys[i]) {
+            a.oom = 1; /* refused like a failed allocation: nothing is sent */
+            break;
+        }
+        add_str(&a, keys[i]);
+        add_str(&a, values ? values[i] : NULL);
+    }
     return run(s, &a, PP_RS_SUBMIT, PP_REDIS_IDEMPOTENT, done, ud);
 }
 
@@ -163,6 +173,7 @@ int pp_rstore_answer(pp_rstore *s, const char *tag, const char *sid, int lost, c
         }
         add_str(&a, jobs[i].key);
         add_str(&a, jobs[i].to);
+        add_str(&a, jobs[i].id);
     }
     return run(s, &a, PP_RS_ANSWER, PP_REDIS_IDEMPOTENT, done, ud);
 }
@@ -246,8 +257,14 @@ int pp_rstore_release(pp_rstore *s, const char *tag, int kind, const char *const
     return leases(s, PP_RS_RELEASE, tag, kind, outcome, delay_ms, keys, n, done, ud);
 }
 
-int pp_rstore_list(pp_rstore *s, const char *tag, const char *state, const char *cursor, long count,
+int pp_rstore_take(pp_rstore *s, const char *tag, const char *const *keys, size_t n,
                    pp_redis_done done, void *ud)
+{
+    return leases(s, PP_RS_RELEASE, tag, PP_LEASE_CLAIM, "take", 0, keys, n, done, ud);
+}
+
+int pp_rstore_list(pp_rstore *s, const char *tag, const char *state, int unhanded,
+                   const char *cursor, long count, pp_redis_done done, void *ud)
 {
     args a;
     if (begin(s, &a, tag) < 0)
@@ -255,6 +272,7 @@ int pp_rstore_list(pp_rstore *s, const char *tag, const char *state, const char 
     add_str(&a, state ? state : "");
     add_str(&a, cursor && *cursor ? cursor : "0");
     add_num(&a, count > 0 ? count : 100);
+    add_str(&a, unhanded ? "1" : "0");
     return run(s, &a, PP_RS_LIST, PP_REDIS_IDEMPOTENT, done, ud);
 }
 

@@ -172,7 +172,7 @@ static long counter(node *n, const char *tag, const char *field)
 
 static long move1(node *n, const char *tag, const char *key, const char *to, const char *fields)
 {
-    pp_rjob j = {key, to, fields};
+    pp_rjob j = {key, to, fields, NULL};
     cap k = {0};
     long v = -100;
     if (await(n, pp_rstore_move(&n->st, tag, &j, 1, 0, 0, on_cap, &k), &k) && !k.err && k.n == 1)
@@ -186,8 +186,10 @@ static int seed(node *nd, const char *tag, const char *sid, const char *prefix, 
                 const char *state)
 {
     cap k = {0};
-    int ok = await(nd, pp_rstore_submit(&nd->st, tag, sid, "{\"q\":1}", 7, n, on_cap, &k), &k) &&
-             !k.err && k.integer == 1;
+    int ok =
+        await(nd, pp_rstore_submit(&nd->st, tag, sid, "{\"q\":1}", 7, n, NULL, NULL, 0, on_cap, &k),
+              &k) &&
+        !k.err && k.integer == 1;
     cap_free(&k);
     pp_rjob *jobs = calloc((size_t)n, sizeof *jobs);
     char(*keys)[32] = calloc((size_t)n, sizeof *keys);
@@ -213,19 +215,24 @@ static void test_records(const char *url)
     if (!a.c)
         return;
     cap k = {0};
-    CHECK(await(&a, pp_rstore_submit(&a.st, "rec", "s1", "{\"url\":[1,2,3]}", 15, 3, on_cap, &k),
-                &k));
+    CHECK(await(
+        &a,
+        pp_rstore_submit(&a.st, "rec", "s1", "{\"url\":[1,2,3]}", 15, 3, NULL, NULL, 0, on_cap, &k),
+        &k));
     CHECK(!k.err && k.integer == 1);
     cap_free(&k);
     CHECK(threads() == 1); /* connected, and no thread of its own */
     CHECK(pp_redis_ready(a.c->redis));
     /* recorded once: the same submission again is a no-op */
-    CHECK(await(&a, pp_rstore_submit(&a.st, "rec", "s1", "x", 1, 3, on_cap, &k), &k));
+    CHECK(
+        await(&a, pp_rstore_submit(&a.st, "rec", "s1", "x", 1, 3, NULL, NULL, 0, on_cap, &k), &k));
     CHECK(!k.err && k.integer == 0);
     cap_free(&k);
     CHECK_EQ_LONG(counter(&a, "rec", "open"), 3);
 
-    pp_rjob jobs[3] = {{"j1", "pending", NULL}, {"j2", "pending", NULL}, {"j3", "pending", NULL}};
+    pp_rjob jobs[3] = {{"j1", "pending", NULL, NULL},
+                       {"j2", "pending", NULL, NULL},
+                       {"j3", "pending", NULL, NULL}};
     CHECK(await(&a, pp_rstore_answer(&a.st, "rec", "s1", 0, jobs, 3, 0, 0, on_cap, &k), &k));
     CHECK(!k.err && k.integer == 3);
     cap_free(&k);
@@ -247,24 +254,74 @@ static void test_records(const char *url)
     CHECK_EQ_LONG(move1(&a, "rec", "j1", "done,fetching,fetched", NULL), 1);
     CHECK_EQ_LONG(move1(&a, "rec", "j1", "done,fetching,fetched", NULL), 0);
 
-    CHECK(await(&a, pp_rstore_list(&a.st, "rec", "pending", "0", 100, on_cap, &k), &k));
-    CHECK(!k.err && k.n == 5); /* cursor, j2, pending, j3, pending */
-    CHECK(k.n == 5 && !strcmp(k.str[0], "0") && !strcmp(k.str[2], "pending"));
+    CHECK(await(&a, pp_rstore_list(&a.st, "rec", "pending", 0, "0", 100, on_cap, &k), &k));
+    CHECK(!k.err && k.n == 5); /* cursor, j2, its fields, j3, its fields */
+    CHECK(k.n == 5 && !strcmp(k.str[0], "0") && k.str[1][0] == 'j' && k.str[3][0] == 'j');
     cap_free(&k);
-    CHECK(await(&a, pp_rstore_list(&a.st, "rec", NULL, "0", 100, on_cap, &k), &k));
+    CHECK(await(&a, pp_rstore_list(&a.st, "rec", NULL, 0, "0", 100, on_cap, &k), &k));
     CHECK(!k.err && k.n == 7);
     cap_free(&k);
 
     /* a lost answer: the values are no longer open, and counted lost */
-    CHECK(await(&a, pp_rstore_submit(&a.st, "rec", "s2", "{}", 2, 4, on_cap, &k), &k));
+    CHECK(
+        await(&a, pp_rstore_submit(&a.st, "rec", "s2", "{}", 2, 4, NULL, NULL, 0, on_cap, &k), &k));
     cap_free(&k);
     CHECK(await(&a, pp_rstore_answer(&a.st, "rec", "s2", 1, NULL, 0, 0, 0, on_cap, &k), &k));
     CHECK(!k.err && k.integer == 0);
     cap_free(&k);
     CHECK_EQ_LONG(counter(&a, "rec", "lost"), 4);
     CHECK_EQ_LONG(counter(&a, "rec", "open"), 0);
-    CHECK(pp_rstore_submit(&a.st, "bad{tag}", "s", "", 0, 1, on_cap, &k) < 0);
+    CHECK(pp_rstore_submit(&a.st, "bad{tag}", "s", "", 0, 1, NULL, NULL, 0, on_cap, &k) < 0);
     node_close(&a);
+}
+
+/* ---- the journal's way: jobs made with their submission (numbered keys,
+ * their values), ids from the answer, handed out without a lease */
+static void test_journal_shape(const char *url)
+{
+    node a, b;
+    CHECK(node_open(&a, url, 3000, "jr-a") == 0 && node_open(&b, url, 3000, "jr-b") == 0);
+    if (!a.c || !b.c)
+        return;
+    const char *keys[3] = {"1", "2", "3"};
+    const char *values[3] = {"\"https://a\"", "\"https://b\"", "\"https://c\""};
+    cap k = {0};
+    CHECK(await(&a,
+                pp_rstore_submit(&a.st, "jr", "7", "{\"source\":\"u\"}", 14, 3, keys, values, 3,
+                                 on_cap, &k),
+                &k));
+    CHECK(!k.err && k.integer == 1);
+    cap_free(&k);
+    CHECK_EQ_LONG(counter(&a, "jr", "open"), 0);
+    CHECK_EQ_LONG(counter(&a, "jr", "unhanded"), 3);
+    pp_rjob jobs[3] = {
+        {"1", "pending", NULL, "id-a"}, {"2", "done", NULL, "id-b"}, {"3", "unknown", NULL, NULL}};
+    CHECK(await(&a, pp_rstore_answer(&a.st, "jr", "7", 0, jobs, 3, 0, 0, on_cap, &k), &k));
+    CHECK(!k.err && k.integer == 3);
+    cap_free(&k);
+    CHECK_EQ_LONG(counter(&a, "jr", "jobs"), 3); /* moved on, none made twice */
+    CHECK_EQ_LONG(move1(&a, "jr", "2", "fetching,fetched", "{\"results_path\":\"/r/id-b.json\"}"),
+                  1);
+    /* two processes claim the same finished jobs: each goes to one */
+    const char *fin[2] = {"2", "3"};
+    cap kb = {0};
+    CHECK(pp_rstore_take(&a.st, "jr", fin, 2, on_cap, &k) == 0);
+    CHECK(pp_rstore_take(&b.st, "jr", fin, 2, on_cap, &kb) == 0);
+    CHECK(pump(a.c, &k.done, 5000) && pump(b.c, &kb.done, 5000));
+    CHECK(!k.err && !kb.err && k.n == 2 && kb.n == 2);
+    if (k.n == 2 && kb.n == 2)
+        CHECK(k.ints[0] + kb.ints[0] == 1 && k.ints[1] + kb.ints[1] == 1);
+    cap_free(&k);
+    cap_free(&kb);
+    CHECK_EQ_LONG(counter(&a, "jr", "unhanded"), 1);
+    CHECK(await(&a, pp_rstore_list(&a.st, "jr", NULL, 1, "0", 100, on_cap, &k), &k));
+    CHECK(!k.err && k.n == 3 && !strcmp(k.str[1], "1")); /* only job 1 is not handed out */
+    cap_free(&k);
+    CHECK(await(&a, pp_rstore_list(&a.st, "jr", "fetched", 0, "0", 100, on_cap, &k), &k));
+    CHECK(!k.err && k.n == 3 && !strcmp(k.str[1], "2"));
+    cap_free(&k);
+    node_close(&a);
+    node_close(&b);
 }
 
 /* ---- pending jobs are polled by one process at a time */
@@ -533,7 +590,7 @@ static void test_server_side(const char *url, int port)
     cap_free(&k);
     pp_redis_stats before, after;
     pp_redis_get_stats(a.c->redis, &before);
-    CHECK(await(&a, pp_rstore_list(&a.st, "rec", NULL, "0", 10, on_cap, &k), &k));
+    CHECK(await(&a, pp_rstore_list(&a.st, "rec", NULL, 0, "0", 10, on_cap, &k), &k));
     CHECK(!k.err && k.n >= 1);
     cap_free(&k);
     pp_redis_get_stats(a.c->redis, &after);
@@ -548,7 +605,8 @@ static void test_server_side(const char *url, int port)
     snprintf(u, sizeof u, "redis://ppuser:s3cr%%3Aet%%40@127.0.0.1:%d/3", port);
     CHECK(node_open(&b, u, 3000, "side-b") == 0);
     if (b.c) {
-        CHECK(await(&b, pp_rstore_submit(&b.st, "acl", "s1", "{}", 2, 1, on_cap, &k), &k));
+        CHECK(await(&b, pp_rstore_submit(&b.st, "acl", "s1", "{}", 2, 1, NULL, NULL, 0, on_cap, &k),
+                    &k));
         CHECK(!k.err && k.integer == 1);
         cap_free(&k);
         CHECK_EQ_LONG(counter(&b, "acl", "subs"), 1);
@@ -600,7 +658,7 @@ static void test_restart(void)
     uint64_t t_kill = 0;
     for (int i = 0; i < RESTART_JOBS; i++) {
         snprintf(keys[i], sizeof keys[i], "r%d", i);
-        pp_rjob j = {keys[i], "done", NULL};
+        pp_rjob j = {keys[i], "done", NULL, NULL};
         CHECK(pp_rstore_move(&a.st, "rs", &j, 1, 0, 0, on_cap, &ks[i]) == 0);
         pp_wait(a.c, 5, NULL);
         if (i == RESTART_JOBS / 3) {
@@ -662,7 +720,7 @@ static void test_stall(rsrv *s)
     cap_free(&k);
     rsrv_signal(s, SIGSTOP);
     uint64_t t0 = pp_now_ms();
-    CHECK(await(&a, pp_rstore_list(&a.st, "rec", NULL, "0", 10, on_cap, &k), &k));
+    CHECK(await(&a, pp_rstore_list(&a.st, "rec", NULL, 0, "0", 10, on_cap, &k), &k));
     uint64_t took = pp_now_ms() - t0;
     CHECK(k.err && strstr(k.err, "no answer in time"));
     printf("stall: %s after %llu ms\n", k.err ? k.err : "(answered)", (unsigned long long)took);
@@ -695,6 +753,7 @@ int main(void)
         return 1;
     }
     test_records(s.url);
+    test_journal_shape(s.url);
     test_polling(s.url);
     test_claims(s.url);
     test_leases(s.url);
