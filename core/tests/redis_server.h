@@ -27,13 +27,13 @@ typedef struct rsrv {
     char url[96];
 } rsrv;
 
-static void rsrv_sleep_ms(long ms)
+static inline void rsrv_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-static int rsrv_free_port(void)
+static inline int rsrv_free_port(void)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a;
@@ -51,7 +51,7 @@ static int rsrv_free_port(void)
 }
 
 /* 1 when the server answers PING. */
-static int rsrv_pings(int port)
+static inline int rsrv_pings(int port)
 {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     if (s < 0)
@@ -71,7 +71,7 @@ static int rsrv_pings(int port)
 }
 
 /* Starts (or restarts, on the same port and folder) the server. 0 / -1. */
-static int rsrv_start(rsrv *s)
+static inline int rsrv_start(rsrv *s)
 {
     if (!s->dir[0]) {
         snprintf(s->dir, sizeof s->dir, "/tmp/pp-redis-test-XXXXXX");
@@ -116,14 +116,14 @@ static int rsrv_start(rsrv *s)
     return -1;
 }
 
-static void rsrv_signal(rsrv *s, int sig)
+static inline void rsrv_signal(rsrv *s, int sig)
 {
     if (s->pid > 0)
         kill(s->pid, sig);
 }
 
 /* Stops it with sig (SIGTERM, SIGKILL) and reaps it. */
-static void rsrv_stop(rsrv *s, int sig)
+static inline void rsrv_stop(rsrv *s, int sig)
 {
     if (s->pid <= 0)
         return;
@@ -134,7 +134,7 @@ static void rsrv_stop(rsrv *s, int sig)
 }
 
 /* Stops it and removes its folder. */
-static void rsrv_cleanup(rsrv *s)
+static inline void rsrv_cleanup(rsrv *s)
 {
     rsrv_stop(s, SIGKILL);
     if (s->dir[0]) {
