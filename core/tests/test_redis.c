@@ -635,6 +635,50 @@ static void test_server_side(const char *url, int port)
     node_close(&a);
 }
 
+/* ---- no server at all: commands wait their time, then fail naming why;
+ * the client sleeps between reconnects rather than spinning */
+static void test_down(void)
+{
+    char url[64], why[512];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", rsrv_free_port());
+    pp_config cfg;
+    pp_config_init(&cfg);
+    cfg.base_url = "http://127.0.0.1:9";
+    pp_client *c = pp_client_new(&cfg, NULL);
+    pp_redis_config rc;
+    memset(&rc, 0, sizeof rc);
+    rc.url = url;
+    rc.timeout_ms = 500;
+    rc.max_waiting = 2;
+    CHECK(c && pp_fleet_open(c, &rc, NULL) == 0);
+    if (!c || !c->redis) {
+        pp_client_free(c);
+        return;
+    }
+    cap k = {0}, k2 = {0}, k3 = {0};
+    const char *ping[1] = {"PING"};
+    CHECK(pp_redis_command(c->redis, 0, 1, ping, NULL, on_cap, &k) == 0);
+    CHECK(pp_redis_command(c->redis, 0, 1, ping, NULL, on_cap, &k2) == 0);
+    CHECK(pp_redis_command(c->redis, 0, 1, ping, NULL, on_cap, &k3) < 0); /* max_waiting */
+    CHECK_EQ_LONG(pp_busy(c), 2);
+    int steps = 0;
+    uint64_t t0 = pp_now_ms();
+    while (!(k.done && k2.done) && pp_now_ms() < t0 + 5000) {
+        pp_wait(c, 1000, NULL);
+        steps++;
+    }
+    uint64_t took = pp_now_ms() - t0;
+    snprintf(why, sizeof why, "%s", k.err ? k.err : "");
+    printf("down: %s after %llu ms, %d waits\n", why, (unsigned long long)took, steps);
+    CHECK(k.done && k.err && strstr(k.err, "Connection refused"));
+    CHECK(took >= 450 && took < 1500);
+    CHECK(steps < 100); /* asleep between reconnects, not spinning */
+    CHECK_EQ_LONG(pp_busy(c), 0);
+    cap_free(&k);
+    cap_free(&k2);
+    pp_client_free(c);
+}
+
 /* ---- Redis killed mid-run and restarted: reconnect, nothing lost */
 #define RESTART_JOBS 60
 
@@ -760,6 +804,7 @@ int main(void)
     test_hosts(s.url);
     test_server_side(s.url, s.port);
     test_stall(&s);
+    test_down();
     rsrv_cleanup(&s);
     test_restart();
     DONE();
