@@ -195,6 +195,10 @@ int pp_rstore_release(pp_rstore *s, const char *tag, int kind, const char *const
  * Reply: one integer per key: 1 this process has it, 0 not. */
 int pp_rstore_take(pp_rstore *s, const char *tag, const char *const *keys, size_t n,
                    pp_redis_done done, void *ud);
+/* Gives back jobs this process took (not handed out after all: claimable
+ * again). Reply: one integer per key: 1 given back, 0 not this one's. */
+int pp_rstore_untake(pp_rstore *s, const char *tag, const char *const *keys, size_t n,
+                     pp_redis_done done, void *ud);
 /* A page of the tag's jobs in state (NULL: all), only those not handed
  * out when unhanded is set. Reply: [next_cursor, key1, fields1, ...],
  * fields the job's hash as a flat array (state, id, sub, value, error...);

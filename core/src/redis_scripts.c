@@ -251,13 +251,24 @@ static const char renew_lua[] =
 
 /* ARGV: kind, token, outcome, keys. Claims: 'handed' (held jobs handed
  * out for good), 'return' (claimable again), 'take' (handed out at once
- * unless handed out already or held by another: the journal's claim);
- * polls: the delay in ms before the next poll. 1 done, 0 not held. A job
- * this token handed out already answers 1 again (a resent release). */
+ * unless handed out already or held by another: the journal's claim),
+ * 'untake' (a job this token took is not handed out after all: the
+ * journal's unclaim); polls: the delay in ms before the next poll. 1 done,
+ * 0 not held. A job this token handed out already answers 1 again (a
+ * resent release). */
 static const char release_lua[] =
     PRELUDE LEASE_KIND
     "return each(function(jk, key)\n"
     "  local handed = redis.call('HGET', jk, 'handed')\n"
+    "  if ARGV[3] == 'untake' then\n"
+    "    if handed ~= ARGV[2] then return 0 end\n"
+    "    redis.call('HDEL', jk, 'handed')\n"
+    "    redis.call('HINCRBY', meta, 'unhanded', 1)\n"
+    "    if finished(redis.call('HGET', jk, 'state')) then\n"
+    "      redis.call('ZADD', ready, now, key)\n"
+    "    end\n"
+    "    return 1\n"
+    "  end\n"
     "  if ARGV[1] == 'claim' and handed then return handed == ARGV[2] and 1 or 0 end\n"
     "  if ARGV[3] == 'take' then\n"
     "    local h = held(jk, key)\n"

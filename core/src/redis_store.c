@@ -263,6 +263,12 @@ int pp_rstore_take(pp_rstore *s, const char *tag, const char *const *keys, size_
     return leases(s, PP_RS_RELEASE, tag, PP_LEASE_CLAIM, "take", 0, keys, n, done, ud);
 }
 
+int pp_rstore_untake(pp_rstore *s, const char *tag, const char *const *keys, size_t n,
+                     pp_redis_done done, void *ud)
+{
+    return leases(s, PP_RS_RELEASE, tag, PP_LEASE_CLAIM, "untake", 0, keys, n, done, ud);
+}
+
 int pp_rstore_list(pp_rstore *s, const char *tag, const char *state, int unhanded,
                    const char *cursor, long count, pp_redis_done done, void *ud)
 {

@@ -314,6 +314,19 @@ static void test_journal_shape(const char *url)
     cap_free(&k);
     cap_free(&kb);
     CHECK_EQ_LONG(counter(&a, "jr", "unhanded"), 1);
+    /* given back by whoever took job 2: claimable again, once */
+    CHECK(await(&a, pp_rstore_untake(&a.st, "jr", fin, 1, on_cap, &k), &k));
+    CHECK(await(&b, pp_rstore_untake(&b.st, "jr", fin, 1, on_cap, &kb), &kb));
+    CHECK(!k.err && !kb.err && k.n == 1 && kb.n == 1 && k.ints[0] + kb.ints[0] == 1);
+    cap_free(&k);
+    cap_free(&kb);
+    CHECK_EQ_LONG(counter(&a, "jr", "unhanded"), 2);
+    CHECK(await(&b, pp_rstore_claim(&b.st, "jr", 10, 5000, on_cap, &k), &k));
+    CHECK(!k.err && k.n == 3 && !strcmp(k.str[1], "2"));
+    cap_free(&k);
+    CHECK(await(&b, pp_rstore_release(&b.st, "jr", PP_LEASE_CLAIM, fin, 1, 1, 0, on_cap, &k), &k));
+    CHECK(!k.err && k.n == 1 && k.ints[0] == 1);
+    cap_free(&k);
     CHECK(await(&a, pp_rstore_list(&a.st, "jr", NULL, 1, "0", 100, on_cap, &k), &k));
     CHECK(!k.err && k.n == 3 && !strcmp(k.str[1], "1")); /* only job 1 is not handed out */
     cap_free(&k);
