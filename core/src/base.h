@@ -37,6 +37,8 @@ int pp_table_reserve(void ***v, size_t *cap, size_t n, size_t first);
 char *pp_strdup(const char *s);
 char *pp_strndup(const char *s, size_t n);
 int pp_strncaseeq(const char *a, const char *b, size_t n);
+/* Overwrites a secret (a password) before freeing it. */
+void pp_free_secret(char *s);
 uint64_t pp_now_ms(void);
 /* xorshift64*: per client, so two clients never share state. */
 uint64_t pp_rand(uint64_t *state);

@@ -61,6 +61,8 @@ typedef struct pp_cb_source {
 } pp_cb_source;
 
 struct pp_listener;
+struct pp_redis;
+struct pp_redis_config;
 struct pp_addr;
 struct sockaddr;
 
@@ -99,6 +101,7 @@ struct pp_client {
     pp_early *early;    /* callbacks before their id (a ring) */
     size_t early_n, early_cap, early_bytes;
     struct pp_listener *listener;
+    struct pp_redis *redis;   /* the fleet store's connection (fleet.c) */
     struct pp_addr *cb_allow; /* senders allowed to post callbacks... */
     size_t cb_nallow;
     int cb_allow_set;    /* ... or 0: every sender */
@@ -182,6 +185,12 @@ void pp_ratelimit_update(pp_client *c, long remaining, long limit, long status, 
 /* ---- drive.c */
 /* Runs whatever is due: finished transfers, timers, pacing, dispatch. */
 void pp_run(pp_client *c);
+
+/* ---- fleet.c: the fleet store's Redis connection, driven with curl's */
+/* Opens the client's connection to Redis (it connects in the background:
+ * commands wait for it). 0, or -1 with the reason. */
+int pp_fleet_open(pp_client *c, const struct pp_redis_config *cfg, pp_error *err);
+void pp_fleet_close(pp_client *c);
 
 /* ---- listener.c */
 int pp_listener_fd(pp_client *c);

@@ -4,6 +4,7 @@
  * call ends in pp_run, which settles what the transport finished, fires
  * due polls and the pacer, and fills free connection slots. */
 #include "client.h"
+#include "redis.h"
 
 #include <limits.h>
 
@@ -34,9 +35,17 @@ int pp_socket_action(pp_client *c, int fd, int events, pp_error *err)
         pp_run(c);
         return 0;
     }
+    if (fd >= 0 && fd == pp_redis_fd(c->redis)) {
+        pp_redis_io(c->redis, events);
+        pp_redis_timers(c->redis);
+        pp_run(c);
+        return 0;
+    }
     int rc = pp_transport_socket_action(&c->tp, fd, events);
-    if (fd == PP_SOCKET_TIMEOUT)
+    if (fd == PP_SOCKET_TIMEOUT) {
         pp_listener_run(c, 0);
+        pp_redis_timers(c->redis);
+    }
     pp_run(c);
     return rc < 0 ? drive_failed(c, err) : 0;
 }
@@ -58,9 +67,10 @@ long pp_timeout_ms(pp_client *c)
         if (best < 0 || d < best)
             best = d;
     }
-    long l = pp_listener_timeout_ms(c);
-    if (l >= 0 && (best < 0 || l < best))
-        best = l;
+    long extra[2] = {pp_listener_timeout_ms(c), pp_redis_timeout_ms(c->redis)};
+    for (int i = 0; i < 2; i++)
+        if (extra[i] >= 0 && (best < 0 || extra[i] < best))
+            best = extra[i];
     return best;
 }
 
@@ -72,6 +82,10 @@ size_t pp_take_fd_changes(pp_client *c, pp_fd_change *out, size_t max)
         /* a host that starts watching fds late still learns the listener's
          * (pp_perform drops changes while nobody takes them) */
         if (pp_fdq_push(&c->fdchanges, pp_listener_fd(c), PP_WANT_READ) < 0)
+            return 0;
+    }
+    if (!c->fd_taker && pp_redis_want(c->redis)) {
+        if (pp_fdq_push(&c->fdchanges, pp_redis_fd(c->redis), pp_redis_want(c->redis)) < 0)
             return 0;
     }
     c->fd_taker = 1;
@@ -86,6 +100,7 @@ int pp_perform(pp_client *c, pp_error *err)
         pp_fdq_clear(&c->fdchanges); /* nobody watches fds: keep no backlog */
     int rc = pp_transport_perform(&c->tp);
     pp_listener_run(c, 1);
+    pp_redis_poll(c->redis);
     pp_run(c);
     /* transfers the run just started get their first step now */
     if (rc == 0 && c->tp.inflight) {
@@ -107,7 +122,9 @@ int pp_wait(pp_client *c, int ms, pp_error *err)
         wait = t;
     if (wait > INT_MAX)
         wait = INT_MAX;
-    if (wait > 0 && pp_transport_wait(&c->tp, pp_listener_fd(c), (int)wait) < 0)
+    pp_fd_change extra[2] = {{pp_listener_fd(c), PP_WANT_READ},
+                             {pp_redis_fd(c->redis), pp_redis_want(c->redis)}};
+    if (wait > 0 && pp_transport_wait(&c->tp, extra, 2, (int)wait) < 0)
         return drive_failed(c, err);
     return pp_perform(c, err);
 }
@@ -116,5 +133,5 @@ size_t pp_busy(pp_client *c)
 {
     if (!c)
         return 0;
-    return pp_transport_busy(&c->tp) + c->timers.n + c->sq_len;
+    return pp_transport_busy(&c->tp) + c->timers.n + c->sq_len + pp_redis_busy(c->redis);
 }

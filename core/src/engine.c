@@ -136,12 +136,7 @@ void pp_transport_cleanup(pp_transport *t)
     t->hdr_get = t->hdr_json = NULL;
     free(t->base_url);
     free(t->username);
-    if (t->password) {
-        volatile char *p = t->password;
-        while (*p)
-            *p++ = 0;
-    }
-    free(t->password);
+    pp_free_secret(t->password);
     free(t->user_agent);
     t->base_url = t->username = t->password = t->user_agent = NULL;
 }
@@ -312,15 +307,18 @@ int pp_transport_perform(pp_transport *t)
     return curl_multi_perform(t->multi, &running) == CURLM_OK ? 0 : -1;
 }
 
-int pp_transport_wait(pp_transport *t, int extra_fd, int ms)
+int pp_transport_wait(pp_transport *t, const pp_fd_change *extra, size_t nextra, int ms)
 {
-    struct curl_waitfd extra;
-    memset(&extra, 0, sizeof extra);
-    unsigned int nextra = 0;
-    if (extra_fd >= 0) {
-        extra.fd = (curl_socket_t)extra_fd;
-        extra.events = CURL_WAIT_POLLIN;
-        nextra = 1;
+    struct curl_waitfd w[PP_WAIT_EXTRA_MAX];
+    unsigned int n = 0;
+    for (size_t i = 0; i < nextra && n < PP_WAIT_EXTRA_MAX; i++) {
+        if (extra[i].fd < 0 || !extra[i].events)
+            continue;
+        memset(&w[n], 0, sizeof w[n]);
+        w[n].fd = (curl_socket_t)extra[i].fd;
+        w[n].events = (short)(((extra[i].events & PP_WANT_READ) ? CURL_WAIT_POLLIN : 0) |
+                              ((extra[i].events & PP_WANT_WRITE) ? CURL_WAIT_POLLOUT : 0));
+        n++;
     }
-    return curl_multi_poll(t->multi, nextra ? &extra : NULL, nextra, ms, NULL) == CURLM_OK ? 0 : -1;
+    return curl_multi_poll(t->multi, n ? w : NULL, n, ms, NULL) == CURLM_OK ? 0 : -1;
 }

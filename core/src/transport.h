@@ -148,8 +148,10 @@ void pp_transport_detach(pp_transport *t, pp_req *r);
 size_t pp_transport_busy(const pp_transport *t);
 int pp_transport_socket_action(pp_transport *t, int fd, int events);
 int pp_transport_perform(pp_transport *t);
-/* Waits up to ms for curl's sockets or the extra fd (-1: none). */
-int pp_transport_wait(pp_transport *t, int extra_fd, int ms);
+/* Waits up to ms for curl's sockets or the extra fds (the callback
+ * listener's, the Redis connection's), each for its events. */
+#define PP_WAIT_EXTRA_MAX 4
+int pp_transport_wait(pp_transport *t, const pp_fd_change *extra, size_t nextra, int ms);
 
 /* ---- exchange.c */
 /* The request's URL path (and query): what debug lines show of it, never

@@ -66,3 +66,13 @@ int pp_table_reserve(void ***v, size_t *cap, size_t n, size_t first)
     *cap = nc;
     return 0;
 }
+
+void pp_free_secret(char *s)
+{
+    if (!s)
+        return;
+    /* volatile: the stores are not dropped as dead before free() */
+    for (volatile char *p = s; *p; p++)
+        *p = 0;
+    free(s);
+}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The core's layers only look down (src/base.h lists them):
 #   0 the public header and common/   1 base and pure leaf modules
-#   2 transport  3 answers  4 jobs  5 client  6 listener
+#   2 transport and the Redis link  3 answers  4 jobs  5 client  6 listener
 # Each source file includes only the headers of its layer or below, and,
 # given the built library, calls only functions defined in its layer or
 # below (a completion a request carries is a pointer, not a call).
@@ -16,9 +16,10 @@ layer_of() {
     batch_scan.h|batch_scan.c|estimate.h|estimate.c|plan.h|plan.c) echo 1 ;;   # pure leaves
     base.h|util.c|debug.c|errors.c|json_util.c|links.c|heap.c|events.c) echo 1 ;;
     transport.h|retry.c|headers.c|exchange.c|engine.c) echo 2 ;;
+    redis.h|redis_url.c|redis_conn.c|redis_scripts.c|redis_store.c) echo 2 ;;
     answers.h|answers.c) echo 3 ;;
     jobs.h|jobs.c|state.c|results.c) echo 4 ;;
-    client.h|client.c|drive.c|schedule.c|callbacks.c|receiver.c|ops.c|submit.c) echo 5 ;;
+    client.h|client.c|drive.c|schedule.c|callbacks.c|receiver.c|ops.c|submit.c|fleet.c) echo 5 ;;
     listener.c) echo 6 ;;
     *) echo "" ;;
     esac

@@ -11,6 +11,7 @@
 #include "check.h"
 #include "emu.h"
 #include "host.h"
+#include "threads.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,19 +25,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "Threads:", 8))
-            n = atoi(line + 8);
-    if (f)
-        fclose(f);
-    return n;
-}
 
 static pp_client *new_client(const char *base)
 {

@@ -1,0 +1,148 @@
+/* Debian's redis-server for a test: on a free loopback port, in a folder
+ * of its own, nothing saved (--save '' --appendonly no) unless asked to
+ * persist (an append-only file fsynced on every write, so a SIGKILL loses
+ * no acknowledged write). Stopped, paused (SIGSTOP) and restarted on the
+ * same port and folder by the tests. */
+#ifndef PP_TEST_REDIS_SERVER_H
+#define PP_TEST_REDIS_SERVER_H
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct rsrv {
+    pid_t pid;
+    int port;
+    int persist;
+    char dir[64];
+    char url[96];
+} rsrv;
+
+static inline void rsrv_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static inline int rsrv_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+/* 1 when the server answers PING. */
+static inline int rsrv_pings(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0)
+        return 0;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {0, 200000};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[64] = {0};
+    int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0 && write(s, "PING\r\n", 6) == 6 &&
+             read(s, buf, sizeof buf - 1) > 0 && !strncmp(buf, "+PONG", 5);
+    close(s);
+    return ok;
+}
+
+/* Starts (or restarts, on the same port and folder) the server. 0 / -1. */
+static inline int rsrv_start(rsrv *s)
+{
+    if (!s->dir[0]) {
+        snprintf(s->dir, sizeof s->dir, "/tmp/pp-redis-test-XXXXXX");
+        if (!mkdtemp(s->dir))
+            return -1;
+    }
+    if (!s->port)
+        s->port = rsrv_free_port();
+    if (s->port <= 0)
+        return -1;
+    snprintf(s->url, sizeof s->url, "redis://127.0.0.1:%d", s->port);
+    char port[16], log[128];
+    snprintf(port, sizeof port, "%d", s->port);
+    snprintf(log, sizeof log, "%s/redis.log", s->dir);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", s->persist ? "yes" : "no", "--appendfsync", "always", "--dir",
+               s->dir, "--daemonize", "no", (char *)NULL);
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int i = 0; i < 100; i++) {
+        if (rsrv_pings(s->port))
+            return 0;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            fprintf(stderr, "redis-server exited (%d): is it installed? (make deps)\n",
+                    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+            s->pid = 0;
+            return -1;
+        }
+        rsrv_sleep_ms(50);
+    }
+    return -1;
+}
+
+static inline void rsrv_signal(rsrv *s, int sig)
+{
+    if (s->pid > 0)
+        kill(s->pid, sig);
+}
+
+/* Stops it with sig (SIGTERM, SIGKILL) and reaps it. */
+static inline void rsrv_stop(rsrv *s, int sig)
+{
+    if (s->pid <= 0)
+        return;
+    kill(s->pid, SIGCONT);
+    kill(s->pid, sig);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+}
+
+/* Stops it and removes its folder. */
+static inline void rsrv_cleanup(rsrv *s)
+{
+    rsrv_stop(s, SIGKILL);
+    if (s->dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", s->dir);
+    }
+}
+
+#endif

@@ -1,0 +1,106 @@
+/* Allocation failure in the fleet store: every allocation of the core
+ * fails in turn (linked with --wrap, as test_oom) over a flow against a
+ * real redis-server -- opening the store, its handshake, each operation,
+ * their answers, teardown with commands out. Each failure must end in an
+ * error or a refused call, never a crash, a hang or a leak (run under
+ * ASan to see leaks). hiredis' own allocations are not counted: it is a
+ * shared library, and its allocator aborts on failure (core/README.md). */
+#include "client.h"
+#include "redis.h"
+#include "check.h"
+#include "redis_server.h"
+#include "failing_alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tally {
+    int answered, failed;
+} tally;
+
+static void on_done(void *ud, const redisReply *rep, const char *err)
+{
+    tally *t = ud;
+    t->answered++;
+    t->failed += err != NULL || rep == NULL;
+}
+
+/* The flow; returns how many operations were answered without error. */
+static int scenario(const char *url, int round)
+{
+    pp_config cfg;
+    pp_config_init(&cfg);
+    cfg.base_url = "http://127.0.0.1:9";
+    pp_client *c = pp_client_new(&cfg, NULL);
+    if (!c)
+        return 0;
+    pp_redis_config rc;
+    memset(&rc, 0, sizeof rc);
+    rc.url = url;
+    rc.timeout_ms = 1000;
+    rc.connect_timeout_ms = 1000;
+    rc.backoff_max_ms = 50;
+    pp_rstore st;
+    char msg[256];
+    memset(&st, 0, sizeof st);
+    if (pp_fleet_open(c, &rc, NULL) < 0 ||
+        pp_rstore_init(&st, c->redis, NULL, NULL, &c->rng, msg, sizeof msg) < 0) {
+        pp_rstore_cleanup(&st);
+        pp_client_free(c);
+        return 0;
+    }
+    char tag[32], sid[16] = "s";
+    snprintf(tag, sizeof tag, "oom%d", round);
+    const char *keys[2] = {"1", "2"};
+    const char *values[2] = {"\"a\"", "\"b\""};
+    pp_rjob answer[2] = {{"1", "pending", NULL, "id-1"}, {"2", "done", NULL, "id-2"}};
+    pp_rjob move[1] = {{"1", "done,fetching,fetched", "{\"results_path\":\"/r/1.json\"}", NULL}};
+    tally t = {0, 0};
+    int issued = 0;
+    issued += pp_rstore_submit(&st, tag, sid, "{}", 2, 2, keys, values, 2, on_done, &t) == 0;
+    issued += pp_rstore_answer(&st, tag, sid, 0, answer, 2, 0, 0, on_done, &t) == 0;
+    issued += pp_rstore_move(&st, tag, move, 1, 0, 0, on_done, &t) == 0;
+    issued += pp_rstore_claim(&st, tag, 5, 10000, on_done, &t) == 0;
+    issued += pp_rstore_release(&st, tag, PP_LEASE_CLAIM, keys, 2, 1, 0, on_done, &t) == 0;
+    issued += pp_rstore_take(&st, tag, keys, 2, on_done, &t) == 0;
+    issued += pp_rstore_list(&st, tag, NULL, 0, "0", 10, on_done, &t) == 0;
+    issued += pp_rstore_counts(&st, tag, on_done, &t) == 0;
+    uint64_t end = pp_now_ms() + 5000;
+    while (t.answered < issued && pp_now_ms() < end)
+        pp_wait(c, 20, NULL);
+    CHECK_EQ_LONG(t.answered, issued); /* each answered, none hangs */
+    /* one more, left out when the store closes: answered "closed" */
+    tally late = {0, 0};
+    int more = pp_rstore_counts(&st, tag, on_done, &late) == 0;
+    pp_rstore_cleanup(&st);
+    pp_client_free(c);
+    CHECK_EQ_LONG(late.answered, more);
+    return issued - t.failed;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    rsrv s;
+    memset(&s, 0, sizeof s);
+    if (rsrv_start(&s) < 0) {
+        fprintf(stderr, "cannot start redis-server (make deps)\n");
+        rsrv_cleanup(&s);
+        return 1;
+    }
+    int whole = scenario(s.url, 0);
+    CHECK_EQ_LONG(whole, 8);
+    long n = 0;
+    for (;; n++) {
+        failures = 0;
+        countdown = n;
+        scenario(s.url, (int)n + 1);
+        countdown = -1;
+        if (!failures)
+            break; /* the flow ran through without reaching the n-th allocation */
+    }
+    printf("allocation failures: %ld points in the store's flow, each survived\n", n);
+    CHECK(n > 20);
+    rsrv_cleanup(&s);
+    DONE();
+}
