@@ -17,6 +17,7 @@ void pp_run(pp_client *c)
         if (!n)
             break;
     }
+    pp_journal_step(c);
 }
 
 static int drive_failed(pp_client *c, pp_error *err)

@@ -49,6 +49,7 @@ typedef struct pp_jobrec {
     int recheck;       /* a callback came while a poll was out */
     pp_req *poll_req;  /* a poll or download in flight */
     char *poll_tmp;    /* that download's temporary file */
+    int64_t jkey;      /* its key in the journal, 0 when not journaled */
 } pp_jobrec;
 
 /* A published change: called after a job moved from `from` to its state. */
@@ -123,6 +124,11 @@ void pp_state_fetching(pp_jobtab *t, pp_jobrec *j);
 void pp_state_fetch_failed(pp_jobtab *t, pp_jobrec *j, const pp_error *e);
 /* The results could not be stored: fetching -> failed, with e. */
 void pp_state_store_failed(pp_jobtab *t, pp_jobrec *j, const pp_error *e);
+/* A new job comes back from the journal with its id, in state `to`:
+ * pending, fetched (its results in the file at results_path), faulted or
+ * expired (with error). 0, or -1 (the id is taken, no memory). */
+int pp_state_restored(pp_jobtab *t, pp_jobrec *j, const char *id, pp_state to,
+                      const char *results_path, const char *error);
 
 /* ---- results.c */
 /* 0 when dir is a folder results can be written to; -1 with err set. */
