@@ -277,6 +277,24 @@ static int copy_row(pp_journal_entry *e, const pp_store_row *row)
     return 0;
 }
 
+/* Whether process pid runs (a zombie has ended: it only waits to be
+ * reaped). */
+static int alive(pid_t pid)
+{
+    if (kill(pid, 0) < 0 && errno != EPERM)
+        return 0;
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 1;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = 0;
+    const char *paren = strrchr(stat, ')');
+    return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
 /* Whether the submission of a job without an id may still be in flight:
  * in this client, or in another live process sharing the journal. */
 static int in_flight(pp_client *c, const pp_store_row *row)
@@ -292,7 +310,7 @@ static int in_flight(pp_client *c, const pp_store_row *row)
         }
         return 0;
     }
-    return kill(pid, 0) == 0 || errno == EPERM;
+    return alive(pid);
 }
 
 /* A job of the journal becomes a job of this client again. 0 / -1. */

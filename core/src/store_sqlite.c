@@ -348,7 +348,21 @@ static long long query_int(sq_store *s, const char *q, const char *what, char *w
     return v;
 }
 
-/* "ok", or why the file is damaged. */
+/* Whether an error says the file or its folder cannot be written (a WAL
+ * journal needs its -wal and -shm files beside it), not that it is bad. */
+static int cannot_write(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_IOERR:
+    case SQLITE_AUTH: return 1;
+    default: return 0;
+    }
+}
+
+/* 0 when the file is intact, else -1 with why it cannot be used. */
 static int check_intact(sq_store *s, const char *path, char *why, size_t n)
 {
     sqlite3_stmt *st = NULL;
@@ -360,6 +374,9 @@ static int check_intact(sq_store *s, const char *path, char *why, size_t n)
         if (!ok)
             snprintf(why, n, "journal %s is damaged (%s): restore it from a copy or move it away",
                      path, r ? r : "?");
+    } else if (cannot_write(sqlite3_extended_errcode(s->db))) {
+        snprintf(why, n, "journal %s cannot be opened for writing (%s): is its folder read-only?",
+                 path, sqlite3_errmsg(s->db));
     } else {
         snprintf(why, n, "journal %s is damaged or not a journal (%s)", path,
                  sqlite3_errmsg(s->db));
