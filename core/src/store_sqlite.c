@@ -4,6 +4,7 @@
  * commits with synchronous=FULL (the WAL is fsynced), the others with
  * NORMAL (in the OS cache: they survive the process, not the machine).
  * Every call completes before it returns. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "store.h"
 
 #include <errno.h>
@@ -12,9 +13,13 @@
 #include <string.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUSY_MS 10000
+/* How long an empty file may wait for the process that made it. */
+#define EMPTY_TRIES 20
+#define EMPTY_WAIT_MS 50
 
 enum { S_SUB, S_JOB, S_SENDING, S_ANSWER, S_STATE, S_RESULT, S_CLAIM, S_LIST, S_COUNT };
 
@@ -387,8 +392,11 @@ static int check_intact(sq_store *s, const char *path, char *why, size_t n)
 
 /* Makes the schema in a new file, or checks the owner of an existing one;
  * the write lock is taken first so two processes opening one new file make
- * it once. */
-static int set_up(sq_store *s, const char *path, const char *owner, char *why, size_t n)
+ * it once. 1 when the file was empty before it was opened and still holds
+ * nothing: the process that made it may be about to write it (try again),
+ * or it was cut short. */
+static int set_up(sq_store *s, const char *path, const char *owner, int was_empty, char *why,
+                  size_t n)
 {
     if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(why, n, "journal %s cannot be written (%s): is its folder read-only?", path,
@@ -406,6 +414,10 @@ static int set_up(sq_store *s, const char *path, const char *owner, char *why, s
                  "journal %s was written by a newer pushpull (schema %lld; this one reads up to "
                  "%d): use that version, or another file",
                  path, version, PP_STORE_SCHEMA);
+        goto out;
+    }
+    if (version == 0 && tables == 0 && was_empty) {
+        rc = 1;
         goto out;
     }
     if (version == 0 && tables > 0) {
@@ -464,13 +476,9 @@ out:
 pp_store *pp_store_sqlite_open(const char *path, const char *owner, char *why, size_t n)
 {
     struct stat stbuf;
-    if (stat(path, &stbuf) == 0 && S_ISREG(stbuf.st_mode) && stbuf.st_size == 0) {
-        /* a journal is never empty once made: this one was cut short */
-        snprintf(why, n,
-                 "journal %s is an empty file (truncated?): move it away to start a new journal",
-                 path);
-        return NULL;
-    }
+    /* an empty file: a journal cut short, or one another process has just
+     * made and not yet written (set_up tells them apart) */
+    int was_empty = stat(path, &stbuf) == 0 && S_ISREG(stbuf.st_mode) && stbuf.st_size == 0;
     sq_store *s = calloc(1, sizeof *s);
     if (!s) {
         snprintf(why, n, "journal %s: out of memory", path);
@@ -504,8 +512,22 @@ pp_store *pp_store_sqlite_open(const char *path, const char *owner, char *why, s
         snprintf(why, n, "journal %s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
-    if (set_up(s, path, owner, why, n) < 0)
-        goto fail;
+    for (int tries = 0;; tries++) {
+        int rc = set_up(s, path, owner, was_empty, why, n);
+        if (rc == 0)
+            break;
+        if (rc < 0)
+            goto fail;
+        if (tries == EMPTY_TRIES) {
+            snprintf(why, n,
+                     "journal %s is an empty file (truncated?): move it away to start a new "
+                     "journal",
+                     path);
+            goto fail;
+        }
+        struct timespec ts = {0, EMPTY_WAIT_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     for (int i = 0; i < S_COUNT; i++) {
         if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
             SQLITE_OK) {
