@@ -248,7 +248,23 @@ static void push_op_jobs(lua_State *L, pp_client *c, pp_op op)
     }
 }
 
-/* submit(json[, {results_dir, results_type}]) -> op, {job, ...} | nil, err */
+/* A list of journal keys at idx: a userdata array the GC frees. */
+static int64_t *check_keys(lua_State *L, int idx, size_t *n)
+{
+    size_t i;
+    int64_t *keys;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    *n = lua_objlen_compat(L, idx);
+    keys = (int64_t *)lua_newuserdata(L, (*n ? *n : 1) * sizeof *keys);
+    for (i = 0; i < *n; i++) {
+        lua_rawgeti(L, idx, (int)(i + 1));
+        keys[i] = (int64_t)luaL_checknumber(L, -1);
+        lua_pop(L, 1);
+    }
+    return keys;
+}
+
+/* submit(json[, {results_dir, results_type, tag, replaces}]) -> op, {job, ...} | nil, err */
 static int l_submit(lua_State *L)
 {
     pp_client *c = check_client(L);
@@ -264,6 +280,9 @@ static int l_submit(lua_State *L)
         opts.results_dir = opt_field_string(L, 3, "results_dir");
         opts.results_type = opt_field_string(L, 3, "results_type");
         opts.tag = opt_field_string(L, 3, "tag");
+        lua_getfield(L, 3, "replaces");
+        if (!lua_isnil(L, -1))
+            opts.replaces = check_keys(L, lua_gettop(L), &opts.nreplaces);
     }
     memset(&err, 0, sizeof err);
     op = pp_submit(c, json, len, &opts, &err);
@@ -401,6 +420,17 @@ static int l_claim(lua_State *L)
     return push_op_result(L, pp_claim(c, jobs, n, &err), &err);
 }
 
+/* dismiss({key, ...}) -> op | nil, err */
+static int l_dismiss(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t n;
+    int64_t *keys = check_keys(L, 2, &n);
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    return push_op_result(L, pp_journal_dismiss(c, keys, n, &err), &err);
+}
+
 static void set_str(lua_State *L, const char *name, const char *v)
 {
     if (v == NULL)
@@ -418,7 +448,9 @@ static int l_op_entries(lua_State *L)
     const pp_journal_entry *v = pp_op_entries(c, check_op(L, 2), &n);
     lua_createtable(L, (int)n, 0);
     for (i = 0; v != NULL && i < n; i++) {
-        lua_createtable(L, 0, 9);
+        lua_createtable(L, 0, 10);
+        push_u64(L, v[i].key);
+        lua_setfield(L, -2, "key");
         if (v[i].job) {
             lua_pushinteger(L, (lua_Integer)v[i].job);
             lua_setfield(L, -2, "job");
@@ -896,6 +928,7 @@ static const luaL_Reg client_methods[] = {
     {"journal_list", l_journal_list},
     {"resume", l_resume},
     {"claim", l_claim},
+    {"dismiss", l_dismiss},
     {"op_entries", l_op_entries},
     {"attach", l_attach},
     {"watch", l_watch},

@@ -151,6 +151,13 @@ typedef struct pp_submit_opts {
                                  (raw, parsed, png, ...); NULL = default */
     const char *tag;          /* a label kept in the journal (never sent to
                                  the service); NULL = none */
+    const int64_t *replaces;  /* journal keys (pp_journal_entry.key) of lost
+                                 submissions this one sends again: they are
+                                 handed out in the transaction that records
+                                 it (a crash keeps both or neither); one
+                                 another process sent again already makes
+                                 the submission fail */
+    size_t nreplaces;
 } pp_submit_opts;
 pp_op pp_submit(pp_client *c, const char *params_json, size_t len, const pp_submit_opts *opts,
                 pp_error *err);
@@ -377,6 +384,7 @@ size_t pp_take_events(pp_client *c, pp_event *out, size_t max);
  * (driven like requests); their results are read with pp_op_entries once
  * pp_op_done. Without a journal they fail with an error. */
 typedef struct pp_journal_entry {
+    int64_t key;              /* the job's key in the journal */
     pp_job job;               /* pp_resume: the job (0: a lost submission);
                                  pp_claim: the job claimed */
     const char *id;           /* NULL when no answer gave one */
@@ -404,8 +412,9 @@ pp_op pp_journal_list(pp_client *c, const pp_journal_query *q, pp_error *err);
  * jobs of this client again -- pending ones watched, fetched ones with
  * their result file on disk as they were, the others pending again so
  * their results are fetched; rejected ones as they ended. Submissions
- * whose answer was lost come back as entries with job 0 (and are handed
- * out to this process: another resume does not report them again).
+ * whose answer was lost come back as entries with job 0, at every resume
+ * until they are sent again (pp_submit_opts.replaces) or dismissed
+ * (pp_journal_dismiss).
  * Jobs this client or another live process is still submitting are left
  * alone. */
 pp_op pp_resume(pp_client *c, const pp_journal_query *q, pp_error *err);
@@ -413,6 +422,9 @@ pp_op pp_resume(pp_client *c, const pp_journal_query *q, pp_error *err);
  * (handed 1) or another process had it first (0). A job that is not in
  * the journal is always got. */
 pp_op pp_claim(pp_client *c, const pp_job *jobs, size_t n, pp_error *err);
+/* Hands out lost submissions (their keys) that are not to be sent again:
+ * resume stops reporting them. */
+pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *err);
 /* The entries of a finished journal operation (valid until pp_op_free). */
 const pp_journal_entry *pp_op_entries(pp_client *c, pp_op op, size_t *count);
 

@@ -104,6 +104,53 @@ static int refuse_submission(pp_client *c, const char *why)
     return -1;
 }
 
+typedef struct replacing {
+    int rc;
+    const char *why;
+} replacing;
+
+static void on_replaced(void *ud, int rc, const char *why)
+{
+    replacing *r = ud;
+    r->rc = rc;
+    r->why = why;
+}
+
+/* The lost submissions a submission sends again are handed out in the
+ * group that records it: a crash before that group is stored keeps them
+ * lost, and never loses both. 0, or -1 (another process sent one again
+ * first, or the store failed). */
+static int replace(pp_client *c, const int64_t *keys, size_t n, const char **why)
+{
+    unsigned char *got = calloc(n, 1);
+    replacing r = {1, NULL};
+    if (!got) {
+        *why = pp_oom_message;
+        return -1;
+    }
+    pp_store *s = c->store;
+    int rc = s->ops->claim(s, keys, n, 1, got, on_replaced, &r, why);
+    /* a store that answers later is not waited for here: its claim is
+     * stored with the submission, or neither is */
+    if (rc == 0 && r.rc < 0) {
+        *why = r.why;
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && r.rc == 0 && i < n; i++) {
+        if (!got[i]) {
+            *why = "journal: a submission to send again was sent again or dismissed already";
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; rc < 0 && i < n; i++) {
+        const char *ignored = NULL;
+        if (got[i])
+            (void)s->ops->unclaim(s, keys[i], &ignored);
+    }
+    free(got);
+    return rc < 0 ? -1 : 0;
+}
+
 int pp_journal_submission(pp_client *c, pp_oprec *o, const pp_submit_opts *opts)
 {
     if (!c->store)
@@ -112,6 +159,8 @@ int pp_journal_submission(pp_client *c, pp_oprec *o, const pp_submit_opts *opts)
         return refuse_submission(c, c->journal_err.message);
     const pp_store_ops *ops = c->store->ops;
     const char *why = NULL;
+    if (opts && opts->nreplaces && replace(c, opts->replaces, opts->nreplaces, &why) < 0)
+        return refuse_submission(c, why);
     char *params = pc_json_dump(o->params, NULL);
     int64_t sub = 0;
     if (!params)
@@ -263,6 +312,7 @@ static char *job_params(const pp_store_row *row)
 
 static int copy_row(pp_journal_entry *e, const pp_store_row *row)
 {
+    e->key = row->key;
     e->state = (pp_state)row->state;
     e->sent = row->sent;
     e->handed = row->handed;
@@ -367,9 +417,7 @@ static int on_row(void *ud, const pp_store_row *row)
     if (q->resume && lost && !row->handed && in_flight(c, row))
         return 0;
     pp_journal_entry *e = entry_new(o);
-    if (!e || copy_row(e, row) < 0 ||
-        (q->resume && lost && !row->handed && claim_add(q, row->key, o->nentries - 1) < 0) ||
-        (q->resume && !lost && restore(c, e, row) < 0)) {
+    if (!e || copy_row(e, row) < 0 || (q->resume && !lost && restore(c, e, row) < 0)) {
         q->failed = 1;
         return 1;
     }
@@ -403,9 +451,8 @@ static void on_claimed(void *ud, int rc, const char *why)
     jop *q = ud;
     pp_oprec *o = pp_op_get(q->c, q->op);
     for (size_t k = 0; rc == 0 && o && k < q->nkeys; k++)
-        /* pp_claim: whether this process got it; a resumed lost submission:
-         * whether another process reported it first */
-        o->entries[q->at[k]].handed = q->resume ? !q->got[k] : q->got[k];
+        if (q->at[k] < o->nentries)
+            o->entries[q->at[k]].handed = q->got[k]; /* whether this process got it */
     jop_finish(q, rc, why);
 }
 
@@ -419,17 +466,14 @@ static void claim_keys(jop *q)
     const char *why = NULL;
     if (!(q->got = calloc(q->nkeys, 1)))
         q->failed = 1;
-    if (q->failed || s->ops->claim(s, q->keys, q->nkeys, q->got, on_claimed, q, &why) < 0)
+    if (q->failed || s->ops->claim(s, q->keys, q->nkeys, 0, q->got, on_claimed, q, &why) < 0)
         jop_finish(q, -1, why);
 }
 
 static void on_listed(void *ud, int rc, const char *why)
 {
     jop *q = ud;
-    if (rc < 0)
-        jop_finish(q, rc, why);
-    else
-        claim_keys(q); /* lost submissions go to the one process that reports them */
+    jop_finish(q, rc, why);
 }
 
 static jop *jop_start(pp_client *c, int resume, pp_error *err)
@@ -505,6 +549,21 @@ pp_op pp_claim(pp_client *c, const pp_job *jobs, size_t n, pp_error *err)
         if ((j->id && !(e->id = pp_strdup(j->id))) || (j->jkey && claim_add(q, j->jkey, i) < 0))
             q->failed = 1;
     }
+    claim_keys(q);
+    return h;
+}
+
+pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *err)
+{
+    if (!c)
+        return 0;
+    jop *q = jop_start(c, 0, err);
+    if (!q)
+        return 0;
+    pp_op h = q->op;
+    for (size_t i = 0; i < n && !q->failed; i++)
+        if (claim_add(q, keys[i], (size_t)-1) < 0)
+            q->failed = 1;
     claim_keys(q);
     return h;
 }

@@ -80,6 +80,8 @@ typedef struct pp_store_ops {
     int (*answer)(pp_store *s, int64_t key, const char *id, const char **why);
     /* The job moved to state; error is why, when it ended badly. */
     int (*transition)(pp_store *s, int64_t key, int state, const char *error, const char **why);
+    /* Gives back a claim of this process (the job is not handed out). */
+    int (*unclaim)(pp_store *s, int64_t key, const char **why);
     /* The job was fetched: its results are in the file at path (NULL:
      * in memory, gone with the process). */
     int (*result)(pp_store *s, int64_t key, const char *path, const char **why);
@@ -89,8 +91,10 @@ typedef struct pp_store_ops {
     int (*flush)(pp_store *s, int durable, pp_store_done_fn done, void *ud, const char **why);
     /* Claims n jobs for this process, each for one process only: got[i]
      * is 1 when this process got keys[i] (it was not handed out before).
-     * keys and got stay the caller's until the completion ran. */
-    int (*claim)(pp_store *s, const int64_t *keys, size_t n, unsigned char *got,
+     * hold: the claims join the current group (stored with the writes
+     * around them, or not at all), else they are stored now. keys and got
+     * stay the caller's until the completion ran. */
+    int (*claim)(pp_store *s, const int64_t *keys, size_t n, int hold, unsigned char *got,
                  pp_store_done_fn done, void *ud, const char **why);
     /* The jobs f selects, in the order they were submitted (resume uses
      * f->unhanded); each() for each, then done(). */

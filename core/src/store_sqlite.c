@@ -21,7 +21,7 @@
 #define EMPTY_TRIES 20
 #define EMPTY_WAIT_MS 50
 
-enum { S_SUB, S_JOB, S_SENDING, S_ANSWER, S_STATE, S_RESULT, S_CLAIM, S_LIST, S_COUNT };
+enum { S_SUB, S_JOB, S_SENDING, S_ANSWER, S_STATE, S_UNCLAIM, S_RESULT, S_CLAIM, S_LIST, S_COUNT };
 
 static const char *const sql[S_COUNT] = {
     [S_SUB] = "INSERT INTO submissions(params, list_key, tag, results_dir, results_type, pid)"
@@ -32,6 +32,7 @@ static const char *const sql[S_COUNT] = {
     [S_ANSWER] = "UPDATE jobs SET id = ?3, state = ?2 WHERE key = ?1",
     [S_STATE] = "UPDATE jobs SET state = ?2, error = ?3 WHERE key = ?1",
     [S_RESULT] = "UPDATE jobs SET results_path = ?3, state = ?2 WHERE key = ?1",
+    [S_UNCLAIM] = "UPDATE jobs SET handed = 0 WHERE key = ?1",
     [S_CLAIM] = "UPDATE jobs SET handed = 1 WHERE key = ?1 AND handed = 0",
     [S_LIST] = "SELECT j.key, j.id, j.state, j.sent, j.handed, s.tag, s.params, s.list_key,"
                " j.value, s.results_dir, s.results_type, j.results_path, j.error, s.pid"
@@ -147,8 +148,9 @@ static int update(sq_store *s, int which, int64_t key, int state, const char *te
     sqlite3_stmt *st = s->st[which];
     if (group(s, why) < 0)
         return -1;
-    if (sqlite3_bind_int64(st, 1, key) || sqlite3_bind_int(st, 2, state) ||
-        (sqlite3_bind_parameter_count(st) >= 3 && bind_text(st, 3, text))) {
+    int params = sqlite3_bind_parameter_count(st);
+    if (sqlite3_bind_int64(st, 1, key) || (params >= 2 && sqlite3_bind_int(st, 2, state)) ||
+        (params >= 3 && bind_text(st, 3, text))) {
         *why = fail_db(s, what);
         return -1;
     }
@@ -168,6 +170,11 @@ static int sq_answer(pp_store *ps, int64_t key, const char *id, const char **why
 static int sq_transition(pp_store *ps, int64_t key, int state, const char *error, const char **why)
 {
     return update((sq_store *)ps, S_STATE, key, state, error, "recording a change", why);
+}
+
+static int sq_unclaim(pp_store *ps, int64_t key, const char **why)
+{
+    return update((sq_store *)ps, S_UNCLAIM, key, 0, NULL, "giving back a claim", why);
 }
 
 static int sq_result(pp_store *ps, int64_t key, const char *path, const char **why)
@@ -219,7 +226,7 @@ static int sq_flush(pp_store *ps, int durable, pp_store_done_fn done, void *ud, 
     return 0;
 }
 
-static int sq_claim(pp_store *ps, const int64_t *keys, size_t n, unsigned char *got,
+static int sq_claim(pp_store *ps, const int64_t *keys, size_t n, int hold, unsigned char *got,
                     pp_store_done_fn done, void *ud, const char **why)
 {
     sq_store *s = (sq_store *)ps;
@@ -236,9 +243,9 @@ static int sq_claim(pp_store *ps, const int64_t *keys, size_t n, unsigned char *
         }
         sqlite3_reset(st);
     }
-    if (rc == 0)
+    if (rc == 0 && !hold)
         rc = commit(s, 0, &w);
-    else if (s->in_tx) {
+    else if (rc < 0 && s->in_tx) {
         (void)exec(s, "ROLLBACK", NULL);
         s->in_tx = 0;
     }
@@ -334,8 +341,20 @@ static void sq_close(pp_store *ps)
 }
 
 static const pp_store_ops sqlite_ops = {
-    "sqlite", sq_submission, sq_job,  sq_sending, sq_answer, sq_transition, sq_result,
-    sq_flush, sq_claim,      sq_list, sq_fd,      sq_run,    sq_close,
+    .name = "sqlite",
+    .submission = sq_submission,
+    .job = sq_job,
+    .sending = sq_sending,
+    .answer = sq_answer,
+    .transition = sq_transition,
+    .unclaim = sq_unclaim,
+    .result = sq_result,
+    .flush = sq_flush,
+    .claim = sq_claim,
+    .list = sq_list,
+    .fd = sq_fd,
+    .run = sq_run,
+    .close = sq_close,
 };
 
 /* ---- opening */

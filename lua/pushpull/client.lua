@@ -245,7 +245,7 @@ local function start(host, fname, params, opts)
   end
   local dir = opts.results_dir and opts.results_dir:gsub("/+$", "")
   local op, handles = host.core:submit(text, {results_dir = (dir ~= "" and dir) or opts.results_dir,
-    tag = opts.tag})
+    tag = opts.tag, replaces = opts.replaces})
   if not op then
     return nil, errors.from_core(handles)
   end
@@ -352,7 +352,7 @@ local RESUME_OPTIONS = util.set("tag", "all")
 ---the service and are never sent again by themselves.
 ---@param opts? {tag?: string, all?: boolean} tag: only that tag's jobs; all: jobs handed out already too
 ---@return pushpull.Batch? batch batch:completed() gives each job not handed out yet (every job with all)
----@return {params: table, tag: string?, status: "unknown", sent: boolean, error: string?}[]|pushpull.Error lost the lost submissions (sent false: provably never left), or the error
+---@return {key: integer, params: table, tag: string?, status: "unknown", sent: boolean, error: string?}[]|pushpull.Error lost the lost submissions (sent false: provably never left; client:resubmit or client:dismiss them, else every resume reports them again), or the error
 function Client:resume(opts)
   local f = "client:resume"
   opts = util.options(f, opts, RESUME_OPTIONS)
@@ -364,6 +364,65 @@ function Client:resume(opts)
     return nil, lost
   end
   return batchmod.new(self, host, jobs, opts.all), lost
+end
+
+local RESUBMIT_OPTIONS = util.set("results_dir")
+
+local function check_lost(f, lost)
+  util.check(f, "lost", lost, "table")
+  for i = 1, #lost do
+    local l = lost[i]
+    if type(l) ~= "table" or type(l.key) ~= "number" or type(l.params) ~= "table" then
+      util.argerror(f, "lost[" .. i .. "]", "is not a lost submission of client:resume()", 3)
+    end
+  end
+end
+
+---Sends lost submissions again (the second value of client:resume(), or a
+---part of it): the service may have created them already, so only the
+---caller knows whether this is right (sent = false: provably never left).
+---The journal hands them out in the transaction that records the new
+---submission: a crash keeps either the old or the new record, and they
+---are sent again once at most, by one process.
+---@param lost table[] entries of client:resume()'s lost list
+---@param opts? {results_dir?: string}
+---@return pushpull.Batch? batch the new jobs (tags kept)
+---@return pushpull.Error? err
+function Client:resubmit(lost, opts)
+  local f = "client:resubmit"
+  check_lost(f, lost)
+  opts = util.options(f, opts, RESUBMIT_OPTIONS)
+  util.check(f, "options.results_dir", opts.results_dir, "string|nil")
+  local host = hosts[self]
+  local jobs = {}
+  for _, g in ipairs(journal.groups(lost)) do
+    local params = {}
+    for k, v in pairs(g.params) do
+      params[k] = v
+    end
+    params[g.list_key] = g.values
+    local op, started = start(host, f, params, {results_dir = opts.results_dir, tag = g.tag,
+      replaces = g.keys})
+    if not op then
+      return nil, started
+    end
+    host:finish(op)
+    for i = 1, #started do
+      jobmod.sync(started[i])
+      jobs[#jobs + 1] = started[i]
+    end
+  end
+  return batchmod.new(self, host, jobs)
+end
+
+---Lost submissions that are not to be sent again: client:resume() stops
+---reporting them.
+---@param lost table[] entries of client:resume()'s lost list
+---@return true? ok
+---@return pushpull.Error? err
+function Client:dismiss(lost)
+  check_lost("client:dismiss", lost)
+  return journal.dismiss(hosts[self], lost)
 end
 
 local JOBS_OPTIONS = util.set("status", "tag")

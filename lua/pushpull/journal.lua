@@ -33,6 +33,7 @@ end
 local function public(entry)
   local params = entry.params and json.decode(entry.params)
   return {
+    key = entry.key,
     id = entry.id,
     status = states.word(entry.state),
     tag = entry.tag,
@@ -91,6 +92,43 @@ function M.resume(host, tag, all)
     end
   end
   return jobs, lost
+end
+
+-- client:dismiss(lost): those lost submissions are not reported again.
+function M.dismiss(host, lost)
+  local keys = {}
+  for i = 1, #lost do
+    keys[i] = lost[i].key
+  end
+  local list, err = entries(host, host.core:dismiss(keys))
+  if not list then
+    return nil, err
+  end
+  return true
+end
+
+-- The lost submissions, grouped by what they share: {params (without the
+-- list), key ("url" or "query"), values, keys} for each group.
+function M.groups(lost)
+  local groups, by = {}, {}
+  for _, l in ipairs(lost) do
+    local params, list_key = {}, l.params.query ~= nil and "query" or "url"
+    for k, v in pairs(l.params) do
+      if k ~= list_key then
+        params[k] = v
+      end
+    end
+    local id = list_key .. "\0" .. json.encode(params) .. "\0" .. tostring(l.tag)
+    local g = by[id]
+    if not g then
+      g = {params = params, list_key = list_key, tag = l.tag, values = {}, keys = {}}
+      by[id] = g
+      groups[#groups + 1] = g
+    end
+    g.values[#g.values + 1] = l.params[list_key]
+    g.keys[#g.keys + 1] = l.key
+  end
+  return groups
 end
 
 -- Hands the jobs out to this process: a table job -> true (got it) or

@@ -6,8 +6,9 @@
 --       "got <id>" for each
 --   journal_worker.lua workflow EMU SITE DB DIR N
 --       the kill test's workflow: the first run submits pages 1..N to DIR;
---       every run resumes, submits again what provably never left, and
---       takes every job, printing "got <id> <status>"; "finished" at the end
+--       every run resumes, submits again what provably never left,
+--       dismisses the other lost submissions, and takes every job,
+--       printing "got <id> <status>"; "finished" at the end
 local pushpull = require("pushpull")
 
 local mode, emu_url, site_url, db, dir = arg[1], arg[2], arg[3], arg[4], arg[5]
@@ -71,20 +72,21 @@ elseif mode == "workflow" then
     end
   end
   local batch, lost = assert(c:resume())
-  local again = {}
+  local again, gone = {}, {}
   for _, l in ipairs(lost) do
     if l.sent then
-      say("lost", l.params.url)
+      gone[#gone + 1] = l -- may exist: this workflow does not pay twice
     else
-      again[#again + 1] = l.params.url -- provably never left: safe to send
+      again[#again + 1] = l -- provably never left: safe to send
     end
   end
+  if #gone > 0 then
+    assert(c:dismiss(gone))
+    say("dismissed", #gone)
+  end
   if #again > 0 then
+    assert(c:resubmit(again, {results_dir = dir}))
     say("again", #again)
-    local _, err = c:submit_batch({source = "universal", url = again}, {results_dir = dir, tag = "work"})
-    if err and not err.batch then
-      error(tostring(err))
-    end
     batch = assert(c:resume()) -- the resubmitted jobs too
   end
   take(batch)
