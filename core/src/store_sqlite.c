@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define BUSY_MS 10000
+#define CACHE_KB "256"
 /* How long an empty file may wait for the process that made it. */
 #define EMPTY_TRIES 20
 #define EMPTY_WAIT_MS 50
@@ -527,7 +528,9 @@ pp_store *pp_store_sqlite_open(const char *path, const char *owner, char *why, s
     sqlite3_finalize(st);
     if (!wal)
         goto fail;
-    if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+    /* a small page cache: the journal is written, read back only on resume */
+    if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -" CACHE_KB, NULL,
+                     NULL, NULL) != SQLITE_OK) {
         snprintf(why, n, "journal %s: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
