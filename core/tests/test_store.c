@@ -101,15 +101,28 @@ static void test_round_trip(void)
     CHECK(strstr(why, "another account") != NULL);
 }
 
+/* Two connections to the journal, as two processes have. 0 / -1. */
+static int open_two(pp_store **a, pp_store **b)
+{
+    char why[512];
+    *a = pp_store_sqlite_open(path, "owner-a", why, sizeof why);
+    *b = pp_store_sqlite_open(path, "owner-a", why, sizeof why);
+    CHECK(*a && *b);
+    if (*a && *b)
+        return 0;
+    if (*a)
+        (*a)->ops->close(*a);
+    if (*b)
+        (*b)->ops->close(*b);
+    return -1;
+}
+
 /* Writes before a flush are one transaction: another connection sees none
  * of them, then all. */
 static void test_grouping(void)
 {
-    char why[512];
-    pp_store *a = pp_store_sqlite_open(path, "owner-a", why, sizeof why);
-    pp_store *b = pp_store_sqlite_open(path, "owner-a", why, sizeof why);
-    CHECK(a && b);
-    if (!a || !b)
+    pp_store *a, *b;
+    if (open_two(&a, &b) < 0)
         return;
     int before = list(b, 0, "grouped", 0).n;
     const char *w = NULL;
@@ -130,11 +143,8 @@ static void test_grouping(void)
  * be given back. */
 static void test_claims(void)
 {
-    char why[512];
-    pp_store *a = pp_store_sqlite_open(path, "owner-a", why, sizeof why);
-    pp_store *b = pp_store_sqlite_open(path, "owner-a", why, sizeof why);
-    CHECK(a && b);
-    if (!a || !b)
+    pp_store *a, *b;
+    if (open_two(&a, &b) < 0)
         return;
     seen all = list(a, 0, "nightly", 0);
     CHECK_EQ_LONG(all.n, 3);
