@@ -83,6 +83,10 @@ typedef struct pp_jobtab {
     pc_buf info_read;   /* the last info read back from the file */
     char *spool_parent; /* the folder the spool folder is made in */
     uint64_t spool_seq;
+    /* folders result files were renamed into during this engine step,
+     * synced once at its end (pp_results_sync_dirs) */
+    char *renamed_dirs[4];
+    size_t nrenamed;
 } pp_jobtab;
 
 /* ---- jobs.c */
@@ -153,6 +157,11 @@ void pp_results_drop(pp_jobtab *t, pp_jobrec *j);
 /* Puts the job's results at path: renames a spool file, writes the memory
  * copy atomically, or copies the file they are in. 0, or -1 with err. */
 int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err);
+/* A result file was renamed into dir: the folder's entry is made durable
+ * at the end of the step, once for all the files of the step. */
+void pp_results_renamed(pp_jobtab *t, const char *dir);
+/* Syncs the folders of pp_results_renamed (the end of an engine step). */
+void pp_results_sync_dirs(pp_jobtab *t);
 /* The spool folder, made on first use; NULL when it cannot be made. */
 const char *pp_spool_dir(pp_jobtab *t);
 /* Removes the spool folder (client teardown). */

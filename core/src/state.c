@@ -223,6 +223,7 @@ static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pc_buf *results, int tm
     }
     free(j->results_path);
     if (final) {
+        pp_results_renamed(t, j->results_dir);
         j->results_path = final;
         j->results_temporary = 0;
     } else {
