@@ -401,13 +401,19 @@ static int l_resume(lua_State *L)
     return push_query_op(L, pp_resume);
 }
 
-/* claim({job, ...}) -> op | nil, err */
+/* claim(job | {job, ...}) -> op | nil, err */
 static int l_claim(lua_State *L)
 {
     pp_client *c = check_client(L);
     size_t n, i;
     pp_job *jobs;
     pp_error err;
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        /* one job, no table: completed() claims each job it gives */
+        pp_job one = check_job(L, 2);
+        memset(&err, 0, sizeof err);
+        return push_op_result(L, pp_claim(c, &one, 1, &err), &err);
+    }
     luaL_checktype(L, 2, LUA_TTABLE);
     n = lua_objlen_compat(L, 2);
     jobs = (pp_job *)lua_newuserdata(L, (n ? n : 1) * sizeof *jobs); /* freed by the GC */
@@ -437,6 +443,18 @@ static void set_str(lua_State *L, const char *name, const char *v)
         return;
     lua_pushstring(L, v);
     lua_setfield(L, -2, name);
+}
+
+/* op_handed(op, i) -> whether entry i of a finished journal operation
+ * is handed (pp_claim: this process got the job) */
+static int l_op_handed(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t n = 0;
+    const pp_journal_entry *v = pp_op_entries(c, check_op(L, 2), &n);
+    lua_Integer i = luaL_checkinteger(L, 3);
+    lua_pushboolean(L, v != NULL && i >= 1 && (size_t)i <= n && v[i - 1].handed);
+    return 1;
 }
 
 /* op_entries(op) -> {{job, id, state, sent, handed, tag, params,
@@ -930,6 +948,7 @@ static const luaL_Reg client_methods[] = {
     {"claim", l_claim},
     {"dismiss", l_dismiss},
     {"op_entries", l_op_entries},
+    {"op_handed", l_op_handed},
     {"attach", l_attach},
     {"watch", l_watch},
     {"refresh", l_refresh},

@@ -261,7 +261,7 @@ typedef struct jop {
 static pp_journal_entry *entry_new(pp_oprec *o)
 {
     if (o->nentries == o->capentries) {
-        size_t cap = o->capentries ? o->capentries * 2 : 64;
+        size_t cap = o->capentries ? o->capentries * 2 : 8;
         pp_journal_entry *v = realloc(o->entries, cap * sizeof *v);
         if (!v)
             return NULL;
@@ -277,7 +277,7 @@ static pp_journal_entry *entry_new(pp_oprec *o)
 static int claim_add(jop *q, int64_t key, size_t at)
 {
     if (q->nkeys == q->capkeys) {
-        size_t cap = q->capkeys ? q->capkeys * 2 : 64;
+        size_t cap = q->capkeys ? q->capkeys * 2 : 8;
         int64_t *k = realloc(q->keys, cap * sizeof *k);
         if (k)
             q->keys = k;

@@ -118,7 +118,7 @@ function Batch:completed(opts)
       self._next = self._next + 1
       -- claimed when given, one at a time: a job claimed and not given
       -- (the loop broken, the process killed) would be lost to resume
-      if not claims or journal.claim(host, {job})[job] then
+      if not claims or journal.claim(host, job) then
         return job
       end
     end

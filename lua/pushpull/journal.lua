@@ -131,19 +131,22 @@ function M.groups(lost)
   return groups
 end
 
--- Hands the jobs out to this process: a table job -> true (got it) or
--- false (another process has it). A journal that fails hands them out
--- anyway: a job given twice is better than a job never given.
-function M.claim(host, jobs)
-  local handles = {}
-  for i = 1, #jobs do
-    handles[i] = jobmod.handle(jobs[i])
+-- Hands the job out to this process: true when it got it, false when
+-- another process had it first. A journal that fails hands it out anyway:
+-- a job given twice is better than a job never given. No table is made:
+-- completed() asks this for every job it gives.
+function M.claim(host, job)
+  local c = host.core
+  local op = c:claim(jobmod.handle(job))
+  if not op then
+    return true
   end
-  local list = entries(host, host.core:claim(handles))
-  local got = {}
-  for i = 1, #jobs do
-    got[jobs[i]] = not list or list[i] == nil or list[i].handed
+  if not c:op_done(op) then
+    host:kick()
+    host:wait(function() return c:op_done(op) end)
   end
+  local got = c:op_error(op) ~= nil or c:op_handed(op, 1)
+  c:op_free(op)
   return got
 end
 
