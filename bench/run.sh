@@ -16,6 +16,9 @@
 #     pushpull-callbacks, curl-baseline-lognormal (BASELINE_COUNT jobs)
 #   workflow, --job-time uniform:5s:15s: pushpull-workflow (WORKFLOW_COUNT
 #     jobs, default 50000, to a folder)
+#   journal, --job-time 0, COUNT jobs of 20 KB to files, without and with a
+#     job journal, twice in turn: pushpull-nojournal, pushpull-journal,
+#     pushpull-nojournal-2, pushpull-journal-2
 #
 # RESULTS_ROOT=/dev/shm: where the result folders go (default: a scratch
 # folder under $TMPDIR); a tmpfs there takes the disk (and fsync) out.
@@ -186,6 +189,17 @@ if group "$COUNT URLs, 20 KB pages, results streamed to files" lognormal:3s:0.6 
   run pushpull-lognormal bench/client/batch.lua "$COUNT"
   run pushpull-callbacks bench/client/batch.lua "$COUNT" 1
   run curl-baseline-lognormal bench/client/baseline_curl.lua "$BASELINE_COUNT"
+  group_end
+fi
+
+if group "$COUNT URLs, 20 KB pages, results streamed to files, without and with a journal" 0 \
+  pushpull-nojournal pushpull-journal pushpull-nojournal-2 pushpull-journal-2; then
+  for pass in "" -2; do
+    run "pushpull-nojournal$pass" bench/client/batch.lua "$COUNT"
+    rm -f "$results/jobs$pass.db"*
+    BENCH_JOURNAL="$results/jobs$pass.db" run "pushpull-journal$pass" bench/client/batch.lua "$COUNT"
+    ratio "pushpull-journal$pass" "pushpull-nojournal$pass"
+  done
   group_end
 fi
 

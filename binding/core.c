@@ -272,6 +272,8 @@ static int l_new(lua_State *L)
         const char *s = opt_field_string(L, 1, "spool_dir");
         if (s != NULL)
             cfg.spool_dir = s;
+        if ((s = opt_field_string(L, 1, "journal")) != NULL)
+            cfg.journal = s;
     }
     cfg.poll.first_ms = (long)opt_field_number(L, 1, "poll_first_ms", (lua_Number)cfg.poll.first_ms);
     cfg.poll.min_ms = (long)opt_field_number(L, 1, "poll_min_ms", (lua_Number)cfg.poll.min_ms);
@@ -357,7 +359,23 @@ static void push_op_jobs(lua_State *L, pp_client *c, pp_op op)
     }
 }
 
-/* submit(json[, {results_dir, results_type}]) -> op, {job, ...} | nil, err */
+/* A list of journal keys at idx: a userdata array the GC frees. */
+static int64_t *check_keys(lua_State *L, int idx, size_t *n)
+{
+    size_t i;
+    int64_t *keys;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    *n = lua_objlen_compat(L, idx);
+    keys = (int64_t *)lua_newuserdata(L, (*n ? *n : 1) * sizeof *keys);
+    for (i = 0; i < *n; i++) {
+        lua_rawgeti(L, idx, (int)(i + 1));
+        keys[i] = (int64_t)luaL_checknumber(L, -1);
+        lua_pop(L, 1);
+    }
+    return keys;
+}
+
+/* submit(json[, {results_dir, results_type, tag, replaces}]) -> op, {job, ...} | nil, err */
 static int l_submit(lua_State *L)
 {
     pp_client *c = check_client(L);
@@ -372,6 +390,10 @@ static int l_submit(lua_State *L)
         luaL_checktype(L, 3, LUA_TTABLE);
         opts.results_dir = opt_field_string(L, 3, "results_dir");
         opts.results_type = opt_field_string(L, 3, "results_type");
+        opts.tag = opt_field_string(L, 3, "tag");
+        lua_getfield(L, 3, "replaces");
+        if (!lua_isnil(L, -1))
+            opts.replaces = check_keys(L, lua_gettop(L), &opts.nreplaces);
     }
     memset(&err, 0, sizeof err);
     op = pp_submit(c, json, len, &opts, &err);
@@ -449,6 +471,133 @@ static int l_request(lua_State *L)
     pp_error err;
     memset(&err, 0, sizeof err);
     return reported(L, push_op_result(L, pp_request(c, method, path, body, len, &err), &err));
+}
+
+/* ---- the journal */
+
+/* {states = <bit set>, tag = ..., all = bool} at idx (optional). */
+static void check_query(lua_State *L, int idx, pp_journal_query *q)
+{
+    memset(q, 0, sizeof *q);
+    if (lua_isnoneornil(L, idx))
+        return;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    q->states = (unsigned)opt_field_number(L, idx, "states", 0);
+    q->tag = opt_field_string(L, idx, "tag");
+    lua_getfield(L, idx, "all");
+    q->all = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+}
+
+static int push_query_op(lua_State *L, pp_op (*call)(pp_client *, const pp_journal_query *,
+                                                      pp_error *))
+{
+    pp_client *c = check_client(L);
+    pp_journal_query q;
+    pp_error err;
+    check_query(L, 2, &q);
+    memset(&err, 0, sizeof err);
+    return push_op_result(L, call(c, &q, &err), &err);
+}
+
+/* journal_list([query]) -> op | nil, err */
+static int l_journal_list(lua_State *L)
+{
+    return push_query_op(L, pp_journal_list);
+}
+
+/* resume([query]) -> op | nil, err */
+static int l_resume(lua_State *L)
+{
+    return push_query_op(L, pp_resume);
+}
+
+/* claim(job | {job, ...}) -> op | nil, err */
+static int l_claim(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t n, i;
+    pp_job *jobs;
+    pp_error err;
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        /* one job, no table: completed() claims each job it gives */
+        pp_job one = check_job(L, 2);
+        memset(&err, 0, sizeof err);
+        return push_op_result(L, pp_claim(c, &one, 1, &err), &err);
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    n = lua_objlen_compat(L, 2);
+    jobs = (pp_job *)lua_newuserdata(L, (n ? n : 1) * sizeof *jobs); /* freed by the GC */
+    for (i = 0; i < n; i++) {
+        lua_rawgeti(L, 2, (int)(i + 1));
+        jobs[i] = (pp_job)luaL_checkinteger(L, -1);
+        lua_pop(L, 1);
+    }
+    memset(&err, 0, sizeof err);
+    return push_op_result(L, pp_claim(c, jobs, n, &err), &err);
+}
+
+/* dismiss({key, ...}) -> op | nil, err */
+static int l_dismiss(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t n;
+    int64_t *keys = check_keys(L, 2, &n);
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    return push_op_result(L, pp_journal_dismiss(c, keys, n, &err), &err);
+}
+
+static void set_str(lua_State *L, const char *name, const char *v)
+{
+    if (v == NULL)
+        return;
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, name);
+}
+
+/* op_handed(op, i) -> whether entry i of a finished journal operation
+ * is handed (pp_claim: this process got the job) */
+static int l_op_handed(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t n = 0;
+    const pp_journal_entry *v = pp_op_entries(c, check_op(L, 2), &n);
+    lua_Integer i = luaL_checkinteger(L, 3);
+    lua_pushboolean(L, v != NULL && i >= 1 && (size_t)i <= n && v[i - 1].handed);
+    return 1;
+}
+
+/* op_entries(op) -> {{job, id, state, sent, handed, tag, params,
+ * results_path, error}, ...} */
+static int l_op_entries(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    size_t n = 0, i;
+    const pp_journal_entry *v = pp_op_entries(c, check_op(L, 2), &n);
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; v != NULL && i < n; i++) {
+        lua_createtable(L, 0, 10);
+        push_u64(L, v[i].key);
+        lua_setfield(L, -2, "key");
+        if (v[i].job) {
+            lua_pushinteger(L, (lua_Integer)v[i].job);
+            lua_setfield(L, -2, "job");
+        }
+        lua_pushinteger(L, (lua_Integer)v[i].state);
+        lua_setfield(L, -2, "state");
+        lua_pushboolean(L, v[i].sent);
+        lua_setfield(L, -2, "sent");
+        lua_pushboolean(L, v[i].handed);
+        lua_setfield(L, -2, "handed");
+        set_str(L, "id", v[i].id);
+        set_str(L, "tag", v[i].tag);
+        set_str(L, "params", v[i].params);
+        set_str(L, "results_path", v[i].results_path);
+        set_str(L, "error", v[i].error);
+        lua_rawseti(L, -2, (int)(i + 1));
+    }
+    return 1;
 }
 
 /* ---- operations */
@@ -905,6 +1054,12 @@ static const luaL_Reg client_methods[] = {
     {"close", l_close},
     {"submit", l_submit},
     {"op_jobs", l_op_jobs},
+    {"journal_list", l_journal_list},
+    {"resume", l_resume},
+    {"claim", l_claim},
+    {"dismiss", l_dismiss},
+    {"op_entries", l_op_entries},
+    {"op_handed", l_op_handed},
     {"attach", l_attach},
     {"watch", l_watch},
     {"refresh", l_refresh},

@@ -31,6 +31,8 @@ pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 # The fleet store's Redis link (core/src/redis_*.c).
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# The journal's SQLite backend (core/src/store_sqlite.c).
+pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 find_package(Threads REQUIRED)
 
 enable_testing()

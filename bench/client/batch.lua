@@ -6,6 +6,7 @@
 -- BENCH_CALLBACK=1: the client listens for callbacks (client:listen{}) and
 -- submits with {callback = true}; polls are then only a safety net.
 -- BENCH_TIMEOUT=S: the client's request timeout in seconds.
+-- BENCH_JOURNAL=PATH: the client keeps a job journal there (pushpull.new{journal}).
 local pushpull = require("pushpull")
 local socket = require("socket")
 local cjson = require("cjson")
@@ -21,6 +22,7 @@ local client = assert(pushpull.new{
   -- seconds per request; longer under valgrind, where reading a 5,000-job
   -- answer can take more than the default 30 s
   timeout = tonumber(os.getenv("BENCH_TIMEOUT") or ""),
+  journal = os.getenv("BENCH_JOURNAL"),
 })
 
 local urls = {}

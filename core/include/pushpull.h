@@ -116,6 +116,8 @@ typedef struct pp_config {
      * stderr (pp_debug_stderr). Off, it costs nothing. */
     void (*debug)(void *ud, const char *line);
     void *debug_ud;
+    const char *journal; /* the job journal (an SQLite file, made when
+                            missing); NULL = none. See "The journal". */
 } pp_config;
 
 void pp_config_init(pp_config *cfg);
@@ -130,7 +132,8 @@ typedef struct pp_error {
     size_t body_len;
 } pp_error;
 
-/* NULL on failure, described in err (static strings). */
+/* NULL on failure, described in err (static strings, except a journal's
+ * refusal: valid until the next pp_client_new of the calling thread). */
 pp_client *pp_client_new(const pp_config *cfg, pp_error *err);
 void pp_client_free(pp_client *c);
 
@@ -158,6 +161,15 @@ typedef struct pp_submit_opts {
                                  NULL keeps them in memory */
     const char *results_type; /* ?type= of the results the poller fetches
                                  (raw, parsed, png, ...); NULL = default */
+    const char *tag;          /* a label kept in the journal (never sent to
+                                 the service); NULL = none */
+    const int64_t *replaces;  /* journal keys (pp_journal_entry.key) of lost
+                                 submissions this one sends again: they are
+                                 handed out in the transaction that records
+                                 it (a crash keeps both or neither); one
+                                 another process sent again already makes
+                                 the submission fail */
+    size_t nreplaces;
 } pp_submit_opts;
 pp_op pp_submit(pp_client *c, const char *params_json, size_t len, const pp_submit_opts *opts,
                 pp_error *err);
@@ -364,6 +376,69 @@ typedef struct pp_event {
 } pp_event;
 /* Events since the last call, oldest first; as pp_take_fd_changes. */
 size_t pp_take_events(pp_client *c, pp_event *out, size_t max);
+
+/* ---- The journal (pp_config.journal).
+ *
+ * Every submission is recorded with its parameters before it is sent (the
+ * record is durable -- fsynced -- before the request leaves), then every
+ * id an answer gives, every job's end and the file its results went to.
+ * Writes are grouped: one transaction per engine step. After a crash a new
+ * client on the same file resumes: jobs with ids are polled again (or, when
+ * their result file is there, come back fetched), and submissions whose
+ * answer was lost are reported, never sent again.
+ *
+ * Several processes of one host may share one journal: each finished job
+ * is handed out (pp_claim) to one of them only. A journal made for another
+ * username or base_url, one written by a newer version, a damaged file or
+ * one that cannot be written make pp_client_new fail with the reason.
+ *
+ * The calls below are operations: the journal's store may answer later
+ * (driven like requests); their results are read with pp_op_entries once
+ * pp_op_done. Without a journal they fail with an error. */
+typedef struct pp_journal_entry {
+    int64_t key;              /* the job's key in the journal */
+    pp_job job;               /* pp_resume: the job (0: a lost submission);
+                                 pp_claim: the job claimed */
+    const char *id;           /* NULL when no answer gave one */
+    pp_state state;           /* as last recorded */
+    int sent;                 /* 0: its submission provably never left */
+    int handed;               /* handed out already; pp_claim: 1 when this
+                                 process got it */
+    const char *tag;          /* NULL when none */
+    const char *params;       /* the job's own parameters (JSON): a batch's
+                                 list replaced by this job's value */
+    const char *results_path; /* the result file, NULL if none */
+    const char *error;        /* why it ended badly, NULL otherwise */
+} pp_journal_entry;
+
+typedef struct pp_journal_query {
+    unsigned states; /* a bit (1u << state) per state wanted; 0 = all */
+    const char *tag; /* NULL = every tag */
+    int all;         /* 1: jobs handed out already too */
+} pp_journal_query;
+
+/* The journal's jobs (q NULL: all), in the order they were submitted. */
+pp_op pp_journal_list(pp_client *c, const pp_journal_query *q, pp_error *err);
+/* Brings back the journal's jobs not handed out yet (q->all: every one;
+ * q->tag: those of a tag; q->states is ignored): jobs with an id become
+ * jobs of this client again -- pending ones watched, fetched ones with
+ * their result file on disk as they were, the others pending again so
+ * their results are fetched; rejected ones as they ended. Submissions
+ * whose answer was lost come back as entries with job 0, at every resume
+ * until they are sent again (pp_submit_opts.replaces) or dismissed
+ * (pp_journal_dismiss).
+ * Jobs this client or another live process is still submitting are left
+ * alone. */
+pp_op pp_resume(pp_client *c, const pp_journal_query *q, pp_error *err);
+/* Hands the jobs out to this process: entry i says whether it got jobs[i]
+ * (handed 1) or another process had it first (0). A job that is not in
+ * the journal is always got. */
+pp_op pp_claim(pp_client *c, const pp_job *jobs, size_t n, pp_error *err);
+/* Hands out lost submissions (their keys) that are not to be sent again:
+ * resume stops reporting them. */
+pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *err);
+/* The entries of a finished journal operation (valid until pp_op_free). */
+const pp_journal_entry *pp_op_entries(pp_client *c, pp_op op, size_t *count);
 
 /* ---- Counters, for tests and benchmarks. */
 typedef struct pp_stats {

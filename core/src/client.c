@@ -119,6 +119,15 @@ pp_client *pp_client_new(const pp_config *cfg, pp_error *err)
         pp_client_free(c);
         return refuse(err, "cannot initialise the client (libcurl, or out of memory)");
     }
+    if (cfg->journal) {
+        /* the one refusal whose text is made here: kept per thread, as
+         * the client it would belong to is gone */
+        static __thread char why[700];
+        if (pp_journal_open(c, cfg, why, sizeof why) < 0) {
+            pp_client_free(c);
+            return refuse(err, why);
+        }
+    }
     return c;
 }
 
@@ -132,6 +141,7 @@ void pp_client_free(pp_client *c)
     pp_submit_free_queue(c);
     pp_heap_free(&c->timers); /* before the jobs whose timers it holds */
     pp_jobtab_free(&c->jobs); /* jobs first: their requests drop answers */
+    pp_journal_close(c);      /* after them: their changes are recorded */
     pp_transport_cleanup(&c->tp);
     pp_ops_free_all(c);
     pp_callbacks_free(c);

@@ -11,9 +11,10 @@
 #define PP_CLIENT_H
 
 #include "jobs.h"
+#include "store.h"
 
 /* ---- the objects of this layer */
-enum pp_op_kind { PP_OP_SUBMIT = 1, PP_OP_REFRESH, PP_OP_FETCH, PP_OP_REQUEST };
+enum pp_op_kind { PP_OP_SUBMIT = 1, PP_OP_REFRESH, PP_OP_FETCH, PP_OP_REQUEST, PP_OP_JOURNAL };
 
 typedef struct pp_oprec {
     pp_op h;
@@ -34,6 +35,9 @@ typedef struct pp_oprec {
     json_t *params;       /* the job object without the list */
     json_t *values;       /* the list, NULL for a single job */
     const char *list_key; /* "url" or "query" */
+    /* journal operations (journal.c) */
+    pp_journal_entry *entries;
+    size_t nentries, capentries;
 } pp_oprec;
 
 typedef struct pp_chunk {
@@ -116,6 +120,14 @@ struct pp_client {
     pp_error last_err; /* the error of the last failing API call */
     pp_stats stats;
     int in_teardown;
+
+    /* the job journal (journal.c): its store, NULL without one */
+    pp_store *store;
+    int journal_dirty;     /* writes since the last flush... */
+    int journal_ids;       /* ... among them ids: that flush is durable */
+    int journal_restoring; /* resume recreates jobs: nothing to record */
+    pp_error journal_err;  /* the store's first failure: submissions are
+                              refused from then on */
 };
 
 /* Sets c->last_err and copies it to *err; returns -1. */
@@ -181,6 +193,23 @@ void pp_ops_free_all(pp_client *c);
 void pp_submit_pump(pp_client *c);
 void pp_submit_free_queue(pp_client *c);
 void pp_ratelimit_update(pp_client *c, long remaining, long limit, long status, uint64_t now);
+
+/* ---- journal.c */
+/* Opens cfg->journal for the client; 0, or -1 with the reason in why. */
+int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen);
+void pp_journal_close(pp_client *c);
+/* Records a submission (o's parameters, list and jobs) before any of it is
+ * sent. 0, or -1 with c->last_err set. */
+int pp_journal_submission(pp_client *c, pp_oprec *o, const pp_submit_opts *opts);
+/* These jobs are about to be sent: done(ud, 0) once that is durable --
+ * now, or later -- or done(ud, -1, why) when it cannot be recorded (then
+ * they must not be sent). Without a journal done runs at once. */
+void pp_journal_sending(pp_client *c, const pp_job *jobs, size_t n, pp_store_done_fn done,
+                        void *ud);
+/* The end of an engine step: the step's writes are stored in one go. */
+void pp_journal_step(pp_client *c);
+/* Frees the entries of a journal operation. */
+void pp_journal_entries_free(pp_oprec *o);
 
 /* ---- drive.c */
 /* Runs whatever is due: finished transfers, timers, pacing, dispatch. */

@@ -18,6 +18,9 @@ void pp_run(pp_client *c)
         if (!n)
             break;
     }
+    /* the step's renames, then its journal records: one sync each */
+    pp_results_sync_dirs(&c->jobs);
+    pp_journal_step(c);
 }
 
 static int drive_failed(pp_client *c, pp_error *err)

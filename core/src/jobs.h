@@ -49,6 +49,7 @@ typedef struct pp_jobrec {
     int recheck;       /* a callback came while a poll was out */
     pp_req *poll_req;  /* a poll or download in flight */
     char *poll_tmp;    /* that download's temporary file */
+    int64_t jkey;      /* its key in the journal, 0 when not journaled */
 } pp_jobrec;
 
 /* A published change: called after a job moved from `from` to its state. */
@@ -82,6 +83,10 @@ typedef struct pp_jobtab {
     pc_buf info_read;   /* the last info read back from the file */
     char *spool_parent; /* the folder the spool folder is made in */
     uint64_t spool_seq;
+    /* folders result files were renamed into during this engine step,
+     * synced once at its end (pp_results_sync_dirs) */
+    char *renamed_dirs[4];
+    size_t nrenamed;
 } pp_jobtab;
 
 /* ---- jobs.c */
@@ -123,6 +128,11 @@ void pp_state_fetching(pp_jobtab *t, pp_jobrec *j);
 void pp_state_fetch_failed(pp_jobtab *t, pp_jobrec *j, const pp_error *e);
 /* The results could not be stored: fetching -> failed, with e. */
 void pp_state_store_failed(pp_jobtab *t, pp_jobrec *j, const pp_error *e);
+/* A new job comes back from the journal with its id, in state `to`:
+ * pending, fetched (its results in the file at results_path), faulted or
+ * expired (with error). 0, or -1 (the id is taken, no memory). */
+int pp_state_restored(pp_jobtab *t, pp_jobrec *j, const char *id, pp_state to,
+                      const char *results_path, const char *error);
 
 /* ---- results.c */
 /* 0 when dir is a folder results can be written to; -1 with err set. */
@@ -147,6 +157,11 @@ void pp_results_drop(pp_jobtab *t, pp_jobrec *j);
 /* Puts the job's results at path: renames a spool file, writes the memory
  * copy atomically, or copies the file they are in. 0, or -1 with err. */
 int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err);
+/* A result file was renamed into dir: the folder's entry is made durable
+ * at the end of the step, once for all the files of the step. */
+void pp_results_renamed(pp_jobtab *t, const char *dir);
+/* Syncs the folders of pp_results_renamed (the end of an engine step). */
+void pp_results_sync_dirs(pp_jobtab *t);
 /* The spool folder, made on first use; NULL when it cannot be made. */
 const char *pp_spool_dir(pp_jobtab *t);
 /* Removes the spool folder (client teardown). */

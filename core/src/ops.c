@@ -47,6 +47,7 @@ void pp_op_destroy(pp_client *c, pp_oprec *o)
     }
     free(o->path);
     free(o->jobs);
+    pp_journal_entries_free(o);
     if (o->params)
         json_decref(o->params);
     if (o->values)

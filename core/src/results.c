@@ -264,8 +264,43 @@ int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err)
     return 0;
 }
 
+static void sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd); /* the files are durable already: at worst a rename
+                            is lost to a power cut, and fetched again */
+        close(fd);
+    }
+}
+
+void pp_results_renamed(pp_jobtab *t, const char *dir)
+{
+    for (size_t i = 0; i < t->nrenamed; i++)
+        if (strcmp(t->renamed_dirs[i], dir) == 0)
+            return;
+    if (t->nrenamed == sizeof t->renamed_dirs / sizeof t->renamed_dirs[0])
+        pp_results_sync_dirs(t);
+    char *copy = pp_strdup(dir);
+    if (!copy) {
+        sync_dir(dir);
+        return;
+    }
+    t->renamed_dirs[t->nrenamed++] = copy;
+}
+
+void pp_results_sync_dirs(pp_jobtab *t)
+{
+    for (size_t i = 0; i < t->nrenamed; i++) {
+        sync_dir(t->renamed_dirs[i]);
+        free(t->renamed_dirs[i]);
+    }
+    t->nrenamed = 0;
+}
+
 void pp_results_cleanup(pp_jobtab *t)
 {
+    pp_results_sync_dirs(t);
     if (t->info_fd >= 0)
         close(t->info_fd);
     t->info_fd = -1;

@@ -152,6 +152,30 @@ void pp_state_store_failed(pp_jobtab *t, pp_jobrec *j, const pp_error *e)
     move(t, j, PP_FAILED);
 }
 
+int pp_state_restored(pp_jobtab *t, pp_jobrec *j, const char *id, pp_state to,
+                      const char *results_path, const char *error)
+{
+    char *path = NULL;
+    if (to == PP_FETCHED && !(path = pp_strdup(results_path)))
+        return -1;
+    if (pp_state_attached(t, j, id) < 0) {
+        free(path);
+        return -1;
+    }
+    if (to == PP_FETCHED) {
+        free(j->results_path);
+        j->results_path = path;
+        j->results_temporary = 0;
+        move(t, j, PP_DONE);
+        move(t, j, PP_FETCHING);
+        move(t, j, PP_FETCHED);
+    } else if (to == PP_FAULTED || to == PP_EXPIRED) {
+        pp_err_set(&j->err, error ? error : pp_state_name(to), 0, NULL, 0);
+        move(t, j, to);
+    }
+    return 0;
+}
+
 static void set_error(pp_jobrec *j, const pp_verdict *v, const pp_answer *a, const char *why)
 {
     if (v->why || why)
@@ -199,6 +223,7 @@ static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pc_buf *results, int tm
     }
     free(j->results_path);
     if (final) {
+        pp_results_renamed(t, j->results_dir);
         j->results_path = final;
         j->results_temporary = 0;
     } else {

@@ -155,6 +155,24 @@ out:
 
 static void on_answer(void *ctx, pp_req *r);
 
+/* The journal has the chunk's jobs on disk (rc 0): the request may leave.
+ * Otherwise it never leaves and its jobs end rejected. */
+static void chunk_recorded(void *ud, int rc, const char *why)
+{
+    pp_req *r = ud;
+    pp_client *c = r->ctx;
+    pp_chunk *ch = r->data;
+    if (rc == 0) {
+        pp_transport_send(&c->tp, r);
+        return;
+    }
+    if (c->submits_inflight)
+        c->submits_inflight--;
+    c->rl_inflight = c->rl_inflight > ch->count ? c->rl_inflight - ch->count : 0;
+    chunk_fail_msg(c, ch, PP_REJECTED, why ? why : "the journal cannot be written", 0);
+    pp_req_free(r);
+}
+
 static void send_chunk(pp_client *c, pp_chunk *ch)
 {
     pp_oprec *o = chunk_op(c, ch);
@@ -183,7 +201,7 @@ static void send_chunk(pp_client *c, pp_chunk *ch)
     r->high = 1;
     c->submits_inflight++;
     c->rl_inflight += ch->count;
-    pp_transport_send(&c->tp, r);
+    pp_journal_sending(c, o->jobs + ch->start, ch->count, chunk_recorded, r);
 }
 
 void pp_submit_pump(pp_client *c)
@@ -521,6 +539,8 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, const pp_subm
     }
     o->njobs = n;
     o->unresolved = n;
+    if (pp_journal_submission(c, o, opts) < 0)
+        goto refused; /* c->last_err says why */
     size_t bs = (size_t)c->batch_size;
     size_t nchunks = o->values ? (n + bs - 1) / bs : 1;
     pp_chunk **chunks = calloc(nchunks, sizeof *chunks);
@@ -541,6 +561,8 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, const pp_subm
     free(chunks);
     return o->h;
 oom:
+    pp_fail(c, NULL, pp_oom_message);
+refused:
     for (size_t i = 0; i < made; i++) {
         pp_jobrec *j = pp_job_get(&c->jobs, jobs[i]);
         if (j)
@@ -552,6 +574,6 @@ oom:
         json_decref(root);
     if (values)
         json_decref(values);
-    pp_fail(c, err, pp_oom_message);
+    pp_err_out(err, &c->last_err);
     return 0;
 }

@@ -434,7 +434,7 @@ static void test_socket_driver(const emu *e)
 {
     pp_client *c = client_for(e, "pass1", 10);
     char *dir = temp_dir();
-    pp_submit_opts opts = {dir, NULL};
+    pp_submit_opts opts = {dir, NULL, NULL, NULL, 0};
     size_t cnt = 0;
     const pp_job *jobs;
     pp_op op = submit_batch(c, 25, &opts, &jobs, &cnt);

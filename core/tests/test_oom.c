@@ -47,7 +47,7 @@ static void scenario(int verify)
     if (!c)
         return;
     pp_error e = {0};
-    pp_submit_opts to_dir = {dir, NULL};
+    pp_submit_opts to_dir = {dir, NULL, NULL, NULL, 0};
     /* a batch of 3 in chunks of 2 and 1, results to files; a callback
      * that comes before the ids */
     pp_op op = submit_text(c, "{\"source\":\"universal\",\"url\":[\"a\",\"b\",\"c\"]}", &to_dir);

@@ -262,7 +262,7 @@ static void test_answers(void)
 
     /* the results type of a submission goes into its polls */
     c = client(1);
-    pp_submit_opts opts = {NULL, "parsed"};
+    pp_submit_opts opts = {NULL, "parsed", NULL, NULL, 0};
     pp_job t = submit_one(c, "113", &opts);
     poll_now(c, t);
     CHECK(queued_url(c, "/v1/queries/113/results?type=parsed"));

@@ -38,7 +38,7 @@ static void test_result_file(void)
 {
     char *dir = temp_dir();
     pp_client *c = offline_client();
-    pp_submit_opts opts = {dir, NULL};
+    pp_submit_opts opts = {dir, NULL, NULL, NULL, 0};
     pp_job h = submit_one(c, "300", &opts);
     CHECK(pp_job_state(c, h) == PP_PENDING);
     /* the download streams to a temporary file in the folder itself, made
@@ -97,7 +97,7 @@ static void test_bad_dir(void)
     pp_error err = {0};
     const char *params = "{\"source\":\"universal\",\"url\":\"x\"}";
     /* a folder that does not exist, or a regular file */
-    pp_submit_opts opts = {"/tmp/pp-results-no-such-folder/sub", NULL};
+    pp_submit_opts opts = {"/tmp/pp-results-no-such-folder/sub", NULL, NULL, NULL, 0};
     CHECK(pp_submit(c, params, strlen(params), &opts, &err) == 0);
     CHECK(err.message && strstr(err.message, "/tmp/pp-results-no-such-folder/sub"));
     char file[] = "/tmp/pp-results-file-XXXXXX";
@@ -156,7 +156,7 @@ static void test_earlier_file(void)
     snprintf(path, sizeof path, "%s/320.json", dir);
     write_file(path, "EARLIER");
     pp_client *c = offline_client();
-    pp_submit_opts opts = {dir, NULL};
+    pp_submit_opts opts = {dir, NULL, NULL, NULL, 0};
     pp_job h = submit_one(c, "320", &opts);
     /* a pending answer, a server error, a transfer cut after half the body */
     poll_answer(c, h, 204, PP_HDR_PENDING, NULL);

@@ -44,7 +44,7 @@ static void test_local_errors(void)
     CHECK(pp_submit(c, both, strlen(both), NULL, &err) == 0);
     CHECK(err.message && strstr(err.message, "only one"));
     CHECK(pp_submit(c, NULL, 0, NULL, &err) == 0);
-    pp_submit_opts bad_type = {NULL, "raw&x=1"};
+    pp_submit_opts bad_type = {NULL, "raw&x=1", NULL, NULL, 0};
     CHECK(pp_submit(c, THREE, strlen(THREE), &bad_type, &err) == 0);
     CHECK(err.message && strstr(err.message, "results_type"));
     CHECK(pp_submit(NULL, THREE, strlen(THREE), NULL, &err) == 0);

@@ -8,8 +8,12 @@
 --   batch:pending()      the jobs that have not ended yet
 --   batch:ended()        the jobs that have, in the order they did
 --   batch:wait{timeout}  true when all ended; nil, err (err.pending) on timeout
+--
+-- With a journal, completed() hands each job to one process only: a job
+-- another process sharing the journal was given first is skipped.
 local core = require("pushpull.core")
 local jobmod = require("pushpull.job")
+local journal = require("pushpull.journal")
 local util = require("pushpull.util")
 
 local M = {}
@@ -30,14 +34,16 @@ function BatchMT.__tostring(batch)
 end
 
 -- A batch of the jobs of a submission; client is the client they belong to
--- (for wait) and host its inside (pushpull.host).
-function M.new(client, host, jobs)
+-- (for wait) and host its inside (pushpull.host). every: completed() gives
+-- every job, handed out before or not (no claims).
+function M.new(client, host, jobs, every)
   local batch = setmetatable({
     jobs = jobs,
     _client = client,
     _host = host,
     _queue = {}, -- jobs in the order they ended
     _next = 1,   -- next queue position completed() gives out
+    _claims = host.options.journal and not every, -- completed() claims each job
   }, BatchMT)
   local queue = batch._queue
   local function ended(job)
@@ -92,23 +98,30 @@ function Batch:completed(opts)
   local function available()
     return self._next <= #queue
   end
+  local claims = self._claims
   return function()
-    if not available() then
-      if #queue >= #self.jobs then
-        return nil
+    while true do
+      if not available() then
+        if #queue >= #self.jobs then
+          return nil
+        end
+        if not watched then
+          jobmod.watch(self.jobs)
+          watched = true
+        end
+        local left = deadline and math.max(0, deadline - core.now())
+        if not host:wait(available, left) then
+          return nil
+        end
       end
-      if not watched then
-        jobmod.watch(self.jobs)
-        watched = true
-      end
-      local left = deadline and math.max(0, deadline - core.now())
-      if not host:wait(available, left) then
-        return nil
+      local job = queue[self._next]
+      self._next = self._next + 1
+      -- claimed when given, one at a time: a job claimed and not given
+      -- (the loop broken, the process killed) would be lost to resume
+      if not claims or journal.claim(host, job) then
+        return job
       end
     end
-    local job = queue[self._next]
-    self._next = self._next + 1
-    return job
   end
 end
 

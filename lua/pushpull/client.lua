@@ -8,6 +8,8 @@ local jobmod = require("pushpull.job")
 local batchmod = require("pushpull.batch")
 local hostmod = require("pushpull.host")
 local schedules = require("pushpull.schedules")
+local journal = require("pushpull.journal")
+local states = require("pushpull.states")
 local drivers = require("pushpull.drivers")
 local wait = require("pushpull.wait")
 
@@ -30,6 +32,7 @@ local M = {}
 ---@field driver? "blocking"|"coro"|"luv"|"ngx" how waits wait (picked by itself when nil)
 ---@field loop? any a luv loop (vim.uv, require("luv")): waits run on it
 ---@field debug? boolean|fun(line: string) a function given each debug line (requests, retries, polls, callbacks; never credentials), or true for stderr
+---@field journal? string the job journal, an SQLite file (made when missing): every submission, id and result file is recorded, and client:resume() picks up after a crash
 
 ---How jobs are polled.
 ---@class pushpull.PollOptions
@@ -43,6 +46,7 @@ local M = {}
 ---@class pushpull.SubmitOptions
 ---@field results_dir? string write each job's results to <results_dir>/<id>.json as they come
 ---@field callback? boolean ask the service to post the job to the client's listener (or expect_callbacks URL) when it ends
+---@field tag? string a label kept in the journal (client:jobs{tag}, client:resume{tag}); never sent to the service
 
 ---Options of client:listen.
 ---@class pushpull.ListenOptions
@@ -83,7 +87,7 @@ M.EVENT_LOOP_BATCH_SIZE = 100
 -- The keys of pushpull.new's options, and of options.poll.
 M.OPTIONS = util.option_set("pushpull.new", "username", "password", "base_url", "user_agent", "timeout",
   "connect_timeout", "max_connections", "max_retries", "retry_base", "retry_max", "batch_size", "poll",
-  "driver", "loop", "debug")
+  "driver", "loop", "debug", "journal")
 local POLL_OPTIONS = util.option_set("options.poll", "first", "min", "max", "factor", "fetch")
 
 local function seconds_to_ms(fname, name, v)
@@ -128,6 +132,10 @@ function M.new(opts)
   util.check(f, "options.user_agent", opts.user_agent, "string|nil")
   util.check(f, "options.driver", opts.driver, "string|nil")
   util.check(f, "options.debug", opts.debug, "function|boolean|nil")
+  util.check(f, "options.journal", opts.journal, "string|nil")
+  if opts.journal == "" then
+    util.argerror(f, "options.journal", "must name a file")
+  end
   local poll = util.check(f, "options.poll", opts.poll, "table|nil") or {}
   util.known_keys(f, "options.poll", poll, POLL_OPTIONS)
   if poll.factor ~= nil and (type(poll.factor) ~= "number" or poll.factor < 1) then
@@ -159,6 +167,7 @@ function M.new(opts)
     poll_factor = poll.factor,
     poll_fetch = fetch,
     debug = opts.debug,
+    journal = opts.journal,
   }
   if not c then
     return nil, errors.new(err)
@@ -200,12 +209,13 @@ local function check_params(fname, params, batch)
   end
 end
 
-local SUBMIT_OPTIONS = util.option_set("client:submit, client:submit_batch", "results_dir", "callback")
+local SUBMIT_OPTIONS = util.option_set("client:submit, client:submit_batch", "results_dir", "callback", "tag")
 
 local function check_submit_opts(fname, opts)
   opts = util.options(fname, opts, SUBMIT_OPTIONS, 3)
   util.check(fname, "options.results_dir", opts.results_dir, "string|nil", 3)
   util.check(fname, "options.callback", opts.callback, "boolean|nil", 3)
+  util.check(fname, "options.tag", opts.tag, "string|nil", 3)
   return opts
 end
 
@@ -237,7 +247,8 @@ local function start(host, fname, params, opts)
     util.argerror(fname, "params", "cannot be encoded as JSON: " .. tostring(text), 3)
   end
   local dir = opts.results_dir and opts.results_dir:gsub("/+$", "")
-  local op, handles = host.core:submit(text, {results_dir = (dir ~= "" and dir) or opts.results_dir})
+  local op, handles = host.core:submit(text, {results_dir = (dir ~= "" and dir) or opts.results_dir,
+    tag = opts.tag, replaces = opts.replaces})
   if not op then
     return nil, errors.from_core(handles)
   end
@@ -331,6 +342,108 @@ function Client:job(id)
     return nil, errors.new(err)
   end
   return host:job(h)
+end
+
+-- ---- the journal
+
+local RESUME_OPTIONS = util.option_set("client:resume", "tag", "all")
+
+---Picks up the journal's jobs after a crash (or in another process sharing
+---the journal): a batch of every job not handed out yet -- pending ones
+---are polled again, finished ones fetched -- and the submissions whose
+---answer was lost, with their parameters: they may or may not exist at
+---the service and are never sent again by themselves.
+---@param opts? {tag?: string, all?: boolean} tag: only that tag's jobs; all: jobs handed out already too
+---@return pushpull.Batch? batch batch:completed() gives each job not handed out yet (every job with all)
+---@return {key: integer, params: table, tag: string?, status: "unknown", sent: boolean, error: string?}[]|pushpull.Error lost the lost submissions (sent false: provably never left; client:resubmit or client:dismiss them, else every resume reports them again), or the error
+function Client:resume(opts)
+  local f = "client:resume"
+  opts = util.options(f, opts, RESUME_OPTIONS)
+  util.check(f, "options.tag", opts.tag, "string|nil")
+  util.check(f, "options.all", opts.all, "boolean|nil")
+  local host = hosts[self]
+  local jobs, lost = journal.resume(host, opts.tag, opts.all)
+  if not jobs then
+    return nil, lost
+  end
+  return batchmod.new(self, host, jobs, opts.all), lost
+end
+
+local RESUBMIT_OPTIONS = util.option_set("client:resubmit", "results_dir")
+
+local function check_lost(f, lost)
+  util.check(f, "lost", lost, "table")
+  for i = 1, #lost do
+    local l = lost[i]
+    if type(l) ~= "table" or type(l.key) ~= "number" or type(l.params) ~= "table" then
+      util.argerror(f, "lost[" .. i .. "]", "is not a lost submission of client:resume()", 3)
+    end
+  end
+end
+
+---Sends lost submissions again (the second value of client:resume(), or a
+---part of it): the service may have created them already, so only the
+---caller knows whether this is right (sent = false: provably never left).
+---The journal hands them out in the transaction that records the new
+---submission: a crash keeps either the old or the new record, and they
+---are sent again once at most, by one process.
+---@param lost table[] entries of client:resume()'s lost list
+---@param opts? {results_dir?: string}
+---@return pushpull.Batch? batch the new jobs (tags kept)
+---@return pushpull.Error? err
+function Client:resubmit(lost, opts)
+  local f = "client:resubmit"
+  check_lost(f, lost)
+  opts = util.options(f, opts, RESUBMIT_OPTIONS)
+  util.check(f, "options.results_dir", opts.results_dir, "string|nil")
+  local host = hosts[self]
+  local jobs = {}
+  for _, g in ipairs(journal.groups(lost)) do
+    local params = {}
+    for k, v in pairs(g.params) do
+      params[k] = v
+    end
+    params[g.list_key] = g.values
+    local op, started = start(host, f, params, {results_dir = opts.results_dir, tag = g.tag,
+      replaces = g.keys})
+    if not op then
+      return nil, started
+    end
+    host:finish(op)
+    for i = 1, #started do
+      jobmod.sync(started[i])
+      jobs[#jobs + 1] = started[i]
+    end
+  end
+  return batchmod.new(self, host, jobs)
+end
+
+---Lost submissions that are not to be sent again: client:resume() stops
+---reporting them.
+---@param lost table[] entries of client:resume()'s lost list
+---@return true? ok
+---@return pushpull.Error? err
+function Client:dismiss(lost)
+  check_lost("client:dismiss", lost)
+  return journal.dismiss(hosts[self], lost)
+end
+
+local JOBS_OPTIONS = util.option_set("client:jobs", "status", "tag")
+
+---The journal's jobs, in the order they were submitted: {id, status, tag,
+---params, results_path, error, handed, sent} each.
+---@param opts? {status?: pushpull.JobStatus, tag?: string}
+---@return table[]? entries
+---@return pushpull.Error? err
+function Client:jobs(opts)
+  local f = "client:jobs"
+  opts = util.options(f, opts, JOBS_OPTIONS)
+  util.check(f, "options.status", opts.status, "string|nil")
+  util.check(f, "options.tag", opts.tag, "string|nil")
+  if opts.status and not journal.state_bits(opts.status) then
+    util.argerror(f, "options.status", "must be one of " .. table.concat(states.words, ", "))
+  end
+  return journal.list(hosts[self], opts.status, opts.tag)
 end
 
 local TIMEOUT_ONLY = util.option_set("client:wait_all", "timeout")

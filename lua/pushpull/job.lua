@@ -118,6 +118,11 @@ function M.sync(job)
   end
 end
 
+-- The job's handle in its client's core.
+function M.handle(job)
+  return job[PRIVATE].h
+end
+
 function M.ended(job)
   return job[PRIVATE].ended
 end

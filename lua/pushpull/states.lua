@@ -52,6 +52,18 @@ function M.word(state)
   return word[state] or core.states[state] or tostring(state)
 end
 
+-- The core states a word stands for ({} when it is not a word).
+function M.states_of(w)
+  local out = {}
+  for n, v in pairs(word) do
+    if v == w then
+      out[#out + 1] = n
+    end
+  end
+  table.sort(out)
+  return out
+end
+
 -- Whether the results of a job in state are at hand.
 function M.fetched(state)
   return state == core.FETCHED

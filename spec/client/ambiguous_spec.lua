@@ -3,22 +3,9 @@
 -- did the work); it repeats one id for every job of a batch. The client
 -- must never have a value created twice, must account for every job, and
 -- must not crash. Counted at the emulator (GET /_emulator/values).
-local cjson = require("cjson")
 local h = require("support.client")
 
-local function page_urls(site, from, n)
-  local urls = {}
-  for i = 1, n do
-    urls[i] = site:page_url(from + i)
-  end
-  return urls
-end
-
-local function values(emu)
-  local res = emu:request{path = "/_emulator/values"}
-  assert.equal(200, res.status)
-  return cjson.decode(res.body)
-end
+local page_urls, values = h.page_urls, h.values
 
 describe("ambiguous submission answers", function()
   local ctx = h.context{args = {"--job-time", "0", "--inject", "ambiguous=0.4"}}

@@ -62,6 +62,22 @@ function M.context(opts)
   return ctx
 end
 
+-- n test-site page URLs, pages from + 1 .. from + n.
+function M.page_urls(site_, from, n)
+  local urls = {}
+  for i = 1, n do
+    urls[i] = site_:page_url(from + i)
+  end
+  return urls
+end
+
+-- GET /_emulator/values, decoded: how many jobs each url or query created.
+function M.values(emu)
+  local res = emu:request{path = "/_emulator/values"}
+  assert(res.status == 200, "values answered " .. tostring(res.status))
+  return require("cjson").decode(res.body)
+end
+
 -- The N of "<title>Page N</title>" in a test-site page.
 function M.page_number(html)
   return tonumber(tostring(html):match("<title>Page (%d+)</title>"))
