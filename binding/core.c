@@ -512,6 +512,13 @@ static int l_resume(lua_State *L)
     return push_query_op(L, pp_resume);
 }
 
+/* journal_ready() -> 1 ready, 0 not yet, -1 no journal */
+static int l_journal_ready(lua_State *L)
+{
+    lua_pushinteger(L, pp_journal_ready(check_client(L)));
+    return 1;
+}
+
 /* claim(job | {job, ...}) -> op | nil, err */
 static int l_claim(lua_State *L)
 {
@@ -1056,6 +1063,7 @@ static const luaL_Reg client_methods[] = {
     {"op_jobs", l_op_jobs},
     {"journal_list", l_journal_list},
     {"resume", l_resume},
+    {"journal_ready", l_journal_ready},
     {"claim", l_claim},
     {"dismiss", l_dismiss},
     {"op_entries", l_op_entries},

@@ -437,6 +437,10 @@ pp_op pp_claim(pp_client *c, const pp_job *jobs, size_t n, pp_error *err);
 /* Hands out lost submissions (their keys) that are not to be sent again:
  * resume stops reporting them. */
 pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *err);
+/* Whether the journal can record submissions: 1 yes, 0 not yet (a Redis
+ * store first takes a number for this process from the server: drive the
+ * client until it says 1 before submitting), -1 no journal. */
+int pp_journal_ready(pp_client *c);
 /* The entries of a finished journal operation (valid until pp_op_free). */
 const pp_journal_entry *pp_op_entries(pp_client *c, pp_op op, size_t *count);
 

@@ -128,6 +128,8 @@ struct pp_client {
     int journal_restoring; /* resume recreates jobs: nothing to record */
     pp_error journal_err;  /* the store's first failure: submissions are
                               refused from then on */
+    int journal_remote;    /* a store on a server (Redis): a refused
+                              submission does not refuse the next ones */
 };
 
 /* Sets c->last_err and copies it to *err; returns -1. */

@@ -6,6 +6,7 @@
  * 5,000. Resume, listing and hand-out claims are operations that finish
  * when the store answers (at once for SQLite). */
 #include "client.h"
+#include "redis.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -77,7 +78,21 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
     pp_config named = *cfg;
     named.base_url = c->tp.base_url;
     owner_of(&named, owner);
-    c->store = pp_store_sqlite_open(cfg->journal, owner, why, whylen);
+    if (strncmp(cfg->journal, "redis://", 8) == 0 || strncmp(cfg->journal, "rediss://", 9) == 0) {
+        /* the fleet's store: the client's Redis connection, served by its
+         * loop like curl's sockets */
+        pp_redis_config rc = {.url = cfg->journal};
+        pp_error e = {0};
+        if (pp_fleet_open(c, &rc, &e) < 0) {
+            /* e is the client's last error, not ours to free */
+            snprintf(why, whylen, "journal: %s", e.message ? e.message : "Redis");
+            return -1;
+        }
+        c->store = pp_store_redis_open(c->redis, NULL, &c->rng, why, whylen);
+        c->journal_remote = 1;
+    } else {
+        c->store = pp_store_sqlite_open(cfg->journal, owner, why, whylen);
+    }
     if (!c->store)
         return -1;
     if (pp_jobtab_hook(&c->jobs, on_change, c) < 0) {
@@ -85,6 +100,13 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
         return -1;
     }
     return 0;
+}
+
+int pp_journal_ready(pp_client *c)
+{
+    if (!c || !c->store)
+        return -1;
+    return c->journal_remote ? pp_store_redis_ready(c->store) : 1;
 }
 
 void pp_journal_close(pp_client *c)
@@ -97,7 +119,8 @@ void pp_journal_close(pp_client *c)
 
 static int refuse_submission(pp_client *c, const char *why)
 {
-    store_failed(c, why);
+    if (!c->journal_remote)
+        store_failed(c, why);
     char msg[600];
     snprintf(msg, sizeof msg, "not submitted: %s", why ? why : "the journal cannot be written");
     pp_fail(c, NULL, msg);

@@ -19,6 +19,7 @@
 #define PP_REDIS_H
 
 #include "base.h"
+#include "store.h"
 
 #include <hiredis/hiredis.h>
 
@@ -208,5 +209,13 @@ int pp_rstore_list(pp_rstore *s, const char *tag, const char *state, int unhande
 /* The tag's counters (HGETALL of its meta hash): open, unhanded, jobs,
  * subs, lost. */
 int pp_rstore_counts(pp_rstore *s, const char *tag, pp_redis_done done, void *ud);
+
+/* ---- store_redis.c: the journal's store (store.h) on this connection.
+ * Keys under prefix (NULL: "pp"). The store asks Redis for a process
+ * number first; it records nothing until pp_store_redis_ready says 1. */
+pp_store *pp_store_redis_open(pp_redis *r, const char *prefix, uint64_t *rng, char *why,
+                              size_t whylen);
+/* 1 ready, 0 not yet (asks again when the last attempt failed). */
+int pp_store_redis_ready(pp_store *s);
 
 #endif

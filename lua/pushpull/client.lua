@@ -77,6 +77,7 @@ function M.host(client)
 end
 
 local DEFAULT_BASE_URL = "https://data.oxylabs.io"
+local JOURNAL_CONNECT_S = 10 -- how long new() waits for a Redis store
 
 -- Values per batch request on an event loop (OpenResty, Neovim). Reading the
 -- answer to a 5,000-value request takes the core tens of milliseconds in one
@@ -173,6 +174,15 @@ function M.new(opts)
     return nil, errors.new(err)
   end
   local host = hostmod.new(c, opts, fetch)
+  if c:journal_ready() == 0 then
+    -- a Redis store numbers this process first: nothing is recorded before
+    local ok, why = host:wait(function() return c:journal_ready() ~= 0 end, JOURNAL_CONNECT_S)
+    if not ok then
+      c:close()
+      return nil, errors.new("journal: the Redis store could not be reached in "
+        .. JOURNAL_CONNECT_S .. " s (" .. tostring(why) .. ")")
+    end
+  end
   local self = setmetatable({base_url = base_url, options = host.options}, Client)
   self.schedules = schedules.new(self)
   hosts[self] = host
