@@ -38,6 +38,7 @@ typedef struct pp_oprec {
     /* journal operations (journal.c) */
     pp_journal_entry *entries;
     size_t nentries, capentries;
+    long remaining; /* pp_fleet_claim */
 } pp_oprec;
 
 typedef struct pp_chunk {
@@ -210,6 +211,8 @@ void pp_journal_sending(pp_client *c, const pp_job *jobs, size_t n, pp_store_don
                         void *ud);
 /* The end of an engine step: the step's writes are stored in one go. */
 void pp_journal_step(pp_client *c);
+/* When the journal next needs a step (lease renewals); -1: never. */
+long pp_journal_timeout_ms(pp_client *c);
 /* Frees the entries of a journal operation. */
 void pp_journal_entries_free(pp_oprec *o);
 

@@ -89,6 +89,8 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
             return -1;
         }
         c->store = pp_store_redis_open(c->redis, NULL, &c->rng, why, whylen);
+        if (c->store && cfg->lease_ms > 0)
+            pp_store_redis_set_lease(c->store, cfg->lease_ms);
         c->journal_remote = 1;
     } else {
         c->store = pp_store_sqlite_open(cfg->journal, owner, why, whylen);
@@ -238,8 +240,15 @@ void pp_journal_sending(pp_client *c, const pp_job *jobs, size_t n, pp_store_don
         done(ud, -1, why);
 }
 
+long pp_journal_timeout_ms(pp_client *c)
+{
+    return c->store && c->journal_remote ? pp_store_redis_timeout_ms(c->store) : -1;
+}
+
 void pp_journal_step(pp_client *c)
 {
+    if (c->store && c->journal_remote)
+        pp_store_redis_tick(c->store);
     if (!c->store || !c->journal_dirty)
         return;
     const char *why = NULL;
@@ -279,6 +288,7 @@ typedef struct jop {
     size_t *at;
     unsigned char *got;
     size_t nkeys, capkeys;
+    long remaining; /* pp_fleet_claim */
 } jop;
 
 static pp_journal_entry *entry_new(pp_oprec *o)
@@ -496,6 +506,9 @@ static void claim_keys(jop *q)
 static void on_listed(void *ud, int rc, const char *why)
 {
     jop *q = ud;
+    pp_oprec *o = pp_op_get(q->c, q->op);
+    if (o)
+        o->remaining = q->remaining;
     jop_finish(q, rc, why);
 }
 
@@ -516,6 +529,7 @@ static jop *jop_start(pp_client *c, int resume, pp_error *err)
     q->c = c;
     q->op = o->h;
     q->resume = resume;
+    q->remaining = o->remaining = -1;
     pp_journal_step(c); /* what this client wrote is read back too */
     return q;
 }
@@ -589,6 +603,45 @@ pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *
             q->failed = 1;
     claim_keys(q);
     return h;
+}
+
+pp_op pp_fleet_claim(pp_client *c, const char *tag, long max, int pending, pp_error *err)
+{
+    if (!c)
+        return 0;
+    if (c->store && !c->journal_remote) {
+        pp_fail(c, err, "pp_fleet_claim needs a journal on Redis (journal = \"redis://...\")");
+        return 0;
+    }
+    jop *q = jop_start(c, 1, err);
+    if (!q)
+        return 0;
+    pp_op h = q->op;
+    const char *why = NULL;
+    if (pp_store_redis_lease(c->store, tag, max > 0 ? max : 1, pending, on_row, on_listed, q,
+                             &q->remaining, &why) < 0)
+        jop_finish(q, -1, why);
+    return h;
+}
+
+int pp_fleet_release(pp_client *c, pp_job job, int handed)
+{
+    pp_jobrec *j = c && c->journal_remote ? pp_job_get(&c->jobs, job) : NULL;
+    if (!j)
+        return c && c->journal_remote ? 0 : -1;
+    return j->jkey ? pp_store_redis_release(c->store, j->jkey, handed) : 0;
+}
+
+int pp_fleet_holds(pp_client *c, pp_job job)
+{
+    pp_jobrec *j = c && c->journal_remote ? pp_job_get(&c->jobs, job) : NULL;
+    return j && j->jkey && pp_store_redis_holds(c->store, j->jkey);
+}
+
+long pp_op_remaining(pp_client *c, pp_op op)
+{
+    pp_oprec *o = c ? pp_op_get(c, op) : NULL;
+    return o && o->kind == PP_OP_JOURNAL && o->done ? o->remaining : -1;
 }
 
 const pp_journal_entry *pp_op_entries(pp_client *c, pp_op op, size_t *count)

@@ -218,4 +218,27 @@ pp_store *pp_store_redis_open(pp_redis *r, const char *prefix, uint64_t *rng, ch
 /* 1 ready, 0 not yet (asks again when the last attempt failed). */
 int pp_store_redis_ready(pp_store *s);
 
+/* Leases (core/README.md, "Redis store"): a job this process polls (its
+ * answer's, or one adopted) and a finished job it claimed are held for
+ * lease_ms, renewed every third of it while the client runs
+ * (pp_store_redis_tick, at each engine step; pp_store_redis_timeout_ms
+ * says when next). A process that stops renewing loses them. */
+#define PP_STORE_REDIS_LEASE_MS 30000
+void pp_store_redis_set_lease(pp_store *s, long lease_ms); /* >= 300 */
+/* Claims up to max finished jobs of tag not handed out (pending = 0), or
+ * adopts up to max pending jobs whose poll lease ran out (pending = 1),
+ * with a lease: each() for each as list() reports them, then done().
+ * *remaining (claims): the tag's jobs not handed out yet, and values not
+ * yet answered; 0 when every job was handed out. 1, or -1 (why). */
+int pp_store_redis_lease(pp_store *s, const char *tag, long max, int pending, pp_store_row_fn each,
+                         pp_store_done_fn done, void *ud, long *remaining, const char **why);
+/* Ends the claim of a job: handed out for good (handed), or claimable
+ * again. 0 / -1. */
+int pp_store_redis_release(pp_store *s, int64_t key, int handed);
+/* 1 while this process surely holds its claim of the job: its last claim
+ * or renewal was answered, and sent less than a lease ago. */
+int pp_store_redis_holds(pp_store *s, int64_t key);
+void pp_store_redis_tick(pp_store *s);
+long pp_store_redis_timeout_ms(const pp_store *s);
+
 #endif

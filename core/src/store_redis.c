@@ -50,7 +50,11 @@ typedef struct slot {
     int64_t key; /* 0: empty */
     int64_t sid;
     uint32_t tag;
+    int lease;            /* LEASE_NONE, or the lease this process holds on it */
+    uint64_t valid_until; /* a claim: surely still held before then (ms) */
 } slot;
+
+enum { LEASE_NONE = 0, LEASE_CLAIMED, LEASE_POLLED };
 
 typedef struct keymap {
     slot *v;
@@ -102,6 +106,8 @@ static int map_put(keymap *m, int64_t key, int64_t sid, uint32_t tag)
         s = &m->v[i];
         m->n++;
     }
+    if (s->key != key)
+        s->lease = LEASE_NONE;
     s->key = key;
     s->sid = sid;
     s->tag = tag;
@@ -165,6 +171,10 @@ typedef struct rstore {
     /* submissions refused (claims not got, or not recorded) */
     int64_t *refused;
     size_t nrefused;
+    /* leases: how long, and when this process renews those it holds */
+    long lease_ms;
+    uint64_t next_renew;
+    size_t nleases;
     char why[512];
 } rstore;
 
@@ -388,9 +398,22 @@ static int w_sending(pp_store *st, int64_t key, const char **why)
     return add_write(s, key, 0, "submitting", json_pack("{s:s}", "sent", "1"), why);
 }
 
+static void set_lease(rstore *s, slot *m, int lease)
+{
+    if (!m || m->lease == lease)
+        return;
+    s->nleases = s->nleases + (lease != LEASE_NONE) - (m->lease != LEASE_NONE);
+    if (!m->lease && !s->next_renew)
+        s->next_renew = pp_now_ms() + (uint64_t)s->lease_ms / 3;
+    m->lease = lease;
+}
+
 static int w_answer(pp_store *st, int64_t key, const char *id, const char **why)
 {
-    return add_write(RS(st), key, 0, "pending", json_pack("{s:s?}", "id", id), why);
+    rstore *s = RS(st);
+    /* the answer's move gives this process the job's poll lease */
+    set_lease(s, map_find(&s->map, key), LEASE_POLLED);
+    return add_write(s, key, 0, "pending", json_pack("{s:s?}", "id", id), why);
 }
 
 /* The path from wherever the journal last left the job (it records no
@@ -635,7 +658,7 @@ static int call_writes(rstore *s, cmd *c, void *arg)
         }
         const char *tag = tag_of(s, t->tag);
         rc = t->untake ? pp_rstore_untake(&s->rs, tag, keys, n, on_written, c)
-                       : pp_rstore_move(&s->rs, tag, jobs, n, 0, 0, on_written, c);
+                       : pp_rstore_move(&s->rs, tag, jobs, n, s->lease_ms, 0, on_written, c);
     }
     free(jobs);
     free(keys);
@@ -1020,10 +1043,10 @@ static int want_sub(listop *q, int64_t sid, uint32_t tag)
     return 0;
 }
 
-static int take_row(listop *q, uint32_t tag, const redisReply *k, const redisReply *fields)
+static int take_row(listop *q, uint32_t tag, const char *key, const redisReply *fields)
 {
     const char *st = field(fields, "state"), *sub = field(fields, "sub");
-    if (k->type != REDIS_REPLY_STRING || !st || !sub)
+    if (!key || !st || !sub)
         return 0;
     int state = state_of(st);
     if (q->f.states && !(q->f.states & (1u << state)))
@@ -1032,7 +1055,7 @@ static int take_row(listop *q, uint32_t tag, const redisReply *k, const redisRep
         return -1;
     lrow *w = &q->rows[q->nrows];
     memset(w, 0, sizeof *w);
-    w->key = strtoll(k->str, NULL, 10);
+    w->key = strtoll(key, NULL, 10);
     w->sid = strtoll(sub, NULL, 10);
     w->tag = tag;
     w->state = state;
@@ -1066,7 +1089,9 @@ static void on_page(void *ud, const redisReply *reply, const char *err)
     uint32_t tag = q->tags[q->at];
     for (size_t i = 1; i + 1 < reply->elements; i += 2) {
         const redisReply *fields = reply->element[i + 1];
-        if (fields->type == REDIS_REPLY_ARRAY && take_row(q, tag, reply->element[i], fields) < 0) {
+        const redisReply *k = reply->element[i];
+        if (fields->type == REDIS_REPLY_ARRAY && k->type == REDIS_REPLY_STRING &&
+            take_row(q, tag, k->str, fields) < 0) {
             list_fail(q, NULL);
             list_end(q);
             return;
@@ -1252,6 +1277,7 @@ pp_store *pp_store_redis_open(pp_redis *r, const char *prefix, uint64_t *rng, ch
     if (gethostname(s->host, sizeof s->host) < 0)
         snprintf(s->host, sizeof s->host, "host");
     s->host[sizeof s->host - 1] = 0;
+    s->lease_ms = PP_STORE_REDIS_LEASE_MS;
     if (pp_rstore_init(&s->rs, r, prefix, NULL, rng, why, whylen) < 0) {
         free(s);
         return NULL;
@@ -1275,4 +1301,262 @@ int pp_store_redis_ready(pp_store *st)
         ask_proc(s);
     }
     return 0;
+}
+
+/* ---- leases: claims of finished jobs, polls of pending ones */
+
+void pp_store_redis_set_lease(pp_store *st, long lease_ms)
+{
+    if (lease_ms >= 300)
+        RS(st)->lease_ms = lease_ms;
+}
+
+typedef struct leaseop {
+    listop *q;
+    int lease;
+    long *remaining;
+    uint64_t sent; /* the server's lease starts after this */
+} leaseop;
+
+typedef struct rowget {
+    listop *q;
+    uint32_t tag;
+    int lease;
+    uint64_t sent;
+    char key[24];
+} rowget;
+
+static void rows_settle(listop *q)
+{
+    if (--q->pending > 0)
+        return;
+    if (q->failed)
+        list_end(q);
+    else
+        read_subs(q);
+}
+
+static void on_job_hash(void *ud, const redisReply *reply, const char *err)
+{
+    rowget *g = ud;
+    listop *q = g->q;
+    if (err) {
+        list_fail(q, err);
+    } else if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements) {
+        size_t before = q->nrows;
+        if (take_row(q, g->tag, g->key, reply) < 0)
+            list_fail(q, NULL);
+        else if (q->nrows > before) {
+            slot *m = map_find(&q->s->map, q->rows[before].key);
+            set_lease(q->s, m, g->lease);
+            if (m)
+                m->valid_until = g->sent + (uint64_t)q->s->lease_ms;
+        }
+    }
+    free(g);
+    rows_settle(q);
+}
+
+static void on_leased(void *ud, const redisReply *reply, const char *err)
+{
+    leaseop *l = ud;
+    listop *q = l->q;
+    rstore *s = q->s;
+    int claims = l->lease == LEASE_CLAIMED;
+    size_t first = claims ? 1 : 0, step = claims ? 2 : 1;
+    q->pending = 1;
+    if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < first) {
+        list_fail(q, err ? err : "a claim's odd answer");
+    } else {
+        if (claims && l->remaining)
+            *l->remaining = reply->element[0]->type == REDIS_REPLY_INTEGER
+                                ? (long)reply->element[0]->integer
+                                : -1;
+        for (size_t i = first; i < reply->elements && !q->failed; i += step) {
+            const redisReply *k = reply->element[i];
+            rowget *g = k->type == REDIS_REPLY_STRING ? calloc(1, sizeof *g) : NULL;
+            if (!g) {
+                list_fail(q, k->type == REDIS_REPLY_STRING ? NULL : "a claim's odd answer");
+                break;
+            }
+            *g = (rowget){q, q->tags[0], l->lease, l->sent, ""};
+            snprintf(g->key, sizeof g->key, "%s", k->str);
+            char jk[200];
+            snprintf(jk, sizeof jk, "%s:{%s}:job:%s", s->rs.prefix, tag_of(s, q->tags[0]), k->str);
+            const char *argv[2] = {"HGETALL", jk};
+            q->pending++;
+            if (pp_redis_command(s->r, PP_REDIS_IDEMPOTENT, 2, argv, NULL, on_job_hash, g) < 0) {
+                q->pending--;
+                free(g);
+                list_fail(q, "a command could not be sent");
+            }
+        }
+    }
+    free(l);
+    rows_settle(q);
+}
+
+int pp_store_redis_lease(pp_store *st, const char *tag, long max, int pending, pp_store_row_fn each,
+                         pp_store_done_fn done, void *ud, long *remaining, const char **why)
+{
+    rstore *s = RS(st);
+    if (!pp_rstore_tag_valid(tag ? tag : UNTAGGED)) {
+        *why = "journal: a tag of the Redis store is 1..64 bytes without '{' or '}'";
+        return -1;
+    }
+    long t = tag_index(s, tag);
+    listop *q = t >= 0 ? calloc(1, sizeof *q) : NULL;
+    leaseop *l = q ? calloc(1, sizeof *l) : NULL;
+    if (q)
+        q->tags = malloc(sizeof *q->tags);
+    if (!l || !q->tags) {
+        if (q)
+            free(q->tags);
+        free(q);
+        free(l);
+        *why = oom(s);
+        return -1;
+    }
+    q->s = s;
+    q->tags[0] = (uint32_t)t;
+    q->ntags = 1;
+    q->each = each;
+    q->done = done;
+    q->ud = ud;
+    *l = (leaseop){q, pending ? LEASE_POLLED : LEASE_CLAIMED, remaining, pp_now_ms()};
+    const char *name = tag_of(s, (uint32_t)t);
+    int rc = pending ? pp_rstore_poll(&s->rs, name, max, s->lease_ms, on_leased, l)
+                     : pp_rstore_claim(&s->rs, name, max, s->lease_ms, on_leased, l);
+    if (rc < 0) {
+        list_free(q);
+        free(l);
+        *why = "journal: a claim could not be sent";
+        return -1;
+    }
+    return 1;
+}
+
+static void on_released(void *ud, const redisReply *reply, const char *err)
+{
+    (void)ud;
+    (void)reply;
+    (void)err; /* a release lost is a lease that runs out: the job is claimed again */
+}
+
+int pp_store_redis_release(pp_store *st, int64_t key, int handed)
+{
+    rstore *s = RS(st);
+    slot *m = map_find(&s->map, key);
+    if (!m || m->lease != LEASE_CLAIMED)
+        return 0;
+    set_lease(s, m, LEASE_NONE);
+    char num[24];
+    snprintf(num, sizeof num, "%lld", (long long)key);
+    const char *keys[1] = {num};
+    return pp_rstore_release(&s->rs, tag_of(s, m->tag), PP_LEASE_CLAIM, keys, 1, handed, 0,
+                             on_released, NULL);
+}
+
+int pp_store_redis_holds(pp_store *st, int64_t key)
+{
+    rstore *s = RS(st);
+    slot *m = map_find(&s->map, key);
+    return m && m->lease == LEASE_CLAIMED && pp_now_ms() < m->valid_until;
+}
+
+typedef struct renewal {
+    rstore *s;
+    uint64_t sent;
+    int64_t *keys;
+    size_t n;
+} renewal;
+
+/* A lease renewed lasts from before it was sent; one lost is let go. */
+static void on_renewed(void *ud, const redisReply *reply, const char *err)
+{
+    renewal *w = ud;
+    rstore *s = w->s;
+    for (size_t i = 0;
+         !err && reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements && i < w->n;
+         i++) {
+        slot *m = map_find(&s->map, w->keys[i]);
+        if (!m || reply->element[i]->type != REDIS_REPLY_INTEGER)
+            continue;
+        if (reply->element[i]->integer == 1)
+            m->valid_until = w->sent + (uint64_t)s->lease_ms;
+        else
+            set_lease(s, m, LEASE_NONE);
+    }
+    free(w->keys);
+    free(w);
+}
+
+static void renew(rstore *s, uint32_t tag, int kind, char **keys, size_t n)
+{
+    renewal *w = calloc(1, sizeof *w);
+    if (w)
+        w->keys = calloc(n, sizeof *w->keys);
+    if (!w || !w->keys) {
+        free(w);
+        return;
+    }
+    *w = (renewal){s, pp_now_ms(), w->keys, n};
+    for (size_t i = 0; i < n; i++)
+        w->keys[i] = strtoll(keys[i], NULL, 10);
+    if (pp_rstore_renew(&s->rs, tag_of(s, tag),
+                        kind == LEASE_POLLED ? PP_LEASE_POLL : PP_LEASE_CLAIM,
+                        (const char *const *)keys, n, s->lease_ms, on_renewed, w) < 0) {
+        free(w->keys);
+        free(w);
+    }
+}
+
+/* Renews every lease this process holds, one script per tag and kind. */
+static void renew_all(rstore *s)
+{
+    for (size_t t = 0; t < s->ntags; t++) {
+        for (int kind = LEASE_CLAIMED; kind <= LEASE_POLLED; kind++) {
+            size_t n = 0, cap = 0;
+            char **keys = NULL;
+            for (size_t i = 0; i < s->map.cap; i++) {
+                slot *m = &s->map.v[i];
+                if (!m->key || m->tag != t || m->lease != kind)
+                    continue;
+                char num[24];
+                snprintf(num, sizeof num, "%lld", (long long)m->key);
+                char *k = pp_strdup(num);
+                if (!k || push(&keys, &n, &cap, sizeof *keys) < 0) {
+                    free(k);
+                    break;
+                }
+                keys[n++] = k;
+            }
+            if (n)
+                renew(s, (uint32_t)t, kind, keys, n);
+            strings_free(keys, n);
+        }
+    }
+}
+
+void pp_store_redis_tick(pp_store *st)
+{
+    rstore *s = RS(st);
+    if (!s->nleases) {
+        s->next_renew = 0;
+        return;
+    }
+    uint64_t now = pp_now_ms();
+    if (now < s->next_renew)
+        return;
+    s->next_renew = now + (uint64_t)s->lease_ms / 3;
+    renew_all(s);
+}
+
+long pp_store_redis_timeout_ms(const pp_store *st)
+{
+    const rstore *s = (const rstore *)st;
+    if (!s->nleases || !s->next_renew)
+        return -1;
+    uint64_t now = pp_now_ms();
+    return s->next_renew > now ? (long)(s->next_renew - now) : 0;
 }

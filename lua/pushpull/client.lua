@@ -9,6 +9,7 @@ local batchmod = require("pushpull.batch")
 local hostmod = require("pushpull.host")
 local schedules = require("pushpull.schedules")
 local journal = require("pushpull.journal")
+local fleet = require("pushpull.fleet")
 local states = require("pushpull.states")
 local drivers = require("pushpull.drivers")
 local wait = require("pushpull.wait")
@@ -88,7 +89,7 @@ M.EVENT_LOOP_BATCH_SIZE = 100
 -- The keys of pushpull.new's options, and of options.poll.
 M.OPTIONS = util.option_set("pushpull.new", "username", "password", "base_url", "user_agent", "timeout",
   "connect_timeout", "max_connections", "max_retries", "retry_base", "retry_max", "batch_size", "poll",
-  "driver", "loop", "debug", "journal")
+  "driver", "loop", "debug", "journal", "lease")
 local POLL_OPTIONS = util.option_set("options.poll", "first", "min", "max", "factor", "fetch")
 
 local function seconds_to_ms(fname, name, v)
@@ -137,6 +138,9 @@ function M.new(opts)
   if opts.journal == "" then
     util.argerror(f, "options.journal", "must name a file")
   end
+  if opts.lease ~= nil and (type(opts.lease) ~= "number" or opts.lease < 0.3) then
+    util.argerror(f, "options.lease", "must be a number of seconds >= 0.3")
+  end
   local poll = util.check(f, "options.poll", opts.poll, "table|nil") or {}
   util.known_keys(f, "options.poll", poll, POLL_OPTIONS)
   if poll.factor ~= nil and (type(poll.factor) ~= "number" or poll.factor < 1) then
@@ -169,6 +173,7 @@ function M.new(opts)
     poll_fetch = fetch,
     debug = opts.debug,
     journal = opts.journal,
+    lease_ms = seconds_to_ms(f, "options.lease", opts.lease),
   }
   if not c then
     return nil, errors.new(err)
@@ -436,6 +441,24 @@ end
 function Client:dismiss(lost)
   check_lost("client:dismiss", lost)
   return journal.dismiss(hosts[self], lost)
+end
+
+local COMPLETED_OPTIONS = util.option_set("client:completed", "tag", "timeout")
+
+---A Redis journal shared by a fleet: an iterator over the finished jobs of
+---a tag, across every process of the fleet, each handed to exactly one
+---process. A job is claimed with a lease renewed while this process runs
+---and is handed out for good when the loop asks for the next one (a
+---process killed before then loses it to another once the lease runs
+---out). It ends when every job of the tag was handed out, or at the
+---timeout.
+---@param opts {tag?: string, timeout?: number} tag: the jobs' tag (nil: untagged jobs); timeout: seconds for the whole iteration
+---@return fun(): pushpull.Job?
+function Client:completed(opts)
+  local f = "client:completed"
+  opts = util.options(f, opts, COMPLETED_OPTIONS)
+  util.check(f, "options.tag", opts.tag, "string|nil")
+  return fleet.completed(hosts[self], opts.tag, util.timeout(f, opts))
 end
 
 local JOBS_OPTIONS = util.option_set("client:jobs", "status", "tag")
