@@ -40,6 +40,32 @@ describe("a journal on Redis", function()
     h.rmdir(dir)
   end)
 
+  it("sends nothing it could not record when Redis is gone", function()
+    local gone = redis.start()
+    local c = h.client(ctx.emu, {journal = gone.url})
+    gone:stop()
+    local function seen()
+      local n = 0
+      for url in pairs(h.values(ctx.emu).url) do
+        n = n + (url:match("/page/50%d$") and 1 or 0)
+      end
+      return n
+    end
+    -- the client has not noticed yet: the record fails (within the
+    -- command's timeout) when the request would leave, and nothing leaves
+    local batch, err = c:submit_batch({source = "universal", url = h.page_urls(ctx.site, 500, 5)})
+    assert.is_nil(batch)
+    assert.matches("redis", tostring(err))
+    -- now it knows: a submission is refused at once
+    local t0 = require("socket").gettime()
+    local job, err2 = c:submit{source = "universal", url = ctx.site:page_url(509)}
+    assert.is_nil(job)
+    assert.matches("Redis store cannot be reached", tostring(err2))
+    assert.is_true(require("socket").gettime() - t0 < 1)
+    assert.equal(0, seen())
+    c:close()
+  end)
+
   it("refuses a URL it cannot use, naming why", function()
     local c, err = pushpull.new(h.options(ctx.emu, {journal = "rediss://127.0.0.1:1"}))
     assert.is_nil(c)
