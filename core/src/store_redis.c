@@ -934,7 +934,8 @@ static void list_end(listop *q)
 {
     rstore *s = q->s;
     if (!q->failed) {
-        qsort(q->rows, q->nrows, sizeof *q->rows, by_key);
+        if (q->nrows)
+            qsort(q->rows, q->nrows, sizeof *q->rows, by_key);
         for (size_t i = 0; i < q->nrows; i++) {
             lrow *w = &q->rows[i];
             json_t *env = NULL;
