@@ -211,6 +211,9 @@ void pp_journal_sending(pp_client *c, const pp_job *jobs, size_t n, pp_store_don
                         void *ud);
 /* The end of an engine step: the step's writes are stored in one go. */
 void pp_journal_step(pp_client *c);
+/* A callback for a job this client does not have, published to the
+ * fleet (a Redis journal). 0, or -1 (no such journal, or not sent). */
+int pp_journal_callback(pp_client *c, const char *id, int claim);
 /* When the journal next needs a step (lease renewals); -1: never. */
 long pp_journal_timeout_ms(pp_client *c);
 /* Frees the entries of a journal operation. */

@@ -72,6 +72,20 @@ static void on_change(void *ud, pp_jobrec *j, pp_state from)
         store_failed(c, why);
 }
 
+/* A callback another process published: a hint for a job of this one. */
+static void on_fleet_callback(void *ud, const char *id, int claim)
+{
+    pp_client *c = ud;
+    pp_jobrec *j = pp_job_find_id(&c->jobs, id);
+    if (j && !pp_state_is_final(j->state))
+        pp_sched_hint(c, j, claim);
+}
+
+int pp_journal_callback(pp_client *c, const char *id, int claim)
+{
+    return c->store && c->journal_remote ? pp_store_redis_publish(c->store, id, claim) : -1;
+}
+
 int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen)
 {
     char owner[17];
@@ -91,6 +105,8 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
         c->store = pp_store_redis_open(c->redis, NULL, &c->rng, why, whylen);
         if (c->store && cfg->lease_ms > 0)
             pp_store_redis_set_lease(c->store, cfg->lease_ms);
+        if (c->store)
+            pp_store_redis_on_callback(c->store, on_fleet_callback, c);
         c->journal_remote = 1;
     } else {
         c->store = pp_store_sqlite_open(cfg->journal, owner, why, whylen);
@@ -242,13 +258,20 @@ void pp_journal_sending(pp_client *c, const pp_job *jobs, size_t n, pp_store_don
 
 long pp_journal_timeout_ms(pp_client *c)
 {
-    return c->store && c->journal_remote ? pp_store_redis_timeout_ms(c->store) : -1;
+    if (!c->store || !c->journal_remote)
+        return -1;
+    long a = pp_store_redis_timeout_ms(c->store), b = pp_store_redis_callbacks_ms(c->store);
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
 void pp_journal_step(pp_client *c)
 {
-    if (c->store && c->journal_remote)
+    if (c->store && c->journal_remote) {
         pp_store_redis_tick(c->store);
+        /* jobs waiting (their timers) may end by a callback another
+         * process received */
+        pp_store_redis_read_callbacks(c->store, c->timers.n > 0);
+    }
     if (!c->store || !c->journal_dirty)
         return;
     const char *why = NULL;

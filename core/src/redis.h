@@ -239,6 +239,17 @@ int pp_store_redis_release(pp_store *s, int64_t key, int handed);
  * or renewal was answered, and sent less than a lease ago. */
 int pp_store_redis_holds(pp_store *s, int64_t key);
 void pp_store_redis_tick(pp_store *s);
+
+/* Callbacks anywhere: a callback for a job this process does not have is
+ * published (XADD <prefix>:callbacks, capped at about 100,000 entries);
+ * every process reads the stream every 200 ms while it waits for jobs
+ * (wanted) and hands each (id, claim) to fn, which applies it to a job of
+ * its own. Hints only: the job is checked with the service. */
+int pp_store_redis_publish(pp_store *s, const char *id, int claim);
+void pp_store_redis_on_callback(pp_store *s, void (*fn)(void *ud, const char *id, int claim),
+                                void *ud);
+void pp_store_redis_read_callbacks(pp_store *s, int wanted);
+long pp_store_redis_callbacks_ms(const pp_store *s); /* -1: not reading */
 long pp_store_redis_timeout_ms(const pp_store *s);
 
 #endif
