@@ -652,7 +652,12 @@ int pp_fleet_release(pp_client *c, pp_job job, int handed)
     pp_jobrec *j = c && c->journal_remote ? pp_job_get(&c->jobs, job) : NULL;
     if (!j)
         return c && c->journal_remote ? 0 : -1;
-    return j->jkey ? pp_store_redis_release(c->store, j->jkey, handed) : 0;
+    int rc = j->jkey ? pp_store_redis_release(c->store, j->jkey, handed) : 0;
+    /* on the wire now, not at the next drive: a process killed after it
+     * handed the next job must not take this mark with it */
+    if (rc == 0 && j->jkey && pp_redis_ready(c->redis))
+        pp_redis_io(c->redis, PP_WANT_WRITE);
+    return rc;
 }
 
 int pp_fleet_holds(pp_client *c, pp_job job)

@@ -508,7 +508,10 @@ int pp_store_redis_holds(pp_store *st, int64_t key)
 {
     rstore *s = RS(st);
     slot *m = rs_map_find(&s->map, key);
-    return m && m->lease == LEASE_CLAIMED && pp_now_ms() < m->valid_until;
+    /* a margin: the job is handed, then marked handed; the lease must
+     * outlast that step */
+    return m && m->lease == LEASE_CLAIMED &&
+           pp_now_ms() + (uint64_t)s->lease_ms / 4 < m->valid_until;
 }
 
 typedef struct renewal {

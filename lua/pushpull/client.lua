@@ -188,6 +188,7 @@ function M.new(opts)
         .. JOURNAL_CONNECT_S .. " s (" .. tostring(why) .. ")")
     end
   end
+  host.fleet = opts.journal ~= nil and opts.journal:match("^rediss?://") ~= nil
   local self = setmetatable({base_url = base_url, options = host.options}, Client)
   self.schedules = schedules.new(self)
   hosts[self] = host
@@ -458,7 +459,11 @@ function Client:completed(opts)
   local f = "client:completed"
   opts = util.options(f, opts, COMPLETED_OPTIONS)
   util.check(f, "options.tag", opts.tag, "string|nil")
-  return fleet.completed(hosts[self], opts.tag, util.timeout(f, opts))
+  local host = hosts[self]
+  if not host.fleet then
+    error("pushpull: client:completed: needs a journal on Redis (pushpull.new{journal = \"redis://...\"})", 2)
+  end
+  return fleet.completed(host, opts.tag, util.timeout(f, opts))
 end
 
 local JOBS_OPTIONS = util.option_set("client:jobs", "status", "tag")

@@ -70,7 +70,7 @@ describe("client:completed{tag} on a Redis store shared by three processes", fun
 
   it("hands each job to one process; a killed one's jobs go to the others", function()
     local dir = h.tmpdir()
-    local ws = start(ctx, server, dir, "crawl", 1, 0)
+    local ws = start(ctx, server, dir, "crawl", 2, 0)
     local victim = ws[2]
     assert.is_true(wait_for(victim, "got ", 10, 60), victim:log())
     victim:kill()

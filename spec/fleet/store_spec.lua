@@ -66,6 +66,13 @@ describe("a journal on Redis", function()
     c:close()
   end)
 
+  it("raises for client:completed without a Redis journal", function()
+    local c = h.client(ctx.emu)
+    assert.has_error(function() c:completed{tag = "t"} end,
+      "pushpull: client:completed: needs a journal on Redis (pushpull.new{journal = \"redis://...\"})")
+    c:close()
+  end)
+
   it("refuses a URL it cannot use, naming why", function()
     local c, err = pushpull.new(h.options(ctx.emu, {journal = "rediss://127.0.0.1:1"}))
     assert.is_nil(c)
