@@ -457,8 +457,9 @@ pp_op pp_fleet_claim(pp_client *c, const char *tag, long max, int pending, pp_er
  * claimable again by any process (0). 0 / -1. */
 int pp_fleet_release(pp_client *c, pp_job job, int handed);
 /* 1 while this process surely still holds its claim of the job (its last
- * claim or renewal was answered and sent less than a lease ago): only
- * then may it be handed to the user; 0 otherwise. */
+ * claim or renewal was answered, and a quarter of the lease counted from
+ * its sending is still to run): only then may it be handed to the user;
+ * 0 otherwise. */
 int pp_fleet_holds(pp_client *c, pp_job job);
 /* pp_fleet_claim: the tag's jobs not handed out yet; -1 otherwise. */
 long pp_op_remaining(pp_client *c, pp_op op);

@@ -236,7 +236,8 @@ int pp_store_redis_lease(pp_store *s, const char *tag, long max, int pending, pp
  * again. 0 / -1. */
 int pp_store_redis_release(pp_store *s, int64_t key, int handed);
 /* 1 while this process surely holds its claim of the job: its last claim
- * or renewal was answered, and sent less than a lease ago. */
+ * or renewal was answered, and a quarter of the lease counted from its
+ * sending is still to run. */
 int pp_store_redis_holds(pp_store *s, int64_t key);
 void pp_store_redis_tick(pp_store *s);
 
