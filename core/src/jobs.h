@@ -24,8 +24,9 @@ typedef struct pp_jobrec {
     int64_t info_at; /* ... or at this offset of the info spool */
     pp_error err;
     /* results */
-    char *results_dir;     /* where <id>.json goes, NULL for memory */
-    char *results_type;    /* ?type= of the results polls, NULL = default */
+    const char *results_dir;  /* where <id>.json goes, NULL for memory */
+    const char *results_type; /* ?type= of the results polls, NULL = default */
+    /* (both shared: pp_jobtab_intern) */
     pc_buf results;        /* kept in memory (counted in the budget) */
     char *results_path;    /* a file holding them: the result file, a
                               spool file or where save_results put them */
@@ -82,6 +83,10 @@ typedef struct pp_jobtab {
     pc_buf info_read;   /* the last info read back from the file */
     char *spool_parent; /* the folder the spool folder is made in */
     uint64_t spool_seq;
+    /* strings many jobs share (results folders, result types), kept for
+     * the table's life: one copy, not one per job */
+    char **shared;
+    size_t nshared, shared_cap;
 } pp_jobtab;
 
 /* ---- jobs.c */
@@ -91,6 +96,8 @@ pp_jobrec *pp_job_find_id(pp_jobtab *t, const char *id);
 /* Frees a record (its poll request is told to drop its answer). */
 void pp_job_destroy(pp_jobtab *t, pp_jobrec *j);
 void pp_jobtab_free(pp_jobtab *t);
+/* The table's copy of s (made on first use); NULL on no memory. */
+const char *pp_jobtab_intern(pp_jobtab *t, const char *s);
 
 /* Keeps text (len bytes, taken over) as the job's info: in memory while
  * infos hold less than their share of the budget, else in the info spool

@@ -49,8 +49,8 @@ void pp_op_destroy(pp_client *c, pp_oprec *o)
     free(o->jobs);
     if (o->params)
         json_decref(o->params);
-    if (o->values)
-        json_decref(o->values);
+    free(o->values);
+    free(o->value_at);
     free(o);
 }
 
@@ -61,10 +61,10 @@ void pp_op_finish(pp_client *c, pp_oprec *o)
         json_decref(o->params);
         o->params = NULL;
     }
-    if (o->values) {
-        json_decref(o->values);
-        o->values = NULL;
-    }
+    free(o->values);
+    free(o->value_at);
+    o->values = NULL;
+    o->value_at = NULL;
     if (o->released) {
         pp_op_destroy(c, o);
         return;

@@ -186,7 +186,7 @@ static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pc_buf *results, int tm
         e = final ? pp_results_commit(tmp_path, final) : ENOMEM;
     }
     if (e) {
-        char *where = final ? final : (*tmp_path ? *tmp_path : j->results_dir);
+        const char *where = final ? final : (*tmp_path ? *tmp_path : j->results_dir);
         pp_err_errno(&j->err, where ? where : "results", e);
         if (*tmp_path) {
             unlink(*tmp_path);
