@@ -246,7 +246,7 @@ const char *pp_job_results_path(pp_client *c, pp_job h, int *temporary)
     pp_jobrec *j = job(c, h);
     if (temporary)
         *temporary = j && j->results_path ? j->results_temporary : 0;
-    return j ? j->results_path : NULL;
+    return j ? pp_results_where(&c->jobs, j) : NULL;
 }
 
 int pp_job_save_results(pp_client *c, pp_job h, const char *path, pp_error *err)

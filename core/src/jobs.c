@@ -160,6 +160,10 @@ void pp_info_set(pp_jobtab *t, pp_jobrec *j, char *text, size_t len)
         }
         /* no spool file: keep it in memory over budget rather than lose it */
     }
+    /* a dump grows by doubling: hold only the bytes the budget counts */
+    char *fit = realloc(text, len + 1);
+    if (fit)
+        text = fit;
     j->info = text;
     j->info_len = len;
     t->info_held += len;

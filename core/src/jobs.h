@@ -28,9 +28,11 @@ typedef struct pp_jobrec {
     const char *results_type; /* ?type= of the results polls, NULL = default */
     /* (both shared: pp_jobtab_intern) */
     pc_buf results;        /* kept in memory (counted in the budget) */
-    char *results_path;    /* a file holding them: the result file, a
-                              spool file or where save_results put them */
+    char *results_path;    /* a file holding them: a spool file or where
+                              save_results put them... */
     int results_temporary; /* results_path is a spool file */
+    int results_in_dir;    /* ... or the result file, <results_dir>/<id>.json,
+                              named when asked for (pp_results_where) */
     /* scheduling (client.h owns these) */
     uint64_t pending_at; /* when it was submitted (the service starts it
                             then) or attached */
@@ -87,6 +89,7 @@ typedef struct pp_jobtab {
      * the table's life: one copy, not one per job */
     char **shared;
     size_t nshared, shared_cap;
+    pc_buf where; /* the last name pp_results_where made */
 } pp_jobtab;
 
 /* ---- jobs.c */
@@ -146,6 +149,9 @@ int pp_results_tmp_finish(int fd, int durable);
 int pp_results_commit(char **tmp, const char *final);
 /* The result file of a job: <results_dir>/<id>.json (allocated). */
 char *pp_results_file(const pp_jobrec *j);
+/* The file holding the job's results (see pp_job_results_path), NULL if
+ * none; valid until the next call. */
+const char *pp_results_where(pp_jobtab *t, const pp_jobrec *j);
 /* Writes data to a temporary file beside path, fsynced, renamed to path.
  * 0 or an errno. */
 int pp_results_write(const char *path, const char *data, size_t len);

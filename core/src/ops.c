@@ -153,7 +153,8 @@ static void job_effects(pp_client *c, pp_oprec *o, pp_req *r, const pp_answer *a
     if (v.kind == PP_V_RESULTS && j->state != PP_FETCHED)
         pp_results_drop(&c->jobs, j);
     pp_state_apply(&c->jobs, j, &v, a, &none, -1, &no_tmp);
-    if (v.kind == PP_V_RESULTS && o->path && j->state == PP_FETCHED && !j->results_path) {
+    if (v.kind == PP_V_RESULTS && o->path && j->state == PP_FETCHED && !j->results_path &&
+        !j->results_in_dir) {
         j->results_path = pp_strdup(o->path);
         j->results_temporary = 0;
     }

@@ -198,8 +198,10 @@ static pp_state take_results(pp_jobtab *t, pp_jobrec *j, pc_buf *results, int tm
         return j->state;
     }
     free(j->results_path);
+    j->results_path = NULL;
     if (final) {
-        j->results_path = final;
+        free(final); /* named again when asked for: 50,000 jobs, 4 MB of names */
+        j->results_in_dir = 1;
         j->results_temporary = 0;
     } else {
         j->results_path = *tmp_path; /* a spool file */
