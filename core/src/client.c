@@ -103,7 +103,9 @@ pp_client *pp_client_new(const pp_config *cfg, pp_error *err)
     pp_timer_init(&c->pace_timer, 0, c);
     c->jobs.events = &c->events;
     c->jobs.budget = budget;
-    c->jobs.info_budget = budget / 8;
+    /* infos are read back only when asked for (job.info): past 1 MiB (of
+     * the default 32) a pread from the info spool serves them as well */
+    c->jobs.info_budget = budget / 32;
     c->jobs.info_fd = -1;
     int rc = base_copy ? pp_transport_init(&c->tp, &tc, &c->rng, &c->stats, &c->fdchanges,
                                            &c->jobs.buffered, budget)

@@ -30,9 +30,10 @@ typedef struct pp_jobrec {
     pc_buf results;        /* kept in memory (counted in the budget) */
     char *results_path;    /* a file holding them: a spool file or where
                               save_results put them... */
-    int results_temporary; /* results_path is a spool file */
-    int results_in_dir;    /* ... or the result file, <results_dir>/<id>.json,
-                              named when asked for (pp_results_where) */
+    unsigned char results_temporary; /* results_path is a spool file */
+    unsigned char results_in_dir;    /* ... or the result file,
+                                        <results_dir>/<id>.json, named when
+                                        asked for (pp_results_where) */
     /* scheduling (client.h owns these) */
     uint64_t pending_at; /* when it was submitted (the service starts it
                             then) or attached */
@@ -40,16 +41,17 @@ typedef struct pp_jobrec {
     pp_timer timer;      /* next poll */
     pp_plan_job pj;      /* what the poll plan remembers of it */
     long interval;       /* the safety net's interval (callbacks) */
-    int watched;
-    int cb_expected;   /* PP_CB_*: polls are only a safety net */
-    int bare_204s;     /* consecutive 204s without a status header */
-    int status_next;   /* the next poll is a status GET */
-    int confirm_fault; /* a faulted claim awaits the status GET */
-    int lags;          /* results said 204 after a done: backoff step */
-    uint64_t hint_at;  /* when a callback last made it poll early */
-    int hint_poll;     /* the poll in flight was made by a callback */
-    int poll_status;   /* the poll in flight is a status GET */
-    int recheck;       /* a callback came while a poll was out */
+    /* flags in bytes: a workflow holds tens of thousands of records */
+    unsigned char watched;
+    unsigned char cb_expected;   /* PP_CB_*: polls are only a safety net */
+    int bare_204s;               /* consecutive 204s without a status header */
+    unsigned char status_next;   /* the next poll is a status GET */
+    unsigned char confirm_fault; /* a faulted claim awaits the status GET */
+    int lags;                    /* results said 204 after a done: backoff step */
+    uint64_t hint_at;            /* when a callback last made it poll early */
+    unsigned char hint_poll;     /* the poll in flight was made by a callback */
+    unsigned char poll_status;   /* the poll in flight is a status GET */
+    unsigned char recheck;       /* a callback came while a poll was out */
     pp_req *poll_req;  /* a poll or download in flight */
     char *poll_tmp;    /* that download's temporary file */
 } pp_jobrec;
