@@ -6,6 +6,14 @@ local h = require("support.client")
 describe("pushpull batches", function()
   local ctx = h.context{client = {max_connections = 16}}
 
+  local function page_urls(n)
+    local urls = {}
+    for i = 1, n do
+      urls[i] = ctx.site:page_url(i)
+    end
+    return urls
+  end
+
   it("raises on argument mistakes", function()
     local ok, err = pcall(ctx.client.submit_batch, ctx.client, {source = "universal", url = "x"})
     assert.is_false(ok)
@@ -17,10 +25,7 @@ describe("pushpull batches", function()
 
   it("keeps a job in a few hundred bytes of Lua memory, in one table of its own", function()
     local n = 3000
-    local urls = {}
-    for i = 1, n do
-      urls[i] = ctx.site:page_url(i)
-    end
+    local urls = page_urls(n)
     local dir = h.tmpdir()
     collectgarbage("collect")
     local before = collectgarbage("count")
@@ -48,10 +53,7 @@ describe("pushpull batches", function()
 
   it("submits 12,000 URLs in three batch requests and fetches every result", function()
     local n = 12000
-    local urls = {}
-    for i = 1, n do
-      urls[i] = ctx.site:page_url(i)
-    end
+    local urls = page_urls(n)
     local before = ctx.emu:stats()
     local batch = assert(ctx.client:submit_batch{source = "universal", url = urls})
     assert.equal(n, #batch.jobs)
@@ -84,10 +86,7 @@ describe("pushpull batches", function()
   end)
 
   it("yields jobs in the order they end and waits for all", function()
-    local urls = {}
-    for i = 1, 20 do
-      urls[i] = ctx.site:page_url(i)
-    end
+    local urls = page_urls(20)
     local batch = assert(ctx.client:submit_batch{source = "universal", url = urls})
     assert.is_true(ctx.client:wait_all(batch.jobs, {timeout = 30}))
     assert.is_true(ctx.client:wait_all(batch, {timeout = 1}))
