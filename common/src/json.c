@@ -13,7 +13,8 @@ int pc_json_append(pc_buf *b, const json_t *v)
 {
     /* One pass into a growing buffer: sizing first with json_dumpb would
      * escape every string twice, which is most of the cost for big pages. */
-    if (!v || json_dump_callback(v, to_buf, b, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0)
+    if (!v ||
+        json_dump_callback(v, to_buf, b, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0)
         return -1;
     return 0;
 }

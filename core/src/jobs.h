@@ -29,11 +29,10 @@ typedef struct pp_jobrec {
     /* (both shared: pp_jobtab_intern) */
     pc_buf results;        /* kept in memory (counted in the budget) */
     char *results_path;    /* a file holding them: a spool file or where
-                              save_results put them... */
-    unsigned char results_temporary; /* results_path is a spool file */
-    unsigned char results_in_dir;    /* ... or the result file,
-                                        <results_dir>/<id>.json, named when
-                                        asked for (pp_results_where) */
+                              save_results put them */
+    int results_temporary; /* results_path is a spool file */
+    int results_in_dir;    /* they are in the result file, <results_dir>/
+                              <id>.json, named when asked for */
     /* scheduling (client.h owns these) */
     uint64_t pending_at; /* when it was submitted (the service starts it
                             then) or attached */
@@ -52,8 +51,8 @@ typedef struct pp_jobrec {
     unsigned char hint_poll;     /* the poll in flight was made by a callback */
     unsigned char poll_status;   /* the poll in flight is a status GET */
     unsigned char recheck;       /* a callback came while a poll was out */
-    pp_req *poll_req;  /* a poll or download in flight */
-    char *poll_tmp;    /* that download's temporary file */
+    pp_req *poll_req;            /* a poll or download in flight */
+    char *poll_tmp;              /* that download's temporary file */
 } pp_jobrec;
 
 /* A published change: called after a job moved from `from` to its state. */

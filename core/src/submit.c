@@ -356,7 +356,9 @@ static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, const pp_answer 
         mapping m = {c, o, ch, a, sent};
         pp_scan *sc = pp_scan_new(map_item, &m, 0);
         if (sc) {
-            int fed = fd >= 0 ? scan_file(sc, fd) : a->body ? pp_scan_feed(sc, a->body, a->len) : -1;
+            int fed = fd >= 0   ? scan_file(sc, fd)
+                      : a->body ? pp_scan_feed(sc, a->body, a->len)
+                                : -1;
             if (fed == 0)
                 (void)pp_scan_end(sc);
             mapped = pp_scan_count(sc);
