@@ -55,10 +55,14 @@ static void on_change(void *ud, pp_jobrec *j, pp_state from)
         rc = ops->answer(c->store, j->jkey, j->id, &why);
         c->journal_ids = 1;
         break;
-    case PP_FETCHED:
-        rc = ops->result(c->store, j->jkey,
-                         j->results_temporary ? NULL : pp_results_where(&c->jobs, j), &why);
+    case PP_FETCHED: {
+        /* recorded as an absolute path, as the folder is */
+        const char *where = j->results_temporary ? NULL : pp_results_where(&c->jobs, j);
+        char *abs = where ? realpath(where, NULL) : NULL;
+        rc = ops->result(c->store, j->jkey, abs ? abs : where, &why);
+        free(abs);
         break;
+    }
     case PP_FAULTED:
     case PP_REJECTED:
     case PP_UNKNOWN:
