@@ -175,8 +175,7 @@ int pp_journal_submission(pp_client *c, pp_oprec *o, const pp_submit_opts *opts)
      * working directory (the folder was checked, so it exists) */
     char *dir = opts && opts->results_dir ? realpath(opts->results_dir, NULL) : NULL;
     int rc = ops->submission(c->store, params, o->values ? o->list_key : NULL,
-                             opts ? opts->tag : NULL,
-                             dir ? dir : (opts ? opts->results_dir : NULL),
+                             opts ? opts->tag : NULL, dir ? dir : (opts ? opts->results_dir : NULL),
                              opts ? opts->results_type : NULL, &sub, &why);
     free(dir);
     free(params);
