@@ -1019,8 +1019,11 @@ static int l_busy(lua_State *L)
     return 1;
 }
 
-/* take_events() -> {job, state, job, state, ...}, {op, op, ...}
- * Two flat arrays in the order the core reported them. */
+/* take_events([jobs, ops]) -> {job, state, job, state, ...}, {op, op, ...},
+ * njobs, nops: two flat arrays in the order the core reported them, and how
+ * many entries of each are this call's. Given two tables, it fills them
+ * from index 1 and returns them (entries past the counts are left over
+ * from earlier calls): a host that steps often makes no garbage. */
 static int l_take_events(lua_State *L)
 {
     pp_client *c = check_client(L);
@@ -1028,8 +1031,13 @@ static int l_take_events(lua_State *L)
     size_t n, i;
     int nj = 0, no = 0;
 
-    lua_newtable(L); /* jobs */
-    lua_newtable(L); /* ops */
+    if (lua_istable(L, 2) && lua_istable(L, 3)) {
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+    } else {
+        lua_newtable(L); /* jobs */
+        lua_newtable(L); /* ops */
+    }
     do {
         n = pp_take_events(c, buf, sizeof buf / sizeof buf[0]);
         for (i = 0; i < n; i++) {
@@ -1044,7 +1052,9 @@ static int l_take_events(lua_State *L)
             }
         }
     } while (n == sizeof buf / sizeof buf[0]);
-    return 2;
+    lua_pushinteger(L, nj);
+    lua_pushinteger(L, no);
+    return 4;
 }
 
 static int l_stats(lua_State *L)

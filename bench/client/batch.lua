@@ -46,7 +46,8 @@ local n, faulted = 0, 0
 for job in batch:completed{timeout = 1800} do
   n = n + 1
   if job.id then noticed[job.id] = socket.gettime() - t0 end
-  ended[job.status] = (ended[job.status] or 0) + 1
+  local how = job.fetched and "fetched" or job.status
+  ended[how] = (ended[how] or 0) + 1
   if job.status == "faulted" then faulted = faulted + 1 end
   if job.status ~= "fetched" and not first_error then
     first_error = tostring(job:error() or job.status)
@@ -55,11 +56,21 @@ end
 local wall = socket.gettime() - t0
 
 local stats = client:stats()
-io.stdout:write(cjson.encode{
+local line = cjson.encode{
   jobs = #batch.jobs, finished = n, faulted = faulted, pending = #batch:pending(),
   ended = ended, first_error = first_error,
   wall_s = wall, submit_s = submitted - t0,
   requests = stats.requests, requests_per_job = stats.requests / #batch.jobs,
   callbacks = stats.callbacks_received,
-  t0 = t0, noticed = noticed,
-}, "\n")
+  t0 = t0,
+}
+-- noticed is written entry by entry: encoded whole, 50,000 of them would
+-- take the script itself several MB at its very end (the core accepts only
+-- ids of letters, digits, - and _; numbers print as JSON numbers)
+io.stdout:write(line:sub(1, -2), ',"noticed":{')
+local sep = ""
+for id, at in pairs(noticed) do
+  io.stdout:write(sep, '"', id, '":', at)
+  sep = ","
+end
+io.stdout:write("}}\n")

@@ -13,6 +13,8 @@
 /* Compact text of any value, keys in insertion order, malloc'd and
  * NUL-terminated; NULL when out of memory. */
 char *pc_json_dump(const json_t *v, size_t *len);
+/* The same text appended to b; 0, or -1 when out of memory. */
+int pc_json_append(pc_buf *b, const json_t *v);
 
 /* A string value from arbitrary bytes: invalid UTF-8 is repaired (see
  * pc_utf8_repair), so content from any site or client fits in an answer.

@@ -9,13 +9,20 @@ static int to_buf(const char *data, size_t len, void *b)
     return pc_buf_append(b, data, len);
 }
 
-char *pc_json_dump(const json_t *v, size_t *len)
+int pc_json_append(pc_buf *b, const json_t *v)
 {
     /* One pass into a growing buffer: sizing first with json_dumpb would
      * escape every string twice, which is most of the cost for big pages. */
+    if (!v ||
+        json_dump_callback(v, to_buf, b, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0)
+        return -1;
+    return 0;
+}
+
+char *pc_json_dump(const json_t *v, size_t *len)
+{
     pc_buf b = PC_BUF_INIT;
-    if (!v || json_dump_callback(v, to_buf, &b,
-                                 JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0) {
+    if (pc_json_append(&b, v) < 0) {
         pc_buf_free(&b);
         return NULL;
     }

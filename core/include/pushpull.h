@@ -228,7 +228,9 @@ const pp_error *pp_job_error(pp_client *c, pp_job job);
 /* The file holding this job's results, NULL if none: its result file
  * (pp_submit_opts.results_dir), where pp_job_save_results put them, or --
  * *temporary set to 1 -- a spool file (results past the memory budget,
- * removed with the job: pp_job_save_results keeps it). */
+ * removed with the job: pp_job_save_results keeps it). Valid until the
+ * next call of this function (a result file's name is made when asked
+ * for). */
 const char *pp_job_results_path(pp_client *c, pp_job job, int *temporary);
 /* Puts the kept results at path atomically (a temporary file beside it,
  * fsynced and renamed; a spool file is renamed) and frees the memory they

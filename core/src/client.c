@@ -104,7 +104,9 @@ pp_client *pp_client_new(const pp_config *cfg, pp_error *err)
     pp_timer_init(&c->pace_timer, 0, c);
     c->jobs.events = &c->events;
     c->jobs.budget = budget;
-    c->jobs.info_budget = budget / 8;
+    /* infos are read back only when asked for (job.info): past 1 MiB (of
+     * the default 32) a pread from the info spool serves them as well */
+    c->jobs.info_budget = budget / 32;
     c->jobs.info_fd = -1;
     int rc = base_copy ? pp_transport_init(&c->tp, &tc, &c->rng, &c->stats, &c->fdchanges,
                                            &c->jobs.buffered, budget)
@@ -258,7 +260,7 @@ const char *pp_job_results_path(pp_client *c, pp_job h, int *temporary)
     pp_jobrec *j = job(c, h);
     if (temporary)
         *temporary = j && j->results_path ? j->results_temporary : 0;
-    return j ? j->results_path : NULL;
+    return j ? pp_results_where(&c->jobs, j) : NULL;
 }
 
 int pp_job_save_results(pp_client *c, pp_job h, const char *path, pp_error *err)

@@ -161,6 +161,24 @@ static int spill(pp_req *r)
     return 0;
 }
 
+/* A file sink that could not be written (a full disk): what it holds goes
+ * back to memory, where the rest of the body follows. 0, or -1. */
+static int back_to_memory(pp_req *r)
+{
+    pc_buf_free(&r->resp);
+    if (pc_buf_reserve(&r->resp, r->written) < 0)
+        return -1;
+    if (r->written && pread(r->fd, r->resp.data, r->written, 0) != (ssize_t)r->written)
+        return -1;
+    r->resp.len = r->written;
+    r->resp.data[r->written] = '\0';
+    close(r->fd);
+    r->fd = -1;
+    r->written = 0;
+    r->sink = PP_SINK_MEMORY;
+    return 0;
+}
+
 /* Above this an announced length is not trusted for one allocation. */
 #define PP_PRESIZE_MAX ((uint64_t)256 << 20)
 
@@ -178,19 +196,21 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
         return 0;
     if (ok && r->sink == PP_SINK_FILE && r->fd < 0 && r->open_fn) {
         r->fd = r->open_fn(r->ctx, r);
-        if (r->fd < 0) {
+        if (r->fd < 0 && r->sink == PP_SINK_FILE) {
             r->sink_errno = errno ? errno : EIO;
             return 0;
         }
     }
     if (ok && r->sink == PP_SINK_FILE && r->fd >= 0) {
         int e = write_all(r->fd, ptr, len);
-        if (e) {
+        if (!e) {
+            r->written += len;
+            return len;
+        }
+        if (!r->memory_fallback || back_to_memory(r) < 0) {
             r->sink_errno = e;
             return 0;
         }
-        r->written += len;
-        return len;
     }
     if (r->resp.cap == 0) {
         /* A batch answer runs to megabytes: one allocation of the announced

@@ -160,6 +160,10 @@ void pp_info_set(pp_jobtab *t, pp_jobrec *j, char *text, size_t len)
         }
         /* no spool file: keep it in memory over budget rather than lose it */
     }
+    /* a dump grows by doubling: hold only the bytes the budget counts */
+    char *fit = realloc(text, len + 1);
+    if (fit)
+        text = fit;
     j->info = text;
     j->info_len = len;
     t->info_held += len;
@@ -198,8 +202,6 @@ void pp_job_destroy(pp_jobtab *t, pp_jobrec *j)
     pp_results_drop(t, j);
     pp_info_set(t, j, NULL, 0);
     free(j->id);
-    free(j->results_dir);
-    free(j->results_type);
     free(j->results_path);
     pp_err_clear(&j->err);
     free(j);
@@ -215,5 +217,23 @@ void pp_jobtab_free(pp_jobtab *t)
     t->n = t->cap = t->live = 0;
     free(t->ids.slots);
     memset(&t->ids, 0, sizeof t->ids);
+    for (size_t i = 0; i < t->nshared; i++)
+        free(t->shared[i]);
+    free(t->shared);
+    t->shared = NULL;
+    t->nshared = t->shared_cap = 0;
     pp_results_cleanup(t);
+}
+
+const char *pp_jobtab_intern(pp_jobtab *t, const char *s)
+{
+    for (size_t i = 0; i < t->nshared; i++)
+        if (strcmp(t->shared[i], s) == 0)
+            return t->shared[i];
+    if (pp_table_reserve((void ***)&t->shared, &t->shared_cap, t->nshared, 8) < 0)
+        return NULL;
+    char *copy = pp_strdup(s);
+    if (copy)
+        t->shared[t->nshared++] = copy;
+    return copy;
 }

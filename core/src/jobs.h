@@ -24,12 +24,15 @@ typedef struct pp_jobrec {
     int64_t info_at; /* ... or at this offset of the info spool */
     pp_error err;
     /* results */
-    char *results_dir;     /* where <id>.json goes, NULL for memory */
-    char *results_type;    /* ?type= of the results polls, NULL = default */
+    const char *results_dir;  /* where <id>.json goes, NULL for memory */
+    const char *results_type; /* ?type= of the results polls, NULL = default */
+    /* (both shared: pp_jobtab_intern) */
     pc_buf results;        /* kept in memory (counted in the budget) */
-    char *results_path;    /* a file holding them: the result file, a
-                              spool file or where save_results put them */
+    char *results_path;    /* a file holding them: a spool file or where
+                              save_results put them */
     int results_temporary; /* results_path is a spool file */
+    int results_in_dir;    /* they are in the result file, <results_dir>/
+                              <id>.json, named when asked for */
     /* scheduling (client.h owns these) */
     uint64_t pending_at; /* when it was submitted (the service starts it
                             then) or attached */
@@ -37,19 +40,20 @@ typedef struct pp_jobrec {
     pp_timer timer;      /* next poll */
     pp_plan_job pj;      /* what the poll plan remembers of it */
     long interval;       /* the safety net's interval (callbacks) */
-    int watched;
-    int cb_expected;   /* PP_CB_*: polls are only a safety net */
-    int bare_204s;     /* consecutive 204s without a status header */
-    int status_next;   /* the next poll is a status GET */
-    int confirm_fault; /* a faulted claim awaits the status GET */
-    int lags;          /* results said 204 after a done: backoff step */
-    uint64_t hint_at;  /* when a callback last made it poll early */
-    int hint_poll;     /* the poll in flight was made by a callback */
-    int poll_status;   /* the poll in flight is a status GET */
-    int recheck;       /* a callback came while a poll was out */
-    pp_req *poll_req;  /* a poll or download in flight */
-    char *poll_tmp;    /* that download's temporary file */
-    int64_t jkey;      /* its key in the journal, 0 when not journaled */
+    /* flags in bytes: a workflow holds tens of thousands of records */
+    unsigned char watched;
+    unsigned char cb_expected;   /* PP_CB_*: polls are only a safety net */
+    int bare_204s;               /* consecutive 204s without a status header */
+    unsigned char status_next;   /* the next poll is a status GET */
+    unsigned char confirm_fault; /* a faulted claim awaits the status GET */
+    int lags;                    /* results said 204 after a done: backoff step */
+    uint64_t hint_at;            /* when a callback last made it poll early */
+    unsigned char hint_poll;     /* the poll in flight was made by a callback */
+    unsigned char poll_status;   /* the poll in flight is a status GET */
+    unsigned char recheck;       /* a callback came while a poll was out */
+    pp_req *poll_req;            /* a poll or download in flight */
+    char *poll_tmp;              /* that download's temporary file */
+    int64_t jkey;                /* its key in the journal, 0 when not journaled */
 } pp_jobrec;
 
 /* A published change: called after a job moved from `from` to its state. */
@@ -87,6 +91,11 @@ typedef struct pp_jobtab {
      * synced once at its end (pp_results_sync_dirs) */
     char *renamed_dirs[4];
     size_t nrenamed;
+    /* strings many jobs share (results folders, result types), kept for
+     * the table's life: one copy, not one per job */
+    char **shared;
+    size_t nshared, shared_cap;
+    pc_buf where; /* the last name pp_results_where made */
 } pp_jobtab;
 
 /* ---- jobs.c */
@@ -96,6 +105,8 @@ pp_jobrec *pp_job_find_id(pp_jobtab *t, const char *id);
 /* Frees a record (its poll request is told to drop its answer). */
 void pp_job_destroy(pp_jobtab *t, pp_jobrec *j);
 void pp_jobtab_free(pp_jobtab *t);
+/* The table's copy of s (made on first use); NULL on no memory. */
+const char *pp_jobtab_intern(pp_jobtab *t, const char *s);
 
 /* Keeps text (len bytes, taken over) as the job's info: in memory while
  * infos hold less than their share of the budget, else in the info spool
@@ -149,6 +160,9 @@ int pp_results_tmp_finish(int fd, int durable);
 int pp_results_commit(char **tmp, const char *final);
 /* The result file of a job: <results_dir>/<id>.json (allocated). */
 char *pp_results_file(const pp_jobrec *j);
+/* The file holding the job's results (see pp_job_results_path), NULL if
+ * none; valid until the next call. */
+const char *pp_results_where(pp_jobtab *t, const pp_jobrec *j);
 /* Writes data to a temporary file beside path, fsynced, renamed to path.
  * 0 or an errno. */
 int pp_results_write(const char *path, const char *data, size_t len);

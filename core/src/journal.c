@@ -5,6 +5,7 @@
  * step with one flush, so a 5,000-job batch costs a few transactions, not
  * 5,000. Resume, listing and hand-out claims are operations that finish
  * when the store answers (at once for SQLite). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "client.h"
 #include "redis.h"
 
@@ -55,9 +56,14 @@ static void on_change(void *ud, pp_jobrec *j, pp_state from)
         rc = ops->answer(c->store, j->jkey, j->id, &why);
         c->journal_ids = 1;
         break;
-    case PP_FETCHED:
-        rc = ops->result(c->store, j->jkey, j->results_temporary ? NULL : j->results_path, &why);
+    case PP_FETCHED: {
+        /* recorded as an absolute path, as the folder is */
+        const char *where = j->results_temporary ? NULL : pp_results_where(&c->jobs, j);
+        char *abs = where ? realpath(where, NULL) : NULL;
+        rc = ops->result(c->store, j->jkey, abs ? abs : where, &why);
+        free(abs);
         break;
+    }
     case PP_FAULTED:
     case PP_REJECTED:
     case PP_UNKNOWN:
@@ -206,15 +212,20 @@ int pp_journal_submission(pp_client *c, pp_oprec *o, const pp_submit_opts *opts)
     int64_t sub = 0;
     if (!params)
         return refuse_submission(c, pp_oom_message);
+    /* the folder as an absolute path: a resume may run from another
+     * working directory (the folder was checked, so it exists) */
+    char *dir = opts && opts->results_dir ? realpath(opts->results_dir, NULL) : NULL;
     int rc = ops->submission(c->store, params, o->values ? o->list_key : NULL,
-                             opts ? opts->tag : NULL, opts ? opts->results_dir : NULL,
+                             opts ? opts->tag : NULL, dir ? dir : (opts ? opts->results_dir : NULL),
                              opts ? opts->results_type : NULL, &sub, &why);
+    free(dir);
     free(params);
     for (size_t i = 0; rc == 0 && i < o->njobs; i++) {
         pp_jobrec *j = pp_job_get(&c->jobs, o->jobs[i]);
         char *value = NULL;
-        if (o->values &&
-            !(value = json_dumps(json_array_get(o->values, i), JSON_ENCODE_ANY | JSON_COMPACT))) {
+        /* value i's JSON text, without the comma that follows it */
+        if (o->values && !(value = pp_strndup(o->values + o->value_at[i],
+                                              o->value_at[i + 1] - o->value_at[i] - 1))) {
             why = pp_oom_message;
             rc = -1;
             break;
@@ -430,8 +441,8 @@ static int restore(pp_client *c, pp_journal_entry *e, const pp_store_row *row)
     j = pp_job_create(&c->jobs);
     if (!j)
         return -1;
-    if ((row->results_dir && !(j->results_dir = pp_strdup(row->results_dir))) ||
-        (row->results_type && !(j->results_type = pp_strdup(row->results_type)))) {
+    if ((row->results_dir && !(j->results_dir = pp_jobtab_intern(&c->jobs, row->results_dir))) ||
+        (row->results_type && !(j->results_type = pp_jobtab_intern(&c->jobs, row->results_type)))) {
         pp_job_destroy(&c->jobs, j);
         return -1;
     }

@@ -50,8 +50,8 @@ void pp_op_destroy(pp_client *c, pp_oprec *o)
     pp_journal_entries_free(o);
     if (o->params)
         json_decref(o->params);
-    if (o->values)
-        json_decref(o->values);
+    free(o->values);
+    free(o->value_at);
     free(o);
 }
 
@@ -62,10 +62,10 @@ void pp_op_finish(pp_client *c, pp_oprec *o)
         json_decref(o->params);
         o->params = NULL;
     }
-    if (o->values) {
-        json_decref(o->values);
-        o->values = NULL;
-    }
+    free(o->values);
+    free(o->value_at);
+    o->values = NULL;
+    o->value_at = NULL;
     if (o->released) {
         pp_op_destroy(c, o);
         return;
@@ -154,7 +154,8 @@ static void job_effects(pp_client *c, pp_oprec *o, pp_req *r, const pp_answer *a
     if (v.kind == PP_V_RESULTS && j->state != PP_FETCHED)
         pp_results_drop(&c->jobs, j);
     pp_state_apply(&c->jobs, j, &v, a, &none, -1, &no_tmp);
-    if (v.kind == PP_V_RESULTS && o->path && j->state == PP_FETCHED && !j->results_path) {
+    if (v.kind == PP_V_RESULTS && o->path && j->state == PP_FETCHED && !j->results_path &&
+        !j->results_in_dir) {
         j->results_path = pp_strdup(o->path);
         j->results_temporary = 0;
     }

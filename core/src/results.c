@@ -136,6 +136,16 @@ int pp_results_commit(char **tmp, const char *final)
     return e;
 }
 
+const char *pp_results_where(pp_jobtab *t, const pp_jobrec *j)
+{
+    if (j->results_path || !j->results_in_dir || !j->results_dir || !j->id)
+        return j->results_path;
+    pc_buf_reset(&t->where);
+    if (pc_buf_appendf(&t->where, "%s/%s.json", j->results_dir, j->id) < 0)
+        return NULL;
+    return t->where.data;
+}
+
 void pp_results_drop(pp_jobtab *t, pp_jobrec *j)
 {
     size_t held = j->results.len;
@@ -243,10 +253,15 @@ int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err)
         } else {
             e = errno;
         }
-    } else if (j->results_path) {
-        if (strcmp(j->results_path, path) == 0)
-            return 0;
-        e = copy_atomic(j->results_path, path);
+    } else if (j->results_path || j->results_in_dir) {
+        const char *from = pp_results_where(t, j);
+        if (!from) {
+            e = ENOMEM;
+        } else {
+            if (strcmp(from, path) == 0)
+                return 0;
+            e = copy_atomic(from, path);
+        }
     } else {
         pp_err_set(err, "no results kept for this job", 0, NULL, 0);
         return -1;
@@ -260,6 +275,7 @@ int pp_results_save(pp_jobtab *t, pp_jobrec *j, const char *path, pp_error *err)
         free(j->results_path);
         j->results_path = copy;
         j->results_temporary = 0;
+        j->results_in_dir = 0;
     }
     return 0;
 }
@@ -305,6 +321,7 @@ void pp_results_cleanup(pp_jobtab *t)
         close(t->info_fd);
     t->info_fd = -1;
     pc_buf_free(&t->info_read);
+    pc_buf_free(&t->where);
     if (t->spool_dir) {
         /* spool files of released jobs are gone; anything left is ours */
         DIR *d = opendir(t->spool_dir);

@@ -15,9 +15,11 @@
 #include "client.h"
 #include "batch_scan.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define WINDOW_MS 1000
 #define WINDOW_SLACK_MS 5
@@ -130,27 +132,70 @@ static void chunk_fail_msg(pp_client *c, pp_chunk *ch, pp_state to, const char *
 
 /* ---- sending */
 
+/* The params with the chunk's values as the list, last: the values are
+ * one run of o->values's text. */
 static char *chunk_body(pp_oprec *o, const pp_chunk *ch, size_t *len)
 {
     if (!o->values)
         return pc_json_dump(o->params, len);
-    json_t *tmp = json_copy(o->params); /* shallow: values shared */
-    json_t *slice = json_array();
-    char *text = NULL;
-    if (!tmp || !slice)
-        goto out;
-    for (size_t i = 0; i < ch->count; i++)
-        if (json_array_append(slice, json_array_get(o->values, ch->start + i)) < 0)
-            goto out;
-    if (json_object_set(tmp, o->list_key, slice) < 0)
-        goto out;
-    text = pc_json_dump(tmp, len);
-out:
-    if (slice)
-        json_decref(slice);
-    if (tmp)
-        json_decref(tmp);
-    return text;
+    size_t plen = 0;
+    char *params = pc_json_dump(o->params, &plen);
+    if (!params || plen < 2 || params[plen - 1] != '}') {
+        free(params);
+        return NULL;
+    }
+    size_t from = o->value_at[ch->start];
+    size_t vlen = o->value_at[ch->start + ch->count] - from - 1; /* its last comma left out */
+    pc_buf b = PC_BUF_INIT;
+    (void)pc_buf_reserve(&b, plen + vlen + 32);
+    pc_buf_append(&b, params, plen - 1);
+    pc_buf_appendf(&b, "%s\"%s\":[", plen > 2 ? "," : "", o->list_key);
+    pc_buf_append(&b, o->values + from, vlen);
+    pc_buf_append(&b, "]}", 2);
+    free(params);
+    return pc_buf_take(&b, len);
+}
+
+/* A batch answer runs to megabytes (a 5,000-job one is 5 MB): it goes to an
+ * unlinked file in the spool folder and is scanned from there, so that the
+ * answers in flight hold no memory. With no file to be had, or one that
+ * cannot be written, it stays in memory, as a single submission's answer
+ * does. */
+static int open_answer_file(void *ctx, pp_req *r)
+{
+    pp_client *c = ctx;
+    const char *dir = pp_spool_dir(&c->jobs);
+    int fd = -1;
+    size_t n = dir ? strlen(dir) + 16 : 0;
+    char *p = dir ? malloc(n) : NULL;
+    if (p) {
+        snprintf(p, n, "%s/answer-XXXXXX", dir);
+        fd = mkstemp(p);
+        if (fd >= 0) {
+            unlink(p);
+            (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        free(p);
+    }
+    if (fd < 0)
+        r->sink = PP_SINK_MEMORY;
+    return fd;
+}
+
+/* Feeds the answer kept in fd to the scanner: 0, or -1 when it could not
+ * be read or the scanner stopped. */
+static int scan_file(pp_scan *sc, int fd)
+{
+    char buf[16384];
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return -1;
+    for (;;) {
+        ssize_t got = read(fd, buf, sizeof buf);
+        if (got == 0)
+            return 0;
+        if (got < 0 || pp_scan_feed(sc, buf, (size_t)got) < 0)
+            return -1;
+    }
 }
 
 static void on_answer(void *ctx, pp_req *r);
@@ -199,6 +244,11 @@ static void send_chunk(pp_client *c, pp_chunk *ch)
     r->data = ch;
     r->free_data = free;
     r->high = 1;
+    if (o->values) {
+        r->sink = PP_SINK_FILE; /* opened when the body comes */
+        r->open_fn = open_answer_file;
+        r->memory_fallback = 1;
+    }
     c->submits_inflight++;
     c->rl_inflight += ch->count;
     pp_journal_sending(c, o->jobs + ch->start, ch->count, chunk_recorded, r);
@@ -316,7 +366,8 @@ static int map_item(void *ud, size_t i, const char *text, size_t len)
 
 /* A batch answer is read as a stream of job objects: one job's tree at a
  * time, never the whole answer's (a 5,000-job answer would take ~35 MB). */
-static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, const pp_answer *a, uint64_t sent)
+static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, const pp_answer *a, uint64_t sent,
+                       int fd)
 {
     size_t mapped = 0;
     if (!o->values) {
@@ -328,7 +379,10 @@ static void map_answer(pp_client *c, pp_oprec *o, pp_chunk *ch, const pp_answer 
         mapping m = {c, o, ch, a, sent};
         pp_scan *sc = pp_scan_new(map_item, &m, 0);
         if (sc) {
-            if (a->body && pp_scan_feed(sc, a->body, a->len) == 0)
+            int fed = fd >= 0   ? scan_file(sc, fd)
+                      : a->body ? pp_scan_feed(sc, a->body, a->len)
+                                : -1;
+            if (fed == 0)
                 (void)pp_scan_end(sc);
             mapped = pp_scan_count(sc);
             if (mapped > ch->count)
@@ -370,7 +424,13 @@ static void on_answer(void *ctx, pp_req *r)
     pp_answer a;
     pp_answer_from_req(&a, r, NULL);
     switch (pp_read_submission(&a)) {
-    case PP_SUB_ACCEPTED: map_answer(c, o, ch, &a, r->started_at); break;
+    case PP_SUB_ACCEPTED: {
+        int fd = r->sink == PP_SINK_FILE ? pp_req_take_fd(r) : -1;
+        map_answer(c, o, ch, &a, r->started_at, fd);
+        if (fd >= 0)
+            close(fd);
+        break;
+    }
     case PP_SUB_RETRY:
         if (a.http && ch->attempt < c->tp.max_retries) {
             long d = pp_backoff_ms(c->tp.retry_base_ms, c->tp.retry_max_ms, ch->attempt, &c->rng);
@@ -448,6 +508,30 @@ void pp_submit_free_queue(pp_client *c)
 
 int pp_type_valid(const char *t);
 
+/* o->values and o->value_at from the list's n values. 0 / -1. */
+static int values_text(pp_oprec *o, const json_t *list, size_t n)
+{
+    size_t *at = malloc((n + 1) * sizeof *at);
+    pc_buf b = PC_BUF_INIT;
+    if (!at)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        at[i] = b.len;
+        if (pc_json_append(&b, json_array_get(list, i)) < 0 || pc_buf_append(&b, ",", 1) < 0) {
+            free(at);
+            pc_buf_free(&b);
+            return -1;
+        }
+    }
+    at[n] = b.len;
+    size_t len = 0;
+    char *text = pc_buf_take(&b, &len);
+    char *fit = text ? realloc(text, len + 1) : NULL; /* the buffer grew by doubling */
+    o->values = fit ? fit : text;
+    o->value_at = at;
+    return o->values ? 0 : -1;
+}
+
 static void free_chunks(pp_chunk **chunks, size_t n)
 {
     for (size_t k = 0; k < n; k++)
@@ -520,9 +604,19 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, const pp_subm
         goto oom;
     o->jobs = jobs;
     o->params = root;
-    o->values = values;
     o->list_key = key;
-    root = values = NULL;
+    root = NULL;
+    if (values) {
+        /* text from here on: the values' tree goes before the job records come */
+        if (values_text(o, values, n) < 0)
+            goto oom;
+        json_decref(values);
+        values = NULL;
+    }
+    const char *shared_dir = dir ? pp_jobtab_intern(&c->jobs, dir) : NULL;
+    const char *shared_type = type ? pp_jobtab_intern(&c->jobs, type) : NULL;
+    if ((dir && !shared_dir) || (type && !shared_type))
+        goto oom;
     int cb = pp_callback_kind(c, pc_json_str(o->params, "callback_url"));
     for (; made < n; made++) {
         pp_jobrec *j = pp_job_create(&c->jobs);
@@ -531,11 +625,8 @@ pp_op pp_submit(pp_client *c, const char *params_json, size_t len, const pp_subm
         jobs[made] = j->h;
         j->watched = 1;
         j->cb_expected = cb;
-        if ((dir && !(j->results_dir = pp_strdup(dir))) ||
-            (type && !(j->results_type = pp_strdup(type)))) {
-            made++;
-            goto oom;
-        }
+        j->results_dir = shared_dir;
+        j->results_type = shared_type;
     }
     o->njobs = n;
     o->unresolved = n;

@@ -117,8 +117,12 @@ struct pp_req {
     int spilled;
     /* A file sink opened when the first byte of a 2xx body comes (so that
      * requests waiting for a connection hold no file): open_fn(ctx, r)
-     * gives its fd, or -1 with errno set. */
+     * gives its fd, or -1 with errno set -- or -1 after setting the sink
+     * to memory, where the body then goes. */
     int (*open_fn)(void *ctx, pp_req *r);
+    /* A file sink only spares memory: when it cannot be written, the body
+     * goes on in memory instead of failing. */
+    int memory_fallback;
     pc_buf resp;
     long status;
     long rl_remaining, rl_limit; /* -1 when absent */

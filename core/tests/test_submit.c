@@ -122,6 +122,22 @@ static void test_split(void)
     CHECK_EQ_LONG(n, 1);
     pp_client_free(c);
 
+    /* the values go out as they came (any JSON value, escapes kept), the
+     * list after the other parameters, or alone */
+    c = client(2);
+    const char *mixed = "{\"url\":[\"a\\\"b\\u00e9\",7,{\"k\":[1,2]},null,\"z\"]}";
+    op = submit_text(c, mixed, NULL);
+    CHECK(op > 0);
+    pp_run(c);
+    c->rl_probed = 1;
+    pp_run(c);
+    first = queued(c, 0);
+    pp_req *second = queued(c, 1);
+    CHECK(first && strcmp(first->body, "{\"url\":[\"a\\\"b\xc3\xa9\",7]}") == 0);
+    CHECK(second && strcmp(second->body, "{\"url\":[{\"k\":[1,2]},null]}") == 0);
+    CHECK(first && first->body_len == strlen(first->body));
+    pp_client_free(c);
+
     /* 12,001 values with the default batch size: 5000 + 5000 + 2001 */
     c = client(0);
     size_t cap = 12001 * 12 + 64, len = 0;

@@ -265,6 +265,9 @@ local function start(host, fname, params, opts)
   local dir = opts.results_dir and opts.results_dir:gsub("/+$", "")
   local op, handles = host.core:submit(text, {results_dir = (dir ~= "" and dir) or opts.results_dir,
     tag = opts.tag, replaces = opts.replaces})
+  -- the core has its own copy: let the collector take this one (a 50,000-URL
+  -- batch is 2.5 MB of text) while the job objects below are made
+  text = nil
   if not op then
     return nil, errors.from_core(handles)
   end

@@ -38,21 +38,22 @@ function M.new(c, opts, fetch)
     drivers = {},
     waiters = {},
     jobs = setmetatable({}, {__mode = "v"}), -- core handle -> job object
+    job_events = {}, op_events = {}, -- filled again by each dispatch()
     closed = false,
   }, Host)
 end
 
 -- Applies the core's events to the job objects; returns how many there were.
 function Host:dispatch()
-  local jev, oev = self.core:take_events()
+  local jev, _, nj, no = self.core:take_events(self.job_events, self.op_events)
   local jobs = self.jobs
-  for i = 1, #jev, 2 do
+  for i = 1, nj, 2 do
     local job = jobs[jev[i]]
     if job then
       jobmod.apply(job, jev[i + 1])
     end
   end
-  return #jev / 2 + #oev
+  return nj / 2 + no
 end
 
 function Host:driver()

@@ -10,8 +10,11 @@
 --   job:wait{timeout}, job:results{type}, job:save_results(path, {type}),
 --   job:error(), job:release()
 --
--- A job's own state sits in a private record that only this module reads;
--- the other modules use the functions this module returns.
+-- A job's own state sits in its client's job store, which only this module
+-- reads; the other modules use the functions this module returns. A job
+-- object is one small table: its public fields and its handle. Everything
+-- else is kept per client, by handle, in flat lists (a workflow of 50,000
+-- jobs holds 50,000 of them).
 local json = require("pushpull.json")
 local errors = require("pushpull.errors")
 local util = require("pushpull.util")
@@ -28,80 +31,96 @@ local M = {}
 ---@field results_path string? the file its results were written to (submit's results_dir), or nil
 ---@field info table? the last job object the service sent, decoded
 local Job = {} -- the methods
-local JobMT = {} -- the metatable of job objects
 
-local PRIVATE = {} -- key of the job's private record
+local HANDLE = {} -- key of the job's core handle in the job object
+local STORE = {}  -- key of the job store in a host and in the jobs' metatable
+local IS_JOB = {} -- key that marks the metatable of job objects
 
-local function info(job)
-  local rec = job[PRIVATE]
-  if rec.info_stale then
-    local text = rec.host.core:job_info(rec.h)
-    rec.info = text and json.decode(text) or nil
-    rec.info_stale = false
-  end
-  return rec.info
-end
-
-JobMT.__index = function(job, key)
-  local m = Job[key]
-  if m ~= nil then
-    return m
-  end
-  if key == "info" then
-    return info(job)
-  end
-  return nil
-end
-
-function JobMT.__tostring(job)
+local function tostring_job(job)
   return ("pushpull.job %s (%s)"):format(tostring(job.id or "(no id)"), tostring(job.status))
 end
 
+-- The store of the jobs of a host: their metatable (one per host, so that a
+-- job finds its host without a field of its own) and, by core handle,
+--   state[h]  the core state last applied
+--   marks[h]  nil, the function or list of functions to call when the job
+--             ends, or true once it has ended
+--   info      job object -> its decoded info, false when it has none (weak
+--             keys: a job dropped by the user takes its info with it)
+local function store_of(host)
+  local s = host[STORE]
+  if s then
+    return s
+  end
+  s = {host = host, state = {}, marks = {}, info = setmetatable({}, {__mode = "k"})}
+  local function index(job, key)
+    local m = Job[key]
+    if m ~= nil then
+      return m
+    end
+    if key == "info" then
+      local v = s.info[job]
+      if v == nil then
+        local text = host.core:job_info(job[HANDLE])
+        v = text and json.decode(text) or false
+        s.info[job] = v
+      end
+      return v or nil
+    end
+    if key == "results_path" and rawget(job, "fetched") then
+      return files.path(host.core, job[HANDLE])
+    end
+    return nil
+  end
+  s.mt = {__index = index, __tostring = tostring_job, [STORE] = s, [IS_JOB] = true}
+  host[STORE] = s
+  return s
+end
+
+-- The store of job and its handle.
+local function private(job)
+  return getmetatable(job)[STORE], job[HANDLE]
+end
+
 function M.is(value)
-  return getmetatable(value) == JobMT
+  local mt = getmetatable(value)
+  return type(mt) == "table" and rawget(mt, IS_JOB) == true
 end
 
 -- A job object for core handle h of host (pushpull.host; host:job(h) makes
 -- one object per handle).
 function M.new(host, h)
+  local s = store_of(host)
   local c = host.core
   local state = c:job_state(h)
-  local rec = {
-    host = host,
-    h = h,
-    state = state,
-    info_stale = true,
-    ended = states.ended(state, host.fetch),
-    listeners = nil, -- functions called once when the job ends
-    results_dir = nil,
-  }
+  s.state[h] = state
+  s.marks[h] = states.ended(state, host.fetch) or nil
   return setmetatable({
     id = c:job_id(h),
     status = states.word(state),
     fetched = states.fetched(state),
-    [PRIVATE] = rec,
-  }, JobMT)
+    [HANDLE] = h,
+  }, s.mt)
 end
 
 -- Applies a state the core reported (host:dispatch()).
 function M.apply(job, state)
-  local rec = job[PRIVATE]
-  local host = rec.host
-  rec.state = state
-  rec.info_stale = true
+  local s, h = private(job)
+  local host = s.host
+  s.state[h] = state
+  s.info[job] = nil
   job.status = states.word(state)
   job.fetched = states.fetched(state)
   if job.id == nil then
-    job.id = host.core:job_id(rec.h)
+    job.id = host.core:job_id(h)
   end
-  if job.fetched then
-    job.results_path = files.path(rec)
-  end
-  if not rec.ended and states.ended(state, host.fetch) then
-    rec.ended = true
-    local listeners = rec.listeners
-    if listeners then
-      rec.listeners = nil
+  local marks = s.marks
+  local listeners = marks[h]
+  if listeners ~= true and states.ended(state, host.fetch) then
+    marks[h] = true
+    if type(listeners) == "function" then
+      listeners(job)
+    elseif listeners then
       for i = 1, #listeners do
         listeners[i](job)
       end
@@ -111,40 +130,43 @@ end
 
 -- Re-reads the state from the core (in case no event told it yet).
 function M.sync(job)
-  local rec = job[PRIVATE]
-  local state = rec.host.core:job_state(rec.h)
-  if state ~= rec.state then
+  local s, h = private(job)
+  local state = s.host.core:job_state(h)
+  if state ~= s.state[h] then
     M.apply(job, state)
   end
 end
 
 -- The job's handle in its client's core.
 function M.handle(job)
-  return job[PRIVATE].h
+  return job[HANDLE]
 end
 
 function M.ended(job)
-  return job[PRIVATE].ended
+  local s, h = private(job)
+  return s.marks[h] == true
 end
 
 -- Whether the service accepted the job.
 function M.accepted(job)
-  return job.id ~= nil and states.accepted(job[PRIVATE].state)
+  local s, h = private(job)
+  return job.id ~= nil and states.accepted(s.state[h])
 end
 
 -- Calls fn(job) once, when the job has ended (now, if it has).
 function M.on_end(job, fn)
-  local rec = job[PRIVATE]
-  if rec.ended then
+  local s, h = private(job)
+  local marks = s.marks
+  local m = marks[h]
+  if m == true then
     fn(job)
-    return
+  elseif m == nil then
+    marks[h] = fn -- the usual case, one listener (its batch): no list
+  elseif type(m) == "function" then
+    marks[h] = {m, fn}
+  else
+    m[#m + 1] = fn
   end
-  local list = rec.listeners
-  if not list then
-    list = {}
-    rec.listeners = list
-  end
-  list[#list + 1] = fn
 end
 
 -- Polls every job of the list that has not ended (the core polls the jobs
@@ -152,10 +174,10 @@ end
 function M.watch(jobs)
   local kicked = {}
   for i = 1, #jobs do
-    local rec = jobs[i][PRIVATE]
-    if not rec.ended and jobs[i].id ~= nil then
-      rec.host.core:watch(rec.h)
-      kicked[rec.host] = true
+    local s, h = private(jobs[i])
+    if s.marks[h] ~= true and jobs[i].id ~= nil then
+      s.host.core:watch(h)
+      kicked[s.host] = true
     end
   end
   for host in pairs(kicked) do
@@ -165,8 +187,8 @@ end
 
 -- Why the job did not end well, as an error.
 function M.failure(job, fallback)
-  local rec = job[PRIVATE]
-  local e = rec.host.core:job_error(rec.h)
+  local s, h = private(job)
+  local e = s.host.core:job_error(h)
   local extra = {job_status = job.status, job = job}
   if e then
     return errors.from_core(e, extra)
@@ -181,7 +203,7 @@ local function run(job, op, start_err)
   if not op then
     return nil, errors.new(start_err, {job_status = job.status})
   end
-  local host = job[PRIVATE].host
+  local host = (private(job)).host
   host:kick()
   local status, body = host:finish(op)
   if not status then
@@ -195,8 +217,8 @@ end
 ---@return pushpull.JobStatus? status
 ---@return pushpull.Error? err
 function Job:refresh()
-  local rec = self[PRIVATE]
-  local status, body = run(self, rec.host.core:refresh(rec.h))
+  local s, h = private(self)
+  local status, body = run(self, s.host.core:refresh(h))
   if not status then
     return nil, body
   end
@@ -205,8 +227,7 @@ function Job:refresh()
     return nil, errors.new("malformed job object: " .. tostring(derr), {status = status, body = body})
   end
   M.sync(self)
-  rec.info = decoded
-  rec.info_stale = false
+  s.info[self] = decoded
   return self.status
 end
 
@@ -219,16 +240,17 @@ local TIMEOUT_ONLY = util.option_set("job:wait", "timeout")
 function Job:wait(opts)
   opts = util.options("job:wait", opts, TIMEOUT_ONLY)
   local timeout = util.timeout("job:wait", opts)
-  local rec = self[PRIVATE]
+  local s, h = private(self)
+  local marks = s.marks
   M.sync(self)
-  if not rec.ended then
+  if marks[h] ~= true then
     M.watch({self})
-    local ok, why = rec.host:wait(function() return rec.ended end, timeout)
+    local ok, why = s.host:wait(function() return marks[h] == true end, timeout)
     if not ok then
       return nil, errors.new(why, {job_status = self.status, job = self})
     end
   end
-  if states.succeeded(rec.state) then
+  if states.succeeded(s.state[h]) then
     return true
   end
   return nil, M.failure(self)
@@ -266,12 +288,12 @@ end
 
 -- The answer the poller kept (the service's default type), or nil.
 local function kept_results(job)
-  local rec = job[PRIVATE]
-  local body = rec.host.core:job_results(rec.h)
+  local s, h = private(job)
+  local body = s.host.core:job_results(h)
   if body then
     return body
   end
-  local path = job.fetched and files.kept_path(rec)
+  local path = job.fetched and files.kept_path(s.host.core, h)
   if path then
     return util.read_file(path)
   end
@@ -289,8 +311,8 @@ end
 -- Downloads results (or streams them to path); returns the body (true with
 -- a path) and the HTTP status, or nil, err.
 local function download(job, rtype, path)
-  local rec = job[PRIVATE]
-  local status, body = run(job, rec.host.core:fetch(rec.h, rtype, path))
+  local s, h = private(job)
+  local status, body = run(job, s.host.core:fetch(h, rtype, path))
   if not status then
     return nil, body
   end
@@ -338,12 +360,14 @@ function Job:save_results(path, opts)
   util.check("job:save_results", "path", path, "string")
   opts = util.options("job:save_results", opts, TYPE_ONLY)
   local rtype = check_type("job:save_results", opts)
+  local s, h = private(self)
+  local c = s.host.core
   if rtype == "png" then
     local list, err = self:results{type = "png"}
     if not list then
       return nil, err
     end
-    local paths, werr = files.write_images(self[PRIVATE], path, list, util.base64_decode)
+    local paths, werr = files.write_images(c, path, list, util.base64_decode)
     if not paths then
       local extra = {job_status = self.status, job = self}
       if type(werr) == "table" then
@@ -353,14 +377,12 @@ function Job:save_results(path, opts)
     end
     return paths
   end
-  local rec = self[PRIVATE]
-  if rtype == nil and self.fetched and (rec.host.core:job_results(rec.h) or files.kept_path(rec)) then
+  if rtype == nil and self.fetched and (c:job_results(h) or files.kept_path(c, h)) then
     -- the core puts them in place (a spool file is renamed there)
-    local ok, err = files.save(rec, path)
+    local ok, err = files.save(c, h, path)
     if not ok then
       return nil, errors.from_core(err, {job_status = self.status, job = self})
     end
-    self.results_path = files.path(rec)
     return {path}
   end
   local ok, err = download(self, rtype, path)
@@ -374,8 +396,8 @@ end
 ---while nothing went wrong.
 ---@return pushpull.Error?
 function Job:error()
-  local rec = self[PRIVATE]
-  local e = rec.host.core:job_error(rec.h)
+  local s, h = private(self)
+  local e = s.host.core:job_error(h)
   if e then
     return errors.from_core(e, {job_status = self.status})
   end
@@ -386,8 +408,9 @@ end
 ---not be used afterwards.
 ---@return true
 function Job:release()
-  local rec = self[PRIVATE]
-  rec.host:forget(rec.h)
+  local s, h = private(self)
+  s.state[h], s.marks[h], s.info[self] = nil, nil, nil
+  s.host:forget(h)
   return true
 end
 

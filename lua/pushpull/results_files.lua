@@ -5,10 +5,10 @@
 -- result; this module only names them and asks.
 local M = {}
 
--- rec is a job's private record (host, h). The file its results were
--- written to, or nil (a spool file is not the user's: nil).
-function M.path(rec)
-  local path, temporary = rec.host.core:job_results_path(rec.h)
+-- c is a client's core (pushpull.core), h a job's handle. The file its
+-- results were written to, or nil (a spool file is not the user's: nil).
+function M.path(c, h)
+  local path, temporary = c:job_results_path(h)
   if temporary then
     return nil
   end
@@ -16,14 +16,14 @@ function M.path(rec)
 end
 
 -- The file holding the kept results, a spool file included, or nil.
-function M.kept_path(rec)
-  return (rec.host.core:job_results_path(rec.h))
+function M.kept_path(c, h)
+  return (c:job_results_path(h))
 end
 
 -- Puts the kept results at path (a spool file is renamed there). true, or
 -- nil and the core's error.
-function M.save(rec, path)
-  return rec.host.core:job_save_results(rec.h, path)
+function M.save(c, h, path)
+  return c:job_save_results(h, path)
 end
 
 -- The file of the k-th image saved to path: path itself for the first,
@@ -41,7 +41,7 @@ end
 
 -- Writes the decoded base64 content of each result to its image file.
 -- The list of paths, or nil and the error (a message or the core's).
-function M.write_images(rec, path, results, base64_decode)
+function M.write_images(c, path, results, base64_decode)
   if #results == 0 then
     return nil, "no results to save"
   end
@@ -57,7 +57,7 @@ function M.write_images(rec, path, results, base64_decode)
   local paths = {}
   for k = 1, #images do
     paths[k] = M.image_path(path, k)
-    local ok, err = rec.host.core:write_file(paths[k], images[k])
+    local ok, err = c:write_file(paths[k], images[k])
     if not ok then
       return nil, err
     end

@@ -5,16 +5,9 @@ local h = require("support.client")
 local cli = require("support.cli")
 local json = require("pushpull.json")
 
-local function check(r, code)
-  assert.are.equal(code, r.code, cli.describe(r))
-  return r
-end
+local check = cli.check
 
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local write = require("support.files").write
 
 -- The lines of a URL file of the pages first..last of the site.
 local function url_lines(site, first, last)

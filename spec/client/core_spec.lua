@@ -98,6 +98,34 @@ describe("pushpull.core", function()
     c:close()
   end)
 
+  it("fills the event tables it is given again, with how many entries are new", function()
+    local c = raw_client()
+    local _, jobs = c:submit('{"source": "universal", "url": ["' .. ctx.site:page_url(3)
+      .. '", "' .. ctx.site:page_url(4) .. '"]}')
+    local jev, oev = {}, {}
+    local states, calls, most = {}, 0, 0
+    local deadline = core.now() + 20
+    while core.now() < deadline and not (states[jobs[1]] == core.FETCHED
+        and states[jobs[2]] == core.FETCHED) do
+      c:wait(100)
+      local j, o, nj, no = c:take_events(jev, oev)
+      assert.equal(jev, j)
+      assert.equal(oev, o)
+      assert.is_true(nj % 2 == 0 and nj <= #jev and no <= #oev)
+      for i = 1, nj, 2 do
+        states[jev[i]] = jev[i + 1]
+      end
+      calls = calls + 1
+      most = math.max(most, nj)
+    end
+    assert.equal(core.FETCHED, states[jobs[1]])
+    assert.equal(core.FETCHED, states[jobs[2]])
+    -- one table over many calls: it holds no more than the largest call's events
+    assert.is_true(calls > 1)
+    assert.equal(most, #jev)
+    c:close()
+  end)
+
   it("checks its arguments and refuses a closed client", function()
     local c = raw_client()
     assert.has_error(function() c:job_state("x") end)

@@ -9,11 +9,7 @@ local function sh(cmd)
   return ok == true or ok == 0
 end
 
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local write = require("support.files").write
 
 local function size(path)
   local f = assert(io.open(path, "rb"))

@@ -71,6 +71,26 @@ describe("the journal", function()
     c:close()
   end)
 
+  it("records result folders and files as absolute paths, so a resume may run elsewhere", function()
+    -- a folder named relative to the working directory (the checkout)
+    local rel = "build/journal-spec-" .. os.time() .. "-" .. math.random(1e6)
+    assert(os.execute("mkdir -p " .. rel))
+    local a = h.client(ctx.emu, {journal = dir .. "/jobs.db"})
+    local batch = assert(a:submit_batch({source = "universal", url = page_urls(ctx.site, 0, 3)},
+      {results_dir = rel}))
+    assert(a:wait_all(batch, {timeout = 30}))
+    local entries = assert(a:jobs())
+    assert.equal(3, #entries)
+    for _, e in ipairs(entries) do
+      assert.equal("done", e.status)
+      assert.matches("^/", e.results_path)
+      assert.equal("/" .. rel .. "/" .. e.id .. ".json", e.results_path:sub(-#rel - #e.id - 7))
+      assert.truthy(h.read_file(e.results_path))
+    end
+    a:close()
+    os.execute("rm -rf " .. rel)
+  end)
+
   it("hands out after a resume only what was not handed out before", function()
     local db = dir .. "/jobs.db"
     local a = h.client(ctx.emu, {journal = db})

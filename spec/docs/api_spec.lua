@@ -44,15 +44,15 @@ local function heading_functions(secs)
 end
 
 -- The methods of an object: its metatable's __index table, or -- when
--- __index is a function (job objects compute job.info) -- the tables of
--- functions among that function's upvalues.
+-- __index is a function (job objects compute job.info) -- the functions of
+-- that function's upvalue tables that the object really gives by name.
 local function methods_of(obj)
   local mt = getmetatable(obj)
   local index = mt and mt.__index
   local found = {}
   local function take(t)
     for k, v in pairs(t) do
-      if type(k) == "string" and type(v) == "function" and not k:match("^_") then
+      if type(k) == "string" and type(v) == "function" and not k:match("^_") and obj[k] == v then
         found[k] = true
       end
     end

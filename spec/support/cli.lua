@@ -5,6 +5,7 @@
 --   local cli = require("support.cli")
 --   local r = cli.run({"status", id}, {emu = emu})   -- r.code, r.out, r.err
 --   cli.run({"batch", "-"}, {emu = emu, stdin = "http://...\n"})
+--   cli.check(r, 0)                                   -- asserts the exit code
 --
 -- The command runs under the interpreter of the running busted (lua5.4, or
 -- luajit), with HOME in a fresh folder (no ~/.netrc of the machine), none of
@@ -24,11 +25,6 @@ local function quote(s)
 end
 M.quote = quote
 
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
 
 -- The command line that runs bin/pushpull with argv and the environment
 -- of opts (see the top of this file); opts.env adds variables.
@@ -69,7 +65,7 @@ function M.run(argv, opts)
   local stdin = "/dev/null"
   if opts.stdin then
     stdin = dir .. "/stdin"
-    write(stdin, opts.stdin)
+    files.write(stdin, opts.stdin)
   elseif opts.stdin_file then
     stdin = opts.stdin_file
   end
@@ -80,6 +76,12 @@ function M.run(argv, opts)
   p:close()
   local r = {code = code, out = files.read(dir .. "/out") or "", err = files.read(dir .. "/err") or ""}
   files.rmdir(dir)
+  return r
+end
+
+-- Asserts that a run exited with code; the run.
+function M.check(r, code)
+  require("luassert").are.equal(code, r.code, M.describe(r))
   return r
 end
 

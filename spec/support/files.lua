@@ -1,4 +1,4 @@
--- Temporary folders and whole-file reads for specs.
+-- Temporary folders and whole-file reads and writes for specs.
 local files = {}
 
 -- A fresh folder under /tmp; files.rmdir removes it.
@@ -15,6 +15,12 @@ function files.rmdir(dir)
   if dir and dir:match("^/tmp/pushpull%-spec%.[%w]+$") then
     os.execute("rm -rf '" .. dir .. "'")
   end
+end
+
+function files.write(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
 end
 
 function files.read(path)

@@ -9,6 +9,9 @@
 --       every run resumes, submits again what provably never left,
 --       dismisses the other lost submissions, and takes every job,
 --       printing "got <id> <status>"; "finished" at the end
+--   journal_worker.lua submit EMU SITE DB DIR N
+--       submits pages 1..N once and ends without waiting: against an
+--       emulator that drops the answers, a journal of lost submissions
 local pushpull = require("pushpull")
 
 local mode, emu_url, site_url, db, dir = arg[1], arg[2], arg[3], arg[4], arg[5]
@@ -92,6 +95,11 @@ elseif mode == "workflow" then
   take(batch)
   c:close()
   say("finished")
+elseif mode == "submit" then
+  local c = client()
+  local _, err = c:submit_batch({source = "universal", url = pages(0, tonumber(arg[6]))}, {results_dir = dir})
+  c:close()
+  say(err and tostring(err) or "accepted")
 else
   error("unknown mode " .. tostring(mode))
 end

@@ -2,7 +2,8 @@
 -- with --queries), any number of lines. The input is read and submitted in
 -- chunks as it comes, so a pipe starts working at its first lines and
 -- memory stays flat: each job is let go of once it ended (its results
--- written to --out DIR by the client as they come).
+-- written to --out DIR by the client as they come). With --journal the
+-- run picks up what an earlier one on that journal left (see journaled).
 local exits = require("pushpull.cli.session")
 local params = require("pushpull.cli.params")
 local progress = require("pushpull.cli.progress")
@@ -15,7 +16,11 @@ M.specs = {
     summary = "Submits a job per line of FILE (or of stdin), waits until they all ended and\n"
       .. "saves their results to DIR/ID.json with --out. Progress goes to stderr: a live line\n"
       .. "on a terminal, a line every few seconds otherwise.",
-    details = "Exits 0 when every job ended done (and was saved with --out), 1 when one faulted,\n"
+    details = "With --journal FILE the batch is resumable: lines whose value the journal already\n"
+      .. "holds are not submitted again, the jobs an earlier run left are taken up (and saved\n"
+      .. "where that run said), and submissions whose answer was lost are reported, counted\n"
+      .. "as lost and never sent again: run the same command again after a crash.\n\n"
+      .. "Exits 0 when every job ended done (and was saved with --out), 1 when one faulted,\n"
       .. "was lost or did not end before --timeout, 3 when the service could not be reached\n"
       .. "or refused the credentials.",
     options = {
@@ -27,7 +32,7 @@ M.specs = {
       {"callback", help = "receive the service's callbacks on a listener of this process"},
       {"listen", arg = "HOST:PORT", help = "with --callback: where the listener binds (default 127.0.0.1:0)"},
       {"public-url", arg = "URL", help = "with --callback: the URL the service must post to"},
-      {"journal", arg = "FILE", help = "a journal of the batch, to resume it (pushpull.new{journal = FILE})"},
+      {"journal", arg = "FILE", help = "record the batch in FILE (SQLite) and pick up where a run on FILE stopped"},
       {"timeout", arg = "SECONDS", help = "give up waiting after this long (default: no limit)"},
       {"chunk", arg = "N", help = "lines read and submitted at a time, at most (default 1000; the first chunks are smaller)"},
       {"json", help = "one JSON line per ended job on stdout: id, status, url or query, path, error"},
@@ -40,8 +45,9 @@ M.specs = {
 local CHUNK = 1000
 
 -- The lines of a regular file, counted ahead so that the progress has an
--- ETA; nil for stdin and pipes (counted as they come).
-local function count_lines(path)
+-- ETA (those whose value is in `skip` left out); nil for stdin and pipes
+-- (counted as they come).
+local function count_lines(path, skip)
   if not path or path == "-" then
     return nil
   end
@@ -51,7 +57,8 @@ local function count_lines(path)
   end
   local n = 0
   for line in f:lines() do
-    if line:find("%S") then
+    local value = line:match("^%s*(.-)%s*$")
+    if value ~= "" and not skip[value] then
       n = n + 1
     end
   end
@@ -59,20 +66,23 @@ local function count_lines(path)
   return n
 end
 
--- Up to n values of the input (trimmed, blank lines skipped); fewer at its end.
-local function read_chunk(input, n)
-  local list = {}
+-- Up to n values of the input (trimmed, blank lines and the values of
+-- `skip` left out); fewer at its end. Also how many were skipped.
+local function read_chunk(input, n, skip)
+  local list, skipped = {}, 0
   while #list < n do
     local line = input:read("*l")
     if line == nil then
-      return list, true
+      return list, true, skipped
     end
     local value = line:match("^%s*(.-)%s*$")
-    if value ~= "" then
+    if skip[value] then
+      skipped = skipped + 1
+    elseif value ~= "" then
       list[#list + 1] = value
     end
   end
-  return list, false
+  return list, false, skipped
 end
 
 local function is_loopback(host)
@@ -171,6 +181,14 @@ function Run:step(seconds)
   return any or (self.counts.done + self.counts.faulted + self.counts.lost) > n
 end
 
+-- Follows the jobs of a batch; value_of(i, job) names each one's value.
+function Run:take(batch, value_of)
+  for i, job in ipairs(batch.jobs) do
+    self.values[job] = value_of(i, job)
+  end
+  self.active[#self.active + 1] = {batch = batch, size = #batch.jobs, given = 0}
+end
+
 -- Submits one chunk of values as a batch.
 function Run:submit(values)
   local p = {}
@@ -182,11 +200,7 @@ function Run:submit(values)
   local jobs_of = batch or (err and err.batch)
   self.counts.submitted = self.counts.submitted + #values
   if jobs_of then
-    local entry = {batch = jobs_of, size = #jobs_of.jobs, given = 0}
-    for i, job in ipairs(jobs_of.jobs) do
-      self.values[job] = values[i]
-    end
-    self.active[#self.active + 1] = entry
+    self:take(jobs_of, function(i) return values[i] end)
   end
   if not batch then
     -- a request the service could not be reached for, or refused the
@@ -202,6 +216,52 @@ function Run:submit(values)
   self.progress:update(self.counts)
 end
 
+-- --journal: what an earlier run on the journal left. The values the
+-- journal holds (never submitted again: a second run never pays twice),
+-- the jobs not handed out yet (taken into the run like a submitted batch;
+-- each keeps the results folder its submission recorded) and the
+-- submissions whose answer was lost (they may exist at the service: counted
+-- as lost, never sent again).
+function Run:journaled()
+  local fail = function(err) self.session:fail_with(err, "reading the journal") end
+  local entries, err = self.client:jobs()
+  if not entries then
+    fail(err)
+  end
+  local recorded, value_of_id = {}, {}
+  for _, e in ipairs(entries) do
+    local value = e.params and e.params[self.key]
+    if type(value) == "string" then
+      recorded[value] = true
+      if e.id then
+        value_of_id[e.id] = value
+      end
+    end
+  end
+  local batch, lost = self.client:resume()
+  if not batch then
+    fail(lost)
+  end
+  -- both are out already: counted as submitted, so that the progress's
+  -- pending and ETA hold
+  self.counts.resumed = #batch.jobs
+  self.counts.submitted = #batch.jobs + #lost
+  if #batch.jobs > 0 then
+    self:take(batch, function(_, job) return value_of_id[job.id] end)
+  end
+  if #lost > 0 then
+    self.counts.lost = self.counts.lost + #lost
+    self.progress:message(("pushpull: %d submission(s) of the journal lost their answer"
+      .. " (they may exist at the service; not sent again)"):format(#lost))
+    if self.json then
+      for _, l in ipairs(lost) do
+        self.session:json_line({status = "unknown", [self.key] = l.params and l.params[self.key], lost = true})
+      end
+    end
+  end
+  return recorded
+end
+
 local function summary(run, pending, seconds)
   local c = run.counts
   local s = ("pushpull: %d jobs in %s: %d done, %d faulted"):format(c.submitted, progress.clock(seconds),
@@ -214,6 +274,9 @@ local function summary(run, pending, seconds)
   end
   if run.out then
     s = s .. ("; %d saved to %s"):format(c.saved, run.out)
+  end
+  if run.journal then
+    s = s .. ("; %d taken up from the journal, %d lines already in it"):format(c.resumed, c.skipped)
   end
   return s
 end
@@ -265,18 +328,21 @@ function M.run(session, opts, positionals)
   if opts.callback then
     listen(session, client, opts)
   end
-  local p = progress.new{mode = progress.mode(opts.quiet), total = count_lines(path), interval = interval}
+  local p = progress.new{mode = progress.mode(opts.quiet), interval = interval}
   p.saving = opts.out ~= nil
   session.cleanup = function() p:finish() end
   local run = setmetatable({
     session = session, client = client, progress = p, json = opts.json,
     key = opts.queries and "query" or "url", params = shared, out = opts.out,
-    callback = opts.callback and true or nil,
+    callback = opts.callback and true or nil, journal = opts.journal,
     -- JSON lines and the live line on one terminal: the line steps aside
     stdout_tty = opts.json and p.mode == "tty" and progress.is_tty(1),
     active = {}, values = {},
-    counts = {submitted = 0, done = 0, faulted = 0, lost = 0, saved = 0},
+    counts = {submitted = 0, done = 0, faulted = 0, lost = 0, saved = 0, resumed = 0, skipped = 0},
   }, Run)
+  local skip = opts.journal and run:journaled() or {}
+  local lines = count_lines(path, skip)
+  p.total = lines and (lines + run.counts.submitted)
 
   local deadline = timeout and (p.now() + timeout)
   local tick = p.mode == "tty" and 0.25 or math.min(interval, 1)
@@ -284,8 +350,9 @@ function M.run(session, opts, positionals)
   -- first lines are at work at once; then --chunk lines a request
   local eof, size = false, 1
   while not eof do
-    local values
-    values, eof = read_chunk(input, math.min(size, chunk))
+    local values, skipped
+    values, eof, skipped = read_chunk(input, math.min(size, chunk), skip)
+    run.counts.skipped = run.counts.skipped + skipped
     size = size * 2
     if #values > 0 then
       run:submit(values)
