@@ -274,6 +274,7 @@ static int l_new(lua_State *L)
             cfg.spool_dir = s;
         if ((s = opt_field_string(L, 1, "journal")) != NULL)
             cfg.journal = s;
+        cfg.lease_ms = (long)opt_field_number(L, 1, "lease_ms", 0);
     }
     cfg.poll.first_ms = (long)opt_field_number(L, 1, "poll_first_ms", (lua_Number)cfg.poll.first_ms);
     cfg.poll.min_ms = (long)opt_field_number(L, 1, "poll_min_ms", (lua_Number)cfg.poll.min_ms);
@@ -510,6 +511,49 @@ static int l_journal_list(lua_State *L)
 static int l_resume(lua_State *L)
 {
     return push_query_op(L, pp_resume);
+}
+
+/* journal_ready() -> 1 ready, 0 not yet, -1 no journal */
+static int l_journal_ready(lua_State *L)
+{
+    lua_pushinteger(L, pp_journal_ready(check_client(L)));
+    return 1;
+}
+
+/* fleet_claim(tag, max, pending) -> op | nil, err */
+static int l_fleet_claim(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const char *tag = luaL_optstring(L, 2, NULL);
+    long max = (long)luaL_optinteger(L, 3, 16);
+    int pending = lua_toboolean(L, 4);
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    return push_op_result(L, pp_fleet_claim(c, tag, max, pending, &err), &err);
+}
+
+/* fleet_release(job, handed) -> true | false */
+static int l_fleet_release(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushboolean(L, pp_fleet_release(c, check_job(L, 2), lua_toboolean(L, 3)) == 0);
+    return 1;
+}
+
+/* fleet_holds(job) -> true while this process surely holds its claim */
+static int l_fleet_holds(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushboolean(L, pp_fleet_holds(c, check_job(L, 2)));
+    return 1;
+}
+
+/* op_remaining(op) -> n (-1: not a fleet claim) */
+static int l_op_remaining(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushinteger(L, pp_op_remaining(c, check_op(L, 2)));
+    return 1;
 }
 
 /* claim(job | {job, ...}) -> op | nil, err */
@@ -1066,6 +1110,11 @@ static const luaL_Reg client_methods[] = {
     {"op_jobs", l_op_jobs},
     {"journal_list", l_journal_list},
     {"resume", l_resume},
+    {"journal_ready", l_journal_ready},
+    {"fleet_claim", l_fleet_claim},
+    {"fleet_release", l_fleet_release},
+    {"fleet_holds", l_fleet_holds},
+    {"op_remaining", l_op_remaining},
     {"claim", l_claim},
     {"dismiss", l_dismiss},
     {"op_entries", l_op_entries},

@@ -69,7 +69,7 @@ LUAS="lua5.4 luajit"
 SPECS="spec"
 if [ "${PUSHPULL_SANITIZE:-0}" = 1 ]; then
   LUAS="lua5.4"
-  SPECS="spec/emulator spec/client"
+  SPECS="spec/emulator spec/client spec/fleet"
 fi
 for lua in $LUAS; do
   log="$BUILD_DIR/busted-$lua.log"

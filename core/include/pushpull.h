@@ -117,7 +117,11 @@ typedef struct pp_config {
     void (*debug)(void *ud, const char *line);
     void *debug_ud;
     const char *journal; /* the job journal (an SQLite file, made when
-                            missing); NULL = none. See "The journal". */
+                            missing, or a fleet's store on Redis:
+                            "redis://[[user]:password@]host[:port][/db]");
+                            NULL = none. See "The journal". */
+    long lease_ms;       /* a Redis journal: how long a claim or a poll
+                            lease lasts unless renewed (0: 30000) */
 } pp_config;
 
 void pp_config_init(pp_config *cfg);
@@ -439,6 +443,28 @@ pp_op pp_claim(pp_client *c, const pp_job *jobs, size_t n, pp_error *err);
 /* Hands out lost submissions (their keys) that are not to be sent again:
  * resume stops reporting them. */
 pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *err);
+/* Whether the journal can record submissions: 1 yes, 0 not yet (a Redis
+ * store first takes a number for this process from the server: drive the
+ * client until it says 1 before submitting), -1 no journal. */
+int pp_journal_ready(pp_client *c);
+/* A Redis journal: claims up to max finished jobs of tag (NULL: untagged)
+ * that no process has handed out, each with a lease renewed while this
+ * client runs; with pending set, adopts instead up to max pending jobs
+ * whose poller stopped renewing its lease (it died), to poll them here.
+ * The entries are as pp_resume's (the jobs become this client's);
+ * pp_op_remaining then says how many jobs of the tag are not handed out
+ * yet (0: all were). Fails without a Redis journal. */
+pp_op pp_fleet_claim(pp_client *c, const char *tag, long max, int pending, pp_error *err);
+/* Ends this process' claim of a job: handed out for good (handed 1), or
+ * claimable again by any process (0). 0 / -1. */
+int pp_fleet_release(pp_client *c, pp_job job, int handed);
+/* 1 while this process surely still holds its claim of the job (its last
+ * claim or renewal was answered, and a quarter of the lease counted from
+ * its sending is still to run): only then may it be handed to the user;
+ * 0 otherwise. */
+int pp_fleet_holds(pp_client *c, pp_job job);
+/* pp_fleet_claim: the tag's jobs not handed out yet; -1 otherwise. */
+long pp_op_remaining(pp_client *c, pp_op op);
 /* The entries of a finished journal operation (valid until pp_op_free). */
 const pp_journal_entry *pp_op_entries(pp_client *c, pp_op op, size_t *count);
 

@@ -92,6 +92,10 @@ int pp_callback_take(pp_client *c, const char *body, size_t len)
         pp_sched_hint(c, j, claim);
         return 0;
     }
+    /* a fleet on Redis: the job may be another process' */
+    int published = pp_journal_callback(c, id, claim) == 0;
+    if (published)
+        PP_DEBUG(&c->tp.debug, "callback for job %s: not here, published to the fleet", id);
     if (early_keep(c, id, claim)) {
         PP_DEBUG(&c->tp.debug,
                  "callback for job %s: no such job yet; kept until the submissions "
@@ -99,6 +103,8 @@ int pp_callback_take(pp_client *c, const char *body, size_t len)
                  id);
         return 1;
     }
+    if (published)
+        return 1;
     PP_DEBUG(&c->tp.debug, "callback for job %s: no job of this client, ignored", id);
     return 2;
 }

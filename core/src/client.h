@@ -42,6 +42,7 @@ typedef struct pp_oprec {
     /* journal operations (journal.c) */
     pp_journal_entry *entries;
     size_t nentries, capentries;
+    long remaining; /* pp_fleet_claim */
 } pp_oprec;
 
 typedef struct pp_chunk {
@@ -132,6 +133,8 @@ struct pp_client {
     int journal_restoring; /* resume recreates jobs: nothing to record */
     pp_error journal_err;  /* the store's first failure: submissions are
                               refused from then on */
+    int journal_remote;    /* a store on a server (Redis): a refused
+                              submission does not refuse the next ones */
 };
 
 /* Sets c->last_err and copies it to *err; returns -1. */
@@ -212,6 +215,11 @@ void pp_journal_sending(pp_client *c, const pp_job *jobs, size_t n, pp_store_don
                         void *ud);
 /* The end of an engine step: the step's writes are stored in one go. */
 void pp_journal_step(pp_client *c);
+/* A callback for a job this client does not have, published to the
+ * fleet (a Redis journal). 0, or -1 (no such journal, or not sent). */
+int pp_journal_callback(pp_client *c, const char *id, int claim);
+/* When the journal next needs a step (lease renewals); -1: never. */
+long pp_journal_timeout_ms(pp_client *c);
 /* Frees the entries of a journal operation. */
 void pp_journal_entries_free(pp_oprec *o);
 

@@ -70,8 +70,9 @@ long pp_timeout_ms(pp_client *c)
         if (best < 0 || d < best)
             best = d;
     }
-    long extra[2] = {pp_listener_timeout_ms(c), pp_redis_timeout_ms(c->redis)};
-    for (int i = 0; i < 2; i++)
+    long extra[3] = {pp_listener_timeout_ms(c), pp_redis_timeout_ms(c->redis),
+                     pp_journal_timeout_ms(c)};
+    for (int i = 0; i < 3; i++)
         if (extra[i] >= 0 && (best < 0 || extra[i] < best))
             best = extra[i];
     return best;

@@ -7,6 +7,7 @@
  * when the store answers (at once for SQLite). */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "client.h"
+#include "redis.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -77,13 +78,45 @@ static void on_change(void *ud, pp_jobrec *j, pp_state from)
         store_failed(c, why);
 }
 
+/* A callback another process published: a hint for a job of this one. */
+static void on_fleet_callback(void *ud, const char *id, int claim)
+{
+    pp_client *c = ud;
+    pp_jobrec *j = pp_job_find_id(&c->jobs, id);
+    if (j && !pp_state_is_final(j->state))
+        pp_sched_hint(c, j, claim);
+}
+
+int pp_journal_callback(pp_client *c, const char *id, int claim)
+{
+    return c->store && c->journal_remote ? pp_store_redis_publish(c->store, id, claim) : -1;
+}
+
 int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen)
 {
     char owner[17];
     pp_config named = *cfg;
     named.base_url = c->tp.base_url;
     owner_of(&named, owner);
-    c->store = pp_store_sqlite_open(cfg->journal, owner, why, whylen);
+    if (strncmp(cfg->journal, "redis://", 8) == 0 || strncmp(cfg->journal, "rediss://", 9) == 0) {
+        /* the fleet's store: the client's Redis connection, served by its
+         * loop like curl's sockets */
+        pp_redis_config rc = {.url = cfg->journal};
+        pp_error e = {0};
+        if (pp_fleet_open(c, &rc, &e) < 0) {
+            /* e is the client's last error, not ours to free */
+            snprintf(why, whylen, "journal: %s", e.message ? e.message : "Redis");
+            return -1;
+        }
+        c->store = pp_store_redis_open(c->redis, NULL, &c->rng, why, whylen);
+        if (c->store && cfg->lease_ms > 0)
+            pp_store_redis_set_lease(c->store, cfg->lease_ms);
+        if (c->store)
+            pp_store_redis_on_callback(c->store, on_fleet_callback, c);
+        c->journal_remote = 1;
+    } else {
+        c->store = pp_store_sqlite_open(cfg->journal, owner, why, whylen);
+    }
     if (!c->store)
         return -1;
     if (pp_jobtab_hook(&c->jobs, on_change, c) < 0) {
@@ -91,6 +124,13 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
         return -1;
     }
     return 0;
+}
+
+int pp_journal_ready(pp_client *c)
+{
+    if (!c || !c->store)
+        return -1;
+    return c->journal_remote ? pp_store_redis_ready(c->store) : 1;
 }
 
 void pp_journal_close(pp_client *c)
@@ -103,7 +143,8 @@ void pp_journal_close(pp_client *c)
 
 static int refuse_submission(pp_client *c, const char *why)
 {
-    store_failed(c, why);
+    if (!c->journal_remote)
+        store_failed(c, why);
     char msg[600];
     snprintf(msg, sizeof msg, "not submitted: %s", why ? why : "the journal cannot be written");
     pp_fail(c, NULL, msg);
@@ -226,8 +267,22 @@ void pp_journal_sending(pp_client *c, const pp_job *jobs, size_t n, pp_store_don
         done(ud, -1, why);
 }
 
+long pp_journal_timeout_ms(pp_client *c)
+{
+    if (!c->store || !c->journal_remote)
+        return -1;
+    long a = pp_store_redis_timeout_ms(c->store), b = pp_store_redis_callbacks_ms(c->store);
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 void pp_journal_step(pp_client *c)
 {
+    if (c->store && c->journal_remote) {
+        pp_store_redis_tick(c->store);
+        /* jobs waiting (their timers) may end by a callback another
+         * process received */
+        pp_store_redis_read_callbacks(c->store, c->timers.n > 0);
+    }
     if (!c->store || !c->journal_dirty)
         return;
     const char *why = NULL;
@@ -267,6 +322,7 @@ typedef struct jop {
     size_t *at;
     unsigned char *got;
     size_t nkeys, capkeys;
+    long remaining; /* pp_fleet_claim */
 } jop;
 
 static pp_journal_entry *entry_new(pp_oprec *o)
@@ -484,6 +540,9 @@ static void claim_keys(jop *q)
 static void on_listed(void *ud, int rc, const char *why)
 {
     jop *q = ud;
+    pp_oprec *o = pp_op_get(q->c, q->op);
+    if (o)
+        o->remaining = q->remaining;
     jop_finish(q, rc, why);
 }
 
@@ -504,6 +563,7 @@ static jop *jop_start(pp_client *c, int resume, pp_error *err)
     q->c = c;
     q->op = o->h;
     q->resume = resume;
+    q->remaining = o->remaining = -1;
     pp_journal_step(c); /* what this client wrote is read back too */
     return q;
 }
@@ -577,6 +637,50 @@ pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *
             q->failed = 1;
     claim_keys(q);
     return h;
+}
+
+pp_op pp_fleet_claim(pp_client *c, const char *tag, long max, int pending, pp_error *err)
+{
+    if (!c)
+        return 0;
+    if (c->store && !c->journal_remote) {
+        pp_fail(c, err, "pp_fleet_claim needs a journal on Redis (journal = \"redis://...\")");
+        return 0;
+    }
+    jop *q = jop_start(c, 1, err);
+    if (!q)
+        return 0;
+    pp_op h = q->op;
+    const char *why = NULL;
+    if (pp_store_redis_lease(c->store, tag, max > 0 ? max : 1, pending, on_row, on_listed, q,
+                             &q->remaining, &why) < 0)
+        jop_finish(q, -1, why);
+    return h;
+}
+
+int pp_fleet_release(pp_client *c, pp_job job, int handed)
+{
+    pp_jobrec *j = c && c->journal_remote ? pp_job_get(&c->jobs, job) : NULL;
+    if (!j)
+        return c && c->journal_remote ? 0 : -1;
+    int rc = j->jkey ? pp_store_redis_release(c->store, j->jkey, handed) : 0;
+    /* on the wire now, not at the next drive: a process killed after it
+     * handed the next job must not take this mark with it */
+    if (rc == 0 && j->jkey && pp_redis_ready(c->redis))
+        pp_redis_io(c->redis, PP_WANT_WRITE);
+    return rc;
+}
+
+int pp_fleet_holds(pp_client *c, pp_job job)
+{
+    pp_jobrec *j = c && c->journal_remote ? pp_job_get(&c->jobs, job) : NULL;
+    return j && j->jkey && pp_store_redis_holds(c->store, j->jkey);
+}
+
+long pp_op_remaining(pp_client *c, pp_op op)
+{
+    pp_oprec *o = c ? pp_op_get(c, op) : NULL;
+    return o && o->kind == PP_OP_JOURNAL && o->done ? o->remaining : -1;
 }
 
 const pp_journal_entry *pp_op_entries(pp_client *c, pp_op op, size_t *count)

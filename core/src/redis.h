@@ -19,6 +19,7 @@
 #define PP_REDIS_H
 
 #include "base.h"
+#include "store.h"
 
 #include <hiredis/hiredis.h>
 
@@ -208,5 +209,48 @@ int pp_rstore_list(pp_rstore *s, const char *tag, const char *state, int unhande
 /* The tag's counters (HGETALL of its meta hash): open, unhanded, jobs,
  * subs, lost. */
 int pp_rstore_counts(pp_rstore *s, const char *tag, pp_redis_done done, void *ud);
+
+/* ---- store_redis.c: the journal's store (store.h) on this connection.
+ * Keys under prefix (NULL: "pp"). The store asks Redis for a process
+ * number first; it records nothing until pp_store_redis_ready says 1. */
+pp_store *pp_store_redis_open(pp_redis *r, const char *prefix, uint64_t *rng, char *why,
+                              size_t whylen);
+/* 1 ready, 0 not yet (asks again when the last attempt failed). */
+int pp_store_redis_ready(pp_store *s);
+
+/* Leases (core/README.md, "Redis store"): a job this process polls (its
+ * answer's, or one adopted) and a finished job it claimed are held for
+ * lease_ms, renewed every third of it while the client runs
+ * (pp_store_redis_tick, at each engine step; pp_store_redis_timeout_ms
+ * says when next). A process that stops renewing loses them. */
+#define PP_STORE_REDIS_LEASE_MS 30000
+void pp_store_redis_set_lease(pp_store *s, long lease_ms); /* >= 300 */
+/* Claims up to max finished jobs of tag not handed out (pending = 0), or
+ * adopts up to max pending jobs whose poll lease ran out (pending = 1),
+ * with a lease: each() for each as list() reports them, then done().
+ * *remaining (claims): the tag's jobs not handed out yet, and values not
+ * yet answered; 0 when every job was handed out. 1, or -1 (why). */
+int pp_store_redis_lease(pp_store *s, const char *tag, long max, int pending, pp_store_row_fn each,
+                         pp_store_done_fn done, void *ud, long *remaining, const char **why);
+/* Ends the claim of a job: handed out for good (handed), or claimable
+ * again. 0 / -1. */
+int pp_store_redis_release(pp_store *s, int64_t key, int handed);
+/* 1 while this process surely holds its claim of the job: its last claim
+ * or renewal was answered, and a quarter of the lease counted from its
+ * sending is still to run. */
+int pp_store_redis_holds(pp_store *s, int64_t key);
+void pp_store_redis_tick(pp_store *s);
+
+/* Callbacks anywhere: a callback for a job this process does not have is
+ * published (XADD <prefix>:callbacks, capped at about 100,000 entries);
+ * every process reads the stream every 200 ms while it waits for jobs
+ * (wanted) and hands each (id, claim) to fn, which applies it to a job of
+ * its own. Hints only: the job is checked with the service. */
+int pp_store_redis_publish(pp_store *s, const char *id, int claim);
+void pp_store_redis_on_callback(pp_store *s, void (*fn)(void *ud, const char *id, int claim),
+                                void *ud);
+void pp_store_redis_read_callbacks(pp_store *s, int wanted);
+long pp_store_redis_callbacks_ms(const pp_store *s); /* -1: not reading */
+long pp_store_redis_timeout_ms(const pp_store *s);
 
 #endif

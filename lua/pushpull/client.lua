@@ -9,6 +9,7 @@ local batchmod = require("pushpull.batch")
 local hostmod = require("pushpull.host")
 local schedules = require("pushpull.schedules")
 local journal = require("pushpull.journal")
+local fleet = require("pushpull.fleet")
 local states = require("pushpull.states")
 local drivers = require("pushpull.drivers")
 local wait = require("pushpull.wait")
@@ -77,6 +78,7 @@ function M.host(client)
 end
 
 local DEFAULT_BASE_URL = "https://data.oxylabs.io"
+local JOURNAL_CONNECT_S = 10 -- how long new() waits for a Redis store
 
 -- Values per batch request on an event loop (OpenResty, Neovim). Reading the
 -- answer to a 5,000-value request takes the core tens of milliseconds in one
@@ -87,7 +89,7 @@ M.EVENT_LOOP_BATCH_SIZE = 100
 -- The keys of pushpull.new's options, and of options.poll.
 M.OPTIONS = util.option_set("pushpull.new", "username", "password", "base_url", "user_agent", "timeout",
   "connect_timeout", "max_connections", "max_retries", "retry_base", "retry_max", "batch_size", "poll",
-  "driver", "loop", "debug", "journal")
+  "driver", "loop", "debug", "journal", "lease")
 local POLL_OPTIONS = util.option_set("options.poll", "first", "min", "max", "factor", "fetch")
 
 local function seconds_to_ms(fname, name, v)
@@ -136,6 +138,9 @@ function M.new(opts)
   if opts.journal == "" then
     util.argerror(f, "options.journal", "must name a file")
   end
+  if opts.lease ~= nil and (type(opts.lease) ~= "number" or opts.lease < 0.3) then
+    util.argerror(f, "options.lease", "must be a number of seconds >= 0.3")
+  end
   local poll = util.check(f, "options.poll", opts.poll, "table|nil") or {}
   util.known_keys(f, "options.poll", poll, POLL_OPTIONS)
   if poll.factor ~= nil and (type(poll.factor) ~= "number" or poll.factor < 1) then
@@ -168,11 +173,22 @@ function M.new(opts)
     poll_fetch = fetch,
     debug = opts.debug,
     journal = opts.journal,
+    lease_ms = seconds_to_ms(f, "options.lease", opts.lease),
   }
   if not c then
     return nil, errors.new(err)
   end
   local host = hostmod.new(c, opts, fetch)
+  if c:journal_ready() == 0 then
+    -- a Redis store numbers this process first: nothing is recorded before
+    local ok, why = host:wait(function() return c:journal_ready() ~= 0 end, JOURNAL_CONNECT_S)
+    if not ok then
+      c:close()
+      return nil, errors.new("journal: the Redis store could not be reached in "
+        .. JOURNAL_CONNECT_S .. " s (" .. tostring(why) .. ")")
+    end
+  end
+  host.fleet = opts.journal ~= nil and opts.journal:match("^rediss?://") ~= nil
   local self = setmetatable({base_url = base_url, options = host.options}, Client)
   self.schedules = schedules.new(self)
   hosts[self] = host
@@ -429,6 +445,28 @@ end
 function Client:dismiss(lost)
   check_lost("client:dismiss", lost)
   return journal.dismiss(hosts[self], lost)
+end
+
+local COMPLETED_OPTIONS = util.option_set("client:completed", "tag", "timeout")
+
+---A Redis journal shared by a fleet: an iterator over the finished jobs of
+---a tag, across every process of the fleet, each handed to exactly one
+---process. A job is claimed with a lease renewed while this process runs
+---and is handed out for good when the loop asks for the next one (a
+---process killed before then loses it to another once the lease runs
+---out). It ends when every job of the tag was handed out, or at the
+---timeout.
+---@param opts {tag?: string, timeout?: number} tag: the jobs' tag (nil: untagged jobs); timeout: seconds for the whole iteration
+---@return fun(): pushpull.Job?
+function Client:completed(opts)
+  local f = "client:completed"
+  opts = util.options(f, opts, COMPLETED_OPTIONS)
+  util.check(f, "options.tag", opts.tag, "string|nil")
+  local host = hosts[self]
+  if not host.fleet then
+    error("pushpull: client:completed: needs a journal on Redis (pushpull.new{journal = \"redis://...\"})", 2)
+  end
+  return fleet.completed(host, opts.tag, util.timeout(f, opts))
 end
 
 local JOBS_OPTIONS = util.option_set("client:jobs", "status", "tag")

@@ -15,20 +15,7 @@ describe("a journal shared by three processes", function()
       ws[#ws + 1] = workers.start("journal_worker.lua",
         {"share", ctx.emu.url, ctx.site.url, db, dir, tostring(k * 1000), "150"})
     end
-    local given, per = {}, {}
-    for i, w in ipairs(ws) do
-      assert.is_true(w:wait(120), "worker " .. i .. " did not end")
-      local out = w:output()
-      assert.matches("finished", out, 1, true, w:log())
-      per[i] = 0
-      for id, status in out:gmatch("got (%S+) (%S+)") do
-        assert.is_nil(given[id], "job " .. id .. " handed out twice")
-        assert.equal("done", status)
-        given[id] = i
-        per[i] = per[i] + 1
-      end
-      w:cleanup()
-    end
+    local given, per = workers.handed(ws, 120)
     -- they shared the work: each took some of the others' jobs too
     local busy = 0
     for i = 1, 3 do

@@ -16,13 +16,16 @@ local running = {} -- pid -> process object, until stopped
 local function quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
+process.quote = quote
 
+-- Runs a shell command; what it printed.
 local function shell(cmd)
   local p = assert(io.popen(cmd, "r"))
   local out = p:read("*a")
   p:close()
   return out
 end
+process.shell = shell
 
 local read_file = require("support.files").read
 

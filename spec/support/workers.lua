@@ -56,6 +56,36 @@ function Worker:cleanup()
   os.remove(self.err_path)
 end
 
+-- Waits for workers that print "got <id> <status>" for each job handed to
+-- them and "finished" at the end; raises when one does not end within
+-- timeout, does not finish, or a job is handed out twice or not done.
+-- Returns given (id -> the worker's index) and per (index -> count).
+function workers.handed(ws, timeout)
+  local given, per = {}, {}
+  for i, w in ipairs(ws) do
+    if not w:wait(timeout) then
+      error("worker " .. i .. " did not end: " .. w:log(), 2)
+    end
+    local out = w:output()
+    if not out:find("finished", 1, true) then
+      error("worker " .. i .. " did not finish: " .. w:log(), 2)
+    end
+    per[i] = 0
+    for id, status in out:gmatch("got (%S+) (%S+)") do
+      if given[id] then
+        error("job " .. id .. " handed out twice", 2)
+      end
+      if status ~= "done" then
+        error("job " .. id .. " handed out " .. status, 2)
+      end
+      given[id] = i
+      per[i] = per[i] + 1
+    end
+    w:cleanup()
+  end
+  return given, per
+end
+
 -- Starts spec/support/<script> with the list args.
 function workers.start(script, args)
   local lua = env.is_luajit and "luajit" or "lua5.4"
