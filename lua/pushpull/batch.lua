@@ -93,6 +93,9 @@ function Batch:completed(opts)
     return self._next <= #queue
   end
   return function()
+    if available() then
+      host:breathe() -- on an event loop, a turn for the loop now and then
+    end
     if not available() then
       if #queue >= #self.jobs then
         return nil

@@ -9,14 +9,17 @@
 --   host.drivers       driver name -> instance (pushpull.drivers)
 --   host.waiters       the waits in progress (pushpull.wait)
 --   host.closed        true once client:close() ran
---   host:dispatch()    applies the core's events to the job objects
+--   host:dispatch(budget)  applies the core's events to the job objects
 --   host:driver()      the driver for a wait made now
 --   host:kick()        tells the drivers that new work was started in the core
---   host:wait(cond, timeout), host:finish(op, timeout), host:job(h), host:close()
+--   host:wait(cond, timeout), host:breathe(), host:finish(op, timeout), host:job(h),
+--   host:close()
 local drivers = require("pushpull.drivers")
 local errors = require("pushpull.errors")
 local jobmod = require("pushpull.job")
 local wait = require("pushpull.wait")
+
+local now = require("pushpull.core").now
 
 local M = {}
 
@@ -42,17 +45,37 @@ function M.new(c, opts, fetch)
   }, Host)
 end
 
--- Applies the core's events to the job objects; returns how many there were.
-function Host:dispatch()
-  local jev, oev = self.core:take_events()
+local CLOCK_EVERY = 8 -- events applied between two looks at the clock
+
+-- Applies the core's events to the job objects; returns how many there
+-- were and whether some are left. With a budget (seconds) it stops once
+-- that much time has gone, between two events: the rest is kept, in order,
+-- for the next call (on an event loop, hundreds of jobs ending at once must
+-- not hold the loop).
+function Host:dispatch(budget)
+  local jev, i, nops = self.backlog, self.backlog_at, 0
+  if jev then
+    self.backlog = nil
+  else
+    local oev
+    jev, oev = self.core:take_events()
+    i, nops = 1, #oev
+  end
+  local n, first = #jev, i
+  local stop = budget and now() + budget
   local jobs = self.jobs
-  for i = 1, #jev, 2 do
+  while i <= n do
     local job = jobs[jev[i]]
     if job then
       jobmod.apply(job, jev[i + 1])
     end
+    i = i + 2
+    if stop and (i - first) % (2 * CLOCK_EVERY) == 0 and i <= n and now() >= stop then
+      self.backlog, self.backlog_at = jev, i
+      return (i - first) / 2 + nops, true
+    end
   end
-  return #jev / 2 + #oev
+  return (i - first) / 2 + nops, false
 end
 
 function Host:driver()
@@ -70,6 +93,12 @@ end
 -- true, or nil and a reason (see pushpull.wait).
 function Host:wait(cond, timeout)
   return wait.wait(self, cond, timeout)
+end
+
+-- Between two items a wait hands out: lets the host loop run if the code
+-- has held it for long (pushpull.wait).
+function Host:breathe()
+  wait.breathe(self)
 end
 
 -- Waits for an operation to finish, then frees it. Returns its HTTP status
