@@ -15,9 +15,8 @@
 -- wait.SLICE of core work, leaves the events that do not fit in that slice
 -- to the next tick (wait.settle with a budget), and a handler taking many
 -- jobs in a row from batch:completed() gets a turn taken from it after
--- the same slice (Driver:breathe). Such a turn is ngx.sleep(MIN_STEP): Debian's
--- nginx lacks OpenResty's delayed-events patch, and there ngx.sleep(0) writes
--- a warning to the error log at every call.
+-- the same slice (Driver:breathe). Such a turn is ngx.sleep(0) where nginx
+-- does not log warnings, a 1 ms sleep where it does (see give_turn).
 --
 -- Between ticks the engine sleeps:
 --   - sockets in flight: ngx.sleep with a backoff like lua-resty-lock's --
@@ -109,9 +108,23 @@ local function apply_fd_changes(d)
   end
 end
 
--- Lets the worker's other requests in (see the top of this file).
+local errlog -- ngx.errlog (lua-resty-core), loaded on first use; false when absent
+
+-- Lets the worker's other requests in. ngx.sleep(0) is the cheap turn: the
+-- worker serves what is ready and comes back. Without OpenResty's
+-- delayed-events patch (Debian's nginx) it also logs a warning at every
+-- call, so it is taken only where warnings are not logged (error_log at
+-- level error or above, nginx's default); elsewhere a turn is a 1 ms sleep.
 local function give_turn()
-  ngx.sleep(MIN_STEP)
+  if errlog == nil then
+    local ok, mod = pcall(require, "ngx.errlog")
+    errlog = ok and mod or false
+  end
+  if errlog and errlog.get_sys_filter_level() < ngx.WARN then
+    ngx.sleep(0)
+  else
+    ngx.sleep(MIN_STEP)
+  end
 end
 
 -- Counts a stretch of core work that began at t0 (the worker ran nothing
@@ -143,9 +156,9 @@ end
 -- One pass over a driver's core. nginx cannot watch curl's sockets, so
 -- every socket curl watches is offered to it as ready for what curl waits
 -- for (a read that finds nothing costs one EAGAIN), then its due timers
--- run, then the waiters are settled. After wait.SLICE of work the pass lets the
--- worker's other requests in before the next socket or the settle, which
--- itself stops after wait.SLICE (the events left count as work due now).
+-- run, then the waiters are settled. After wait.SLICE of work the pass lets
+-- the worker's other requests in before the next socket or the settle, which
+-- stops when the slice is spent (the events left count as work due now).
 -- Returns busy, timeout_ms, whether sockets are watched, and the number of
 -- events.
 local function tick(d)
@@ -175,7 +188,8 @@ local function tick(d)
   if not t0 then
     return 0, -1, false, 0
   end
-  local events, more = wait.settle(d.host, wait.SLICE)
+  local budget = wait.SLICE - (now() - t0)
+  local events, more = wait.settle(d.host, budget > 0 and budget or 0)
   worked(t0)
   if more then
     return math.max(c:busy(), 1), 0, d.nfds > 0, events
