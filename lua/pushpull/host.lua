@@ -51,31 +51,36 @@ local CLOCK_EVERY = 8 -- events applied between two looks at the clock
 -- were and whether some are left. With a budget (seconds) it stops once
 -- that much time has gone, between two events: the rest is kept, in order,
 -- for the next call (on an event loop, hundreds of jobs ending at once must
--- not hold the loop).
+-- not hold the loop). The events kept go first, then the core's newer ones.
 function Host:dispatch(budget)
-  local jev, i, nops = self.backlog, self.backlog_at, 0
-  if jev then
-    self.backlog = nil
-  else
-    local oev
-    jev, oev = self.core:take_events()
-    i, nops = 1, #oev
-  end
-  local n, first = #jev, i
   local stop = budget and now() + budget
   local jobs = self.jobs
-  while i <= n do
-    local job = jobs[jev[i]]
-    if job then
-      jobmod.apply(job, jev[i + 1])
+  local count = 0
+  repeat
+    local jev, i = self.backlog, self.backlog_at
+    local kept = jev ~= nil
+    if kept then
+      self.backlog = nil
+    else
+      local oev
+      jev, oev = self.core:take_events()
+      i, count = 1, count + #oev
     end
-    i = i + 2
-    if stop and (i - first) % (2 * CLOCK_EVERY) == 0 and i <= n and now() >= stop then
-      self.backlog, self.backlog_at = jev, i
-      return (i - first) / 2 + nops, true
+    local n, first = #jev, i
+    while i <= n do
+      local job = jobs[jev[i]]
+      if job then
+        jobmod.apply(job, jev[i + 1])
+      end
+      i = i + 2
+      if stop and (i - first) % (2 * CLOCK_EVERY) == 0 and i <= n and now() >= stop then
+        self.backlog, self.backlog_at = jev, i
+        return count + (i - first) / 2, true
+      end
     end
-  end
-  return (i - first) / 2 + nops, false
+    count = count + (i - first) / 2
+  until not kept
+  return count, false
 end
 
 function Host:driver()

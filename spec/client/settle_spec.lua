@@ -1,8 +1,10 @@
 -- A settle with a budget (pushpull.wait.settle(host, seconds), what the
 -- event-loop drivers call): the core's events that do not fit are kept, in
--- order, for the next settle; none is lost or applied twice, and no wait
--- ends as "nothing in flight" while some are left.
+-- order, for the next settle; none is lost or applied twice, no wait ends
+-- as "nothing in flight" while some are left, and a dispatch without a
+-- budget applies them and the core's newer events.
 local h = require("support.client")
+local cjson = require("cjson")
 local clientmod = require("pushpull.client")
 local jobmod = require("pushpull.job")
 local wait = require("pushpull.wait")
@@ -69,6 +71,38 @@ describe("a settle with a budget", function()
     assert.is_true(total >= 100)
     for _, job in ipairs(batch.jobs) do
       job:release()
+    end
+  end)
+
+  it("applies the events kept, then the core's newer ones, when asked without a budget", function()
+    local first, host = ended_in_core(40)
+    local _, more = wait.settle(host, 0)
+    assert.is_true(more)
+    -- a second batch straight through the core (a client call would wait,
+    -- and its waits settle): its events queue behind those kept
+    local urls = {}
+    for i = 1, 10 do
+      urls[i] = ctx.site:page_url(500 + i)
+    end
+    local op, handles = host.core:submit(cjson.encode{source = "universal", url = urls}, {})
+    assert.truthy(op, handles)
+    local second = {}
+    for i, h in ipairs(handles) do
+      second[i] = host:job(h)
+    end
+    local deadline = os.time() + 60
+    while host.core:busy() > 0 and os.time() < deadline do
+      host.core:wait(50)
+    end
+    local _, left = host:dispatch()
+    assert.is_false(left)
+    assert.is_true(host.core:op_done(op))
+    host.core:op_free(op)
+    for _, jobs in ipairs{first.jobs, second} do
+      for _, job in ipairs(jobs) do
+        assert.equal("done", job.status)
+        job:release()
+      end
     end
   end)
 
