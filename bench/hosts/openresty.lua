@@ -11,11 +11,10 @@
 -- Environment: JOBS (2000), SIZE (20000), ROUNDS (3), CONNECTIONS (load
 -- loop connections, 8), IDLE (seconds of the idle measure, 2), BATCH_SIZE
 -- (pushpull's batch_size; pushpull.ngx's default when absent), SLICE
--- (pushpull.wait.SLICE for the pushpull batch, seconds; the ngx driver
--- works a quarter of it between two ngx.sleep(0) turns), PIN (0: no core
+-- (pushpull.wait.SLICE for the pushpull batch, seconds), PIN (0: no core
 -- pinning; see bench/hosts/pin.lua), NICE (-10: the priority of the worker
 -- and the load loop; 0 leaves it), ERROR_LOG_LEVEL (nginx's error_log
--- level, error: at warn pushpull's turns are 1 ms sleeps).
+-- level, error).
 package.path = "spec/?.lua;bench/hosts/?.lua;" .. package.path
 require("support.env")
 local cjson = require("cjson")

@@ -11,13 +11,11 @@
 -- calls it, and an engine that believed only timers were pending slept
 -- until curl's next timeout, up to a second, with answers waiting).
 --
--- The worker is never held long: a tick lets other requests in after a
--- slice of core work, leaves the events that do not fit in that slice to
--- the next tick (wait.settle with a budget), and a handler taking many jobs
--- in a row from batch:completed() gets a turn taken from it after the same
--- slice (Driver:breathe). Such a turn is ngx.sleep(0) where nginx does not
--- log warnings, and the slice a quarter of pushpull.wait.SLICE; where it
--- does, a turn is a 1 ms sleep and the slice wait.SLICE (see cheap_turns).
+-- The worker is never held long: a tick lets other requests in after
+-- wait.SLICE of core work, leaves the events that do not fit in that slice
+-- to the next tick (wait.settle with a budget), and a handler taking many
+-- jobs in a row from batch:completed() gets a turn taken from it after the
+-- same slice (Driver:breathe). A turn is a 1 ms sleep (see give_turn).
 --
 -- Between ticks the engine sleeps:
 --   - sockets in flight: ngx.sleep with a backoff like lua-resty-lock's --
@@ -109,29 +107,12 @@ local function apply_fd_changes(d)
   end
 end
 
-local errlog -- ngx.errlog (lua-resty-core), loaded on first use; false when absent
-
--- Whether a turn for the worker's other requests may be ngx.sleep(0): the
--- worker serves what is ready and comes back. Without OpenResty's
--- delayed-events patch (Debian's nginx) that logs a warning at every call,
--- so it is taken only where warnings are not logged (error_log at level
--- error or above, nginx's default); elsewhere a turn is a 1 ms sleep.
-local function cheap_turns()
-  if errlog == nil then
-    local ok, mod = pcall(require, "ngx.errlog")
-    errlog = ok and mod or false
-  end
-  return errlog and errlog.get_sys_filter_level() < ngx.WARN
-end
-
+-- Lets the worker's other requests in: a 1 ms sleep. ngx.sleep(0) is no
+-- turn without OpenResty's delayed-events patch (Debian's nginx): its 0 ms
+-- timer expires in the same pass of nginx's timers that resumed the
+-- caller, before nginx looks at any socket (and each call logs a warning).
 local function give_turn()
-  ngx.sleep(cheap_turns() and 0 or MIN_STEP)
-end
-
--- Seconds of work between two turns: a quarter of wait.SLICE when a turn
--- costs only the requests it lets in, wait.SLICE when it is a 1 ms sleep.
-local function slice()
-  return cheap_turns() and wait.SLICE / 4 or wait.SLICE
+  ngx.sleep(MIN_STEP)
 end
 
 -- Counts a stretch of core work that began at t0 (the worker ran nothing
@@ -145,10 +126,10 @@ local function worked(t0)
 end
 
 -- Midway through a tick whose work began at t0: once that work passed
--- slice(), a turn for the other requests. The time work (re)began, or
+-- wait.SLICE, a turn for the other requests. The time work (re)began, or
 -- nil when the client closed during the turn.
 local function pause(d, t0)
-  if now() - t0 <= slice() then
+  if now() - t0 <= wait.SLICE then
     return t0
   end
   worked(t0)
@@ -163,7 +144,7 @@ end
 -- One pass over a driver's core. nginx cannot watch curl's sockets, so
 -- every socket curl watches is offered to it as ready for what curl waits
 -- for (a read that finds nothing costs one EAGAIN), then its due timers
--- run, then the waiters are settled. After slice() of work the pass lets
+-- run, then the waiters are settled. After wait.SLICE of work the pass lets
 -- the worker's other requests in before the next socket or the settle, which
 -- stops when the slice is spent (the events left count as work due now).
 -- Returns busy, timeout_ms, whether sockets are watched, and the number of
@@ -195,7 +176,7 @@ local function tick(d)
   if not t0 then
     return 0, -1, false, 0
   end
-  local budget = slice() - (now() - t0)
+  local budget = wait.SLICE - (now() - t0)
   local events, more = wait.settle(d.host, budget > 0 and budget or 0)
   worked(t0)
   if more then
@@ -345,7 +326,7 @@ function Driver:suspend(w)
   return w.ok, w.reason
 end
 
--- Between two jobs batch:completed() hands out: after slice() since the
+-- Between two jobs batch:completed() hands out: after wait.SLICE since the
 -- handler last came back from a wait or a turn, it gives the worker a turn.
 function Driver:breathe()
   if not YIELDABLE[ngx.get_phase()] then
@@ -355,7 +336,7 @@ function Driver:breathe()
   local t, since = now(), running_since[co]
   if not since then
     running_since[co] = t
-  elseif t - since >= slice() then
+  elseif t - since >= wait.SLICE then
     give_turn()
     running_since[co] = now()
   end
