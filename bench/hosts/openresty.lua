@@ -10,14 +10,19 @@
 -- latencies count only while the batch runs.
 -- Environment: JOBS (2000), SIZE (20000), ROUNDS (3), CONNECTIONS (load
 -- loop connections, 8), IDLE (seconds of the idle measure, 2), BATCH_SIZE
--- (pushpull's batch_size; pushpull.ngx's default when absent).
-package.path = "spec/?.lua;" .. package.path
+-- (pushpull's batch_size; pushpull.ngx's default when absent), SLICE
+-- (pushpull.wait.SLICE for the pushpull batch, seconds), PIN (0: no core
+-- pinning; see bench/hosts/pin.lua), NICE (-10: the priority of the worker
+-- and the load loop; 0 leaves it), ERROR_LOG_LEVEL (nginx's error_log
+-- level, error).
+package.path = "spec/?.lua;bench/hosts/?.lua;" .. package.path
 require("support.env")
 local cjson = require("cjson")
 local socket = require("socket")
 local emulator = require("support.emulator")
 local site = require("support.site")
 local nginx = require("support.nginx")
+local pin = require("pin")
 
 local JOBS = tonumber(os.getenv("JOBS")) or 2000
 local SIZE = tonumber(os.getenv("SIZE")) or 20000
@@ -27,6 +32,8 @@ local IDLE = tonumber(os.getenv("IDLE")) or 2
 local BATCH_SIZE = os.getenv("BATCH_SIZE")
 local MAX_CONNECTIONS = os.getenv("MAX_CONNECTIONS")
 local FIRST = os.getenv("FIRST")
+local SLICE = os.getenv("SLICE")
+local ERROR_LOG_LEVEL = os.getenv("ERROR_LOG_LEVEL") or "error"
 
 local now = socket.gettime
 
@@ -120,12 +127,18 @@ end
 local emu = emulator.start{"--job-time", "0", "--workers", "2"}
 local s = site.start()
 local srv = nginx.start{template = "bench/hosts/openresty.conf", workers = 1,
-  vars = {EMULATOR = emu.url, SITE = s.url}, env = {JITP = os.getenv("JITP")}}
+  vars = {EMULATOR = emu.url, SITE = s.url, ERROR_LOG_LEVEL = ERROR_LOG_LEVEL}, env = {JITP = os.getenv("JITP")}}
 -- the control: the cosocket batch in another nginx, the measured worker idle
 local other = nginx.start{template = "bench/hosts/openresty.conf", workers = 1,
-  vars = {EMULATOR = emu.url, SITE = s.url}}
+  vars = {EMULATOR = emu.url, SITE = s.url, ERROR_LOG_LEVEL = ERROR_LOG_LEVEL}}
+pin.measured(table.unpack(pin.nginx_workers(srv)))
+pin.others(emu.pid, s.pid, srv.pid, other.pid, pin.self_pid(), table.unpack(pin.nginx_workers(other)))
+pin.prioritize(pin.self_pid(), table.unpack(pin.nginx_workers(srv)))
 
 local ok, err = pcall(function()
+  print(pin.describe("the measured nginx worker",
+    "the emulator, the test site, the load loop and the control's nginx",
+    "the measured worker and the load loop"))
   print(("nginx: 1 worker; %d jobs of %d-byte pages, emulator --job-time 0; load loop: %d connections "
     .. "on a content_by_lua location; %d rounds"):format(JOBS, SIZE, CONNECTIONS, ROUNDS))
   load_loop(srv.port, 0.5) -- warm up
@@ -134,6 +147,7 @@ local ok, err = pcall(function()
   local pushpull_args = (BATCH_SIZE and ("&batch_size=" .. BATCH_SIZE) or "")
     .. (MAX_CONNECTIONS and ("&max_connections=" .. MAX_CONNECTIONS) or "")
     .. (FIRST and ("&first=" .. FIRST) or "")
+    .. (SLICE and ("&slice=" .. SLICE) or "")
   for round = 1, ROUNDS do
     local idle = load_loop(srv.port, IDLE)
     fig.idle[round] = pct(idle, 0.99)

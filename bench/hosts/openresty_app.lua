@@ -61,6 +61,9 @@ function M.pushpull()
     package.path = "/usr/share/luajit-2.1.0-beta3/?.lua;" .. package.path
     require("jit.p").start(prof, "/tmp/jitp.txt")
   end
+  local wait = require("pushpull.wait")
+  local saved_slice = wait.SLICE
+  wait.SLICE = tonumber(ngx.var.arg_slice) or saved_slice
   measure(function(list)
     local s0 = driver.stats()
     local batch = assert(c:submit_batch{source = "universal", url = list})
@@ -81,6 +84,7 @@ function M.pushpull()
       job:release()
     end
     if prof then require("jit.p").stop() end
+    wait.SLICE = saved_slice
     local ok, err = ended == #list, ended < #list and (#list - ended) .. " jobs did not end" or nil
     local s1 = driver.stats()
     -- (longest: since the worker started)

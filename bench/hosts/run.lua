@@ -5,8 +5,10 @@
 -- and with batch_size = 100.
 -- Environment: JOBS (nginx batch, 2000), NVIM_JOBS (1000), DURATION (wrk
 -- seconds, 5), ROUNDS (3), CONNECTIONS (wrk -c, 50), JOB_TIME (emulator --job-time,
--- uniform:2s:8s so that the batch outlasts the wrk run).
-package.path = "spec/?.lua;" .. package.path
+-- uniform:2s:8s so that the batch outlasts the wrk run), PIN (0: the Neovim
+-- run without core pinning; see bench/hosts/pin.lua), NICE (-10: Neovim's
+-- priority; 0 leaves it).
+package.path = "spec/?.lua;bench/hosts/?.lua;" .. package.path
 require("support.env")
 local cjson = require("cjson")
 local socket = require("socket")
@@ -15,6 +17,7 @@ local site = require("support.site")
 local nginx = require("support.nginx")
 local nvim = require("support.nvim")
 local common = require("hosts.common")
+local pin = require("pin")
 
 local JOBS = tonumber(os.getenv("JOBS")) or 2000
 local NVIM_JOBS = tonumber(os.getenv("NVIM_JOBS")) or 1000
@@ -117,15 +120,31 @@ end
 local function bench_nvim(batch_size)
   local emu = emulator.start{"--job-time", os.getenv("NVIM_JOB_TIME") or "uniform:1s:5s", "--workers", "2"}
   local s = site.start()
+  -- Neovim is started by this process, which waits meanwhile: it inherits
+  -- this process' core and priority
+  local me = pin.self_pid()
+  pin.others(emu.pid, s.pid)
+  pin.measured(me)
+  pin.prioritize(me)
   local r, log = nvim.run("bench/hosts/nvim_timer.lua",
-    {EMULATOR = emu.url, SITE = s.url, JOBS = NVIM_JOBS, BATCH_SIZE = batch_size or ""}, {timeout = 300})
+    {EMULATOR = emu.url, SITE = s.url, JOBS = NVIM_JOBS, BATCH_SIZE = batch_size or "",
+      NVIM_GC = os.getenv("NVIM_GC") or ""}, {timeout = 300})
+  pin.release(me)
   s:stop(); emu:stop()
   if not r or r.error then error("nvim bench failed: " .. tostring(r and r.error or log), 0) end
   print(("nvim: 10 ms uv timer while %d jobs are in flight (luv driver, emulator --job-time %s, batch_size %s)")
     :format(r.jobs, os.getenv("NVIM_JOB_TIME") or "uniform:1s:5s", batch_size or "default"))
+  print("  " .. pin.describe("Neovim", "the emulator and the test site", "Neovim"))
   print(("  lateness over %d ticks: p50 %.2f ms, p99 %.2f ms, worst %.2f ms (target worst < 20)")
     :format(r.ticks, r.p50_ms, r.p99_ms, r.worst_ms))
   print(("  batch: %d/%d fetched in %.1f s"):format(r.fetched, r.jobs, r.seconds))
+  print(("  luv driver: %d drives, %.0f ms in all; longest %.2f ms (core step %.2f ms, settle %.2f ms); "
+    .. "most in one pass of the loop %.2f ms; %d settles sliced"):format(r.drives, r.drive_ms,
+    r.longest_drive_ms, r.longest_step_ms, r.longest_settle_ms, r.longest_pass_ms, r.sliced))
+  for _, w in ipairs(r.worst_ticks or {}) do
+    print(("  late tick: %.2f ms late, %.2f ms of CPU over its %.2f ms, %d involuntary and %d voluntary "
+      .. "context switches"):format(w.late_ms, w.cpu_ms, w.late_ms + 10, w.involuntary, w.voluntary))
+  end
 end
 
 if not which or which == "nginx" then

@@ -101,6 +101,9 @@ function Batch:completed(opts)
   local claims = self._claims
   return function()
     while true do
+      if available() then
+        host:breathe() -- on an event loop, a turn for the loop now and then
+      end
       if not available() then
         if #queue >= #self.jobs then
           return nil

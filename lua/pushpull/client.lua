@@ -28,7 +28,7 @@ local M = {}
 ---@field max_retries? integer retries of a request on connection errors, 429 and 5xx (6)
 ---@field retry_base? number seconds, backoff base (0.25)
 ---@field retry_max? number seconds, backoff cap (30)
----@field batch_size? integer values per batch request, at most 5,000 (100 on an event loop)
+---@field batch_size? integer values per batch request, at most 5,000 (25 on an event loop)
 ---@field poll? pushpull.PollOptions
 ---@field driver? "blocking"|"coro"|"luv"|"ngx" how waits wait (picked by itself when nil)
 ---@field loop? any a luv loop (vim.uv, require("luv")): waits run on it
@@ -82,9 +82,11 @@ local JOURNAL_CONNECT_S = 10 -- how long new() waits for a Redis store
 
 -- Values per batch request on an event loop (OpenResty, Neovim). Reading the
 -- answer to a 5,000-value request takes the core tens of milliseconds in one
--- step, which an nginx worker or an editor would feel; answers to 100 values
--- read in well under a millisecond each, for 50 requests instead of one.
-M.EVENT_LOOP_BATCH_SIZE = 100
+-- step, which an nginx worker or an editor would feel; the core reads an
+-- answer at about 40 µs per job, so 25 values hold the loop about a
+-- millisecond (the size of a settle's slice, pushpull.wait.SLICE), for 40
+-- requests per 1,000 jobs.
+M.EVENT_LOOP_BATCH_SIZE = 25
 
 -- The keys of pushpull.new's options, and of options.poll.
 M.OPTIONS = util.option_set("pushpull.new", "username", "password", "base_url", "user_agent", "timeout",

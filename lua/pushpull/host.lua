@@ -9,14 +9,17 @@
 --   host.drivers       driver name -> instance (pushpull.drivers)
 --   host.waiters       the waits in progress (pushpull.wait)
 --   host.closed        true once client:close() ran
---   host:dispatch()    applies the core's events to the job objects
+--   host:dispatch(budget)  applies the core's events to the job objects
 --   host:driver()      the driver for a wait made now
 --   host:kick()        tells the drivers that new work was started in the core
---   host:wait(cond, timeout), host:finish(op, timeout), host:job(h), host:close()
+--   host:wait(cond, timeout), host:breathe(), host:finish(op, timeout), host:job(h),
+--   host:close()
 local drivers = require("pushpull.drivers")
 local errors = require("pushpull.errors")
 local jobmod = require("pushpull.job")
 local wait = require("pushpull.wait")
+
+local now = require("pushpull.core").now
 
 local M = {}
 
@@ -43,17 +46,44 @@ function M.new(c, opts, fetch)
   }, Host)
 end
 
--- Applies the core's events to the job objects; returns how many there were.
-function Host:dispatch()
-  local jev, _, nj, no = self.core:take_events(self.job_events, self.op_events)
+local CLOCK_EVERY = 8 -- events applied between two looks at the clock
+
+-- Applies the core's events to the job objects; returns how many there
+-- were and whether some are left. With a budget (seconds) it stops once
+-- that much time has gone, between two events: the rest is kept, in order,
+-- for the next call (on an event loop, hundreds of jobs ending at once must
+-- not hold the loop). The events kept go first, then the core's newer ones.
+-- take_events refills the host's two tables: the kept events are applied
+-- before it is called again.
+function Host:dispatch(budget)
+  local stop = budget and now() + budget
   local jobs = self.jobs
-  for i = 1, nj, 2 do
-    local job = jobs[jev[i]]
-    if job then
-      jobmod.apply(job, jev[i + 1])
+  local count = 0
+  repeat
+    local jev, i, n = self.backlog, self.backlog_at, self.backlog_n
+    local kept = jev ~= nil
+    if kept then
+      self.backlog = nil
+    else
+      local _, nj, no
+      jev, _, nj, no = self.core:take_events(self.job_events, self.op_events)
+      i, n, count = 1, nj, count + no
     end
-  end
-  return nj / 2 + no
+    local first = i
+    while i <= n do
+      local job = jobs[jev[i]]
+      if job then
+        jobmod.apply(job, jev[i + 1])
+      end
+      i = i + 2
+      if stop and (i - first) % (2 * CLOCK_EVERY) == 0 and i <= n and now() >= stop then
+        self.backlog, self.backlog_at, self.backlog_n = jev, i, n
+        return count + (i - first) / 2, true
+      end
+    end
+    count = count + (i - first) / 2
+  until not kept
+  return count, false
 end
 
 function Host:driver()
@@ -71,6 +101,12 @@ end
 -- true, or nil and a reason (see pushpull.wait).
 function Host:wait(cond, timeout)
   return wait.wait(self, cond, timeout)
+end
+
+-- Between two items a wait hands out: lets the host loop run if the code
+-- has held it for long (pushpull.wait).
+function Host:breathe()
+  wait.breathe(self)
 end
 
 -- Waits for an operation to finish, then frees it. Returns its HTTP status

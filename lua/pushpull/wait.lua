@@ -9,7 +9,8 @@
 -- is called (once) when the waiter ends, to resume a coroutine, post a
 -- semaphore, ... A driver that steps the core calls settle(host) after each
 -- step (and check(host) when only time has passed): that is what ends
--- waiters.
+-- waiters. A driver may also have breathe(), called between two items a
+-- wait hands out (see M.breathe).
 --
 -- The host (pushpull.host) gives: host.core (the binding), host:dispatch(),
 -- host:driver(), host.waiters (the list) and host.closed.
@@ -22,6 +23,10 @@ local M = {}
 M.TIMEOUT = "timeout"
 M.IDLE = "nothing in flight"
 M.CLOSED = "client is closed"
+
+-- Seconds of work an event-loop driver does in one go (a settle's events,
+-- the code between two breathes) before the loop gets a turn.
+M.SLICE = 0.001
 
 local function finish(w, ok, reason)
   if w.done then
@@ -85,11 +90,24 @@ function M.check(host, may_idle)
 end
 
 -- After a step of the core: applies its events, then ends the waiters that
--- can end. Returns the number of events.
-function M.settle(host)
-  local n = host:dispatch()
-  M.check(host, true)
-  return n
+-- can end. Returns the number of events and whether some are left: with a
+-- budget (seconds; drivers on an event loop give M.SLICE) the events that
+-- did not fit wait for the next settle, which the driver makes soon.
+function M.settle(host, budget)
+  local n, more = host:dispatch(budget)
+  M.check(host, not more)
+  return n, more
+end
+
+-- Between two items a wait hands out without waiting (batch:completed()):
+-- a driver on an event loop gives the loop a turn when the waiting code has
+-- held it for about M.SLICE since its last yield; other drivers have no
+-- breathe.
+function M.breathe(host)
+  local driver = host:driver()
+  if driver.breathe then
+    driver:breathe()
+  end
 end
 
 -- Ends every waiter of host with reason (the client closed, the host loop died).

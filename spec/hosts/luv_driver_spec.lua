@@ -79,6 +79,37 @@ describe("luv driver with lua-luv", function()
     client:close()
   end)
 
+  it("leaves events that do not fit in a settle to its timer, and loses none", function()
+    local wait = require("pushpull.wait")
+    local luv_driver = require("pushpull.drivers.luv")
+    local saved = wait.SLICE
+    wait.SLICE = 0 -- every settle stops after a few events
+    local client = new_client{loop = uv}
+    local before = luv_driver.stats()
+    local given, seen, err = 0, {}, nil
+    coroutine.wrap(function()
+      local urls = {}
+      for i = 1, 60 do urls[i] = s:page_url(600 + i) end
+      local batch
+      batch, err = client:submit_batch{source = "universal", url = urls}
+      if batch then
+        for job in batch:completed{timeout = 30} do
+          if not seen[job] and job.fetched then
+            seen[job] = true
+            given = given + 1
+          end
+        end
+      end
+    end)()
+    local ok, run_err = pcall(uv.run)
+    wait.SLICE = saved
+    assert(ok, run_err)
+    assert.is_nil(err)
+    assert.are.equal(60, given)
+    assert.is_true(luv_driver.stats().sliced > before.sliced, "no settle was cut short")
+    client:close()
+  end)
+
   it("waits outside a coroutine by running the loop", function()
     local client = new_client{driver = "luv"}
     local job = assert(client:submit{source = "universal", url = s:page_url(9)})

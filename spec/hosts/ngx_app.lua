@@ -117,6 +117,64 @@ function M.batch()
     correct = good, bad = bad, seconds = ngx.now() - t0, worker = ngx.worker.id()}
 end
 
+-- ?n= jobs waited for whole, then handed out by batch:completed() with
+-- ?work= ms of the handler's own work per job, while a light thread counts
+-- the turns the worker gives it meanwhile. ?slice= sets pushpull.wait.SLICE
+-- for the request (0: every settle of the engine is cut into slices, and
+-- the handler gives a turn at every job).
+function M.completed_turns()
+  local args = ngx.req.get_uri_args()
+  local n = tonumber(args.n) or 60
+  local base = tonumber(args.base) or 5000
+  local work = (tonumber(args.work) or 0.3) / 1000
+  local wait = require("pushpull.wait")
+  local now = require("pushpull.core").now
+  local saved = wait.SLICE
+  wait.SLICE = tonumber(args.slice) or saved
+  local ok, r = pcall(function()
+    local c = get_client()
+    local urls = {}
+    for i = 1, n do
+      urls[i] = page_url(base + i)
+    end
+    local batch = assert(c:submit_batch{source = "universal", url = urls})
+    local waited = c:wait_all(batch, {timeout = 60}) == true
+    local index = {}
+    for i, job in ipairs(batch.jobs) do
+      index[job] = i
+    end
+    local turns, stop = 0, false
+    local counter = ngx.thread.spawn(function()
+      while not stop do
+        ngx.sleep(0.001)
+        turns = turns + 1
+      end
+    end)
+    local before = turns
+    local given, seen, correct = 0, {}, 0
+    for job in batch:completed{timeout = 60} do
+      local until_t = now() + work
+      while now() < until_t do end
+      if not seen[job] then
+        seen[job] = true
+        given = given + 1
+      end
+      if check_job(job, base + index[job]) then
+        correct = correct + 1
+      end
+    end
+    local during = turns - before
+    stop = true
+    ngx.thread.wait(counter)
+    return {n = n, waited = waited, given = given, correct = correct, turns = during}
+  end)
+  wait.SLICE = saved
+  if not ok then
+    return reply({error = tostring(r)}, 500)
+  end
+  reply(r)
+end
+
 function M.ping()
   ngx.say("pong ", ngx.worker.id())
 end

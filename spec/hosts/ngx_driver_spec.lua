@@ -77,19 +77,32 @@ end
 -- nginx with `workers` workers, for the enclosing describe block. With
 -- example_callbacks, the OpenResty example takes callbacks at
 -- /scrape_callback.
-local function servers(workers, example_callbacks)
+local function servers(workers, example_callbacks, log_level)
   local t = common.servers({"--job-time", "uniform:50ms:500ms", "--workers", "4"}, function(up)
     local port = require("support.nginx").free_port()
     local env = {PUSHPULL_BASE_URL = up.emu.url, PUSHPULL_USERNAME = "user", PUSHPULL_PASSWORD = "pass1"}
     if example_callbacks then
       env.PUSHPULL_CALLBACK_URL = "http://127.0.0.1:" .. port .. "/scrape_callback"
     end
-    return {template = TEMPLATE, workers = workers, port = port,
+    local conf = log_level and common.read_file(TEMPLATE):gsub("error_log logs/error%.log warn;",
+      "error_log logs/error.log " .. log_level .. ";")
+    return {template = not conf and TEMPLATE or nil, conf = conf, workers = workers, port = port,
       vars = {EMULATOR = up.emu.url, SITE = up.site.url}, env = env}
   end)
   lazy_setup(t.start)
   lazy_teardown(t.stop)
   return t
+end
+
+-- 60 jobs through /completed_turns: each given once with its own page,
+-- and at least min_turns turns for the worker while they were handed out
+local function completed_turns(srv, query, min_turns)
+  local r = get_json(srv, "/completed_turns?n=60&" .. query)
+  assert.is_nil(r.error)
+  assert.is_true(r.waited)
+  assert.are.equal(60, r.given)
+  assert.are.equal(60, r.correct)
+  assert.is_true(r.turns >= min_turns, "turns while the jobs were handed out: " .. r.turns)
 end
 
 describe("ngx driver in nginx", function()
@@ -208,6 +221,18 @@ describe("ngx driver in nginx", function()
     end
   end)
 
+  it("gives the worker turns while batch:completed() hands out jobs that all ended", function()
+    -- 0.3 ms of the handler's own work per job: about 18 ms in a row
+    -- without the turns
+    completed_turns(srv, "base=5000&work=0.3", 3)
+  end)
+
+  it("ends every job once when each settle of the engine is cut short", function()
+    -- wait.SLICE = 0: the engine applies a few events per tick, and the
+    -- handler gives a turn at every job
+    completed_turns(srv, "base=5100&work=0&slice=0", 30)
+  end)
+
   it("runs one engine in the worker, with no error in the log", function()
     local e = get_json(srv, "/engine")
     assert.is_true(e.running)
@@ -216,6 +241,23 @@ describe("ngx driver in nginx", function()
     assert.are.same({}, srv:log_lines("%[error%]"))
     assert.are.same({}, srv:log_lines("%[alert%]"))
     assert.are.same({}, srv:log_lines("%[crit%]"))
+    -- its turns are 1 ms sleeps: on an nginx without OpenResty's patches
+    -- ngx.sleep(0) is no turn, and warns at every call
+    assert.are.same({}, srv:log_lines("ngx%.sleep%(0%)"))
+  end)
+end)
+
+-- (At level warn ngx.sleep(0) would log a warning, at level error it would
+-- not; either way it is no turn on an nginx without OpenResty's patches.)
+describe("ngx driver at nginx's default error_log level", function()
+  local t = servers(1, false, "error")
+
+  it("gives the worker turns and ends every job once", function()
+    completed_turns(t.nginx, "base=5200&work=0.3", 3)
+    completed_turns(t.nginx, "base=5300&work=0&slice=0", 30)
+    local e = get_json(t.nginx, "/engine")
+    assert.is_true(e.yields > 0, "the engine never gave a turn")
+    assert.are.same({}, t.nginx:log_lines("%[error%]"))
   end)
 end)
 

@@ -38,6 +38,12 @@ THE INSTANCE:
                         waiting code must be woken (a coroutine, a semaphore).
     driver:can_wait()   optional: nil and a message when no wait is possible in
                         the current context (an nginx phase that cannot yield).
+    driver:breathe()    optional: called between two items a wait hands out
+                        without waiting (batch:completed()); a driver on an
+                        event loop lets the loop run when the code has held it
+                        for pushpull.wait.SLICE. May yield; others omit it.
+                        (Such a driver also settles with wait.settle(host,
+                        budget) and comes back soon when events are left.)
     driver:kick()       optional: new work was started in the core (submit,
                         fetch, watch, a callback): re-arm fd watchers and the
                         timer. Must not yield or block.

@@ -33,6 +33,12 @@ local STALE_MAX_MS = 50
 
 local M = {name = "luv"}
 
+-- For benchmarks and monitoring: every luv driver's work, in seconds (the
+-- longest single drive, and its parts: the core's step and the settle; the
+-- most work done in one pass of the loop, over all its callbacks).
+local counters = {drives = 0, work = 0, longest = 0, longest_step = 0, longest_settle = 0, sliced = 0,
+  longest_pass = 0}
+
 local function nvim()
   local v = rawget(_G, "vim")
   if type(v) == "table" and (v.uv or v.loop) and v.schedule then
@@ -109,7 +115,8 @@ end
 
 -- in_loop: called from a loop callback. Outside the loop, after calls made
 -- here, the timer brings their events to the waiters soon, from the loop.
-function Driver:arm_timer(in_loop)
+-- backlog: events are left to settle (the timer comes back in 1 ms).
+function Driver:arm_timer(in_loop, backlog)
   local c = self.host.core
   local ms, n = c:timeout_ms(), 0
   while ms == 0 and n < NOW_CALLS do
@@ -126,6 +133,9 @@ function Driver:arm_timer(in_loop)
     self.stale_ms = math.min((self.stale_ms or 0.5) * 2, STALE_MAX_MS)
     ms = math.floor(self.stale_ms)
   end
+  if backlog then
+    ms = 0
+  end
   local deadline = wait.next_deadline(self.host)
   if deadline then
     local left = math.max(0, math.ceil((deadline - now()) * 1000))
@@ -141,22 +151,48 @@ function Driver:arm_timer(in_loop)
 end
 
 -- After any call into the core: watchers first, then the timer.
-function Driver:rearm(in_loop)
+function Driver:rearm(in_loop, backlog)
   if not self.closed then
     self:apply_fd_changes()
-    self:arm_timer(in_loop)
+    self:arm_timer(in_loop, backlog)
   end
 end
 
--- A poll handle or the timer fired.
+local function count(t0, t1, t2, sliced, pass_work)
+  local c = counters
+  c.drives, c.work = c.drives + 1, c.work + (t2 - t0)
+  c.longest_pass = math.max(c.longest_pass, pass_work)
+  c.longest = math.max(c.longest, t2 - t0)
+  c.longest_step = math.max(c.longest_step, t1 - t0)
+  c.longest_settle = math.max(c.longest_settle, t2 - t1)
+  if sliced then
+    c.sliced = c.sliced + 1
+  end
+end
+
+-- A poll handle or the timer fired. In one pass of the loop every ready
+-- socket calls this in turn: the settles of a pass share wait.SLICE of work,
+-- the events left over wait for the timer (1 ms), so the loop gets its turn.
+-- (A pass is known by the loop's cached time, the same for all its
+-- callbacks.)
 function Driver:drive(fd, events)
   if self.closed then
     return
   end
+  local t0 = now()
+  local pass = self.uv.now()
+  if pass ~= self.pass then
+    self.pass, self.pass_work = pass, 0
+  end
   self.host.core:socket_action(fd, events)
   self:rearm(true)
-  wait.settle(self.host)
-  self:rearm(true)
+  local t1 = now()
+  local budget = wait.SLICE - self.pass_work - (t1 - t0)
+  local _, more = wait.settle(self.host, budget > 0 and budget or 0)
+  self:rearm(true, more)
+  local t2 = now()
+  self.pass_work = self.pass_work + (t2 - t0)
+  count(t0, t1, t2, more, self.pass_work)
 end
 
 function Driver:kick()
@@ -234,6 +270,15 @@ function Driver:close()
   if not self.vim and uv.loop_mode and not uv.loop_mode() then
     uv.run("nowait")
   end
+end
+
+-- The counters of every luv driver (see `counters`), a copy.
+function M.stats()
+  local out = {}
+  for k, v in pairs(counters) do
+    out[k] = v
+  end
+  return out
 end
 
 -- For tests: how many fds are watched now.

@@ -11,6 +11,12 @@
 -- calls it, and an engine that believed only timers were pending slept
 -- until curl's next timeout, up to a second, with answers waiting).
 --
+-- The worker is never held long: a tick lets other requests in after
+-- wait.SLICE of core work, leaves the events that do not fit in that slice
+-- to the next tick (wait.settle with a budget), and a handler taking many
+-- jobs in a row from batch:completed() gets a turn taken from it after the
+-- same slice (Driver:breathe). A turn is a 1 ms sleep (see give_turn).
+--
 -- Between ticks the engine sleeps:
 --   - sockets in flight: ngx.sleep with a backoff like lua-resty-lock's --
 --     1 ms after progress, doubling while nothing happens, capped at 20 ms
@@ -80,7 +86,6 @@ local engine = {
 }
 
 local SOCKET_TIMEOUT = core.SOCKET_TIMEOUT
-local TICK_BUDGET = 0.001 -- seconds of core work before a tick lets other requests in
 local NOW_CALLS = 8 -- socket_action(timeout) calls in a row while the core is due now
 
 -- The sockets curl asked to watch (only curl's socket callback says which:
@@ -102,6 +107,14 @@ local function apply_fd_changes(d)
   end
 end
 
+-- Lets the worker's other requests in: a 1 ms sleep. ngx.sleep(0) is no
+-- turn without OpenResty's delayed-events patch (Debian's nginx): its 0 ms
+-- timer expires in the same pass of nginx's timers that resumed the
+-- caller, before nginx looks at any socket (and each call logs a warning).
+local function give_turn()
+  ngx.sleep(MIN_STEP)
+end
+
 -- Counts a stretch of core work that began at t0 (the worker ran nothing
 -- else meanwhile).
 local function worked(t0)
@@ -112,12 +125,30 @@ local function worked(t0)
   end
 end
 
+-- Midway through a tick whose work began at t0: once that work passed
+-- wait.SLICE, a turn for the other requests. The time work (re)began, or
+-- nil when the client closed during the turn.
+local function pause(d, t0)
+  if now() - t0 <= wait.SLICE then
+    return t0
+  end
+  worked(t0)
+  give_turn()
+  engine.yields = engine.yields + 1
+  if d.closed then
+    return nil
+  end
+  return now()
+end
+
 -- One pass over a driver's core. nginx cannot watch curl's sockets, so
 -- every socket curl watches is offered to it as ready for what curl waits
 -- for (a read that finds nothing costs one EAGAIN), then its due timers
--- run. After TICK_BUDGET of work the pass lets the worker's other requests
--- in (ngx.sleep(0)) before the next socket. Returns busy, timeout_ms,
--- whether sockets are watched, and the number of events.
+-- run, then the waiters are settled. After wait.SLICE of work the pass lets
+-- the worker's other requests in before the next socket or the settle, which
+-- stops when the slice is spent (the events left count as work due now).
+-- Returns busy, timeout_ms, whether sockets are watched, and the number of
+-- events.
 local function tick(d)
   local c = d.host.core
   local list = {}
@@ -128,14 +159,9 @@ local function tick(d)
   local t0 = now()
   for i = 1, #list, 2 do
     c:socket_action(list[i], list[i + 1])
-    if now() - t0 > TICK_BUDGET then
-      worked(t0)
-      ngx.sleep(0)
-      engine.yields = engine.yields + 1
-      if d.closed then
-        return 0, -1, false, 0
-      end
-      t0 = now()
+    t0 = pause(d, t0)
+    if not t0 then
+      return 0, -1, false, 0
     end
   end
   c:socket_action(SOCKET_TIMEOUT, 0)
@@ -146,8 +172,16 @@ local function tick(d)
     c:socket_action(SOCKET_TIMEOUT, 0)
     apply_fd_changes(d)
   end
-  local events = wait.settle(d.host)
+  t0 = pause(d, t0)
+  if not t0 then
+    return 0, -1, false, 0
+  end
+  local budget = wait.SLICE - (now() - t0)
+  local events, more = wait.settle(d.host, budget > 0 and budget or 0)
   worked(t0)
+  if more then
+    return math.max(c:busy(), 1), 0, d.nfds > 0, events
+  end
   return c:busy(), c:timeout_ms(), d.nfds > 0, events
 end
 
@@ -266,16 +300,19 @@ function Driver:can_wait()
     .. hint .. ")"
 end
 
+-- handler coroutine -> when it last came back from a wait or a turn
+local running_since = setmetatable({}, {__mode = "k"})
+
 function Driver:suspend(w)
   local sema = new_sema()
   w.resume = function() sema:post(1) end
   poke()
   while not w.done do
-    local slice = WAIT_SLICE
+    local span = WAIT_SLICE
     if w.deadline then
-      slice = math.max(w.deadline - now(), MIN_STEP)
+      span = math.max(w.deadline - now(), MIN_STEP)
     end
-    local ok, err = sema:wait(slice)
+    local ok, err = sema:wait(span)
     if not ok and err ~= "timeout" then
       wait.cancel(self.host, w, err)
     elseif not w.done then
@@ -285,7 +322,24 @@ function Driver:suspend(w)
       end
     end
   end
+  running_since[coroutine.running()] = now()
   return w.ok, w.reason
+end
+
+-- Between two jobs batch:completed() hands out: after wait.SLICE since the
+-- handler last came back from a wait or a turn, it gives the worker a turn.
+function Driver:breathe()
+  if not YIELDABLE[ngx.get_phase()] then
+    return
+  end
+  local co = coroutine.running()
+  local t, since = now(), running_since[co]
+  if not since then
+    running_since[co] = t
+  elseif t - since >= wait.SLICE then
+    give_turn()
+    running_since[co] = now()
+  end
 end
 
 function Driver:kick()
