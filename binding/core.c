@@ -581,6 +581,22 @@ static int l_claim(lua_State *L)
     return push_op_result(L, pp_claim(c, jobs, n, &err), &err);
 }
 
+/* handed(job) -> true | nil, err: this process is done with a job claim()
+ * gave it */
+static int l_handed(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    if (pp_journal_handed(c, check_job(L, 2), &err) < 0) {
+        lua_pushnil(L);
+        push_error(L, &err);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* dismiss({key, ...}) -> op | nil, err */
 static int l_dismiss(lua_State *L)
 {
@@ -1116,6 +1132,7 @@ static const luaL_Reg client_methods[] = {
     {"fleet_holds", l_fleet_holds},
     {"op_remaining", l_op_remaining},
     {"claim", l_claim},
+    {"handed", l_handed},
     {"dismiss", l_dismiss},
     {"op_entries", l_op_entries},
     {"op_handed", l_op_handed},

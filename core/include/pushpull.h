@@ -394,7 +394,9 @@ size_t pp_take_events(pp_client *c, pp_event *out, size_t max);
  * answer was lost are reported, never sent again.
  *
  * Several processes of one host may share one journal: each finished job
- * is handed out (pp_claim) to one of them only. A journal made for another
+ * is handed out (pp_claim) to one of them only, while it runs; a job held
+ * by a process that died before it was done with it (pp_journal_handed)
+ * is handed out again. A journal made for another
  * username or base_url, one written by a newer version, a damaged file or
  * one that cannot be written make pp_client_new fail with the reason.
  *
@@ -440,6 +442,12 @@ pp_op pp_resume(pp_client *c, const pp_journal_query *q, pp_error *err);
  * (handed 1) or another process had it first (0). A job that is not in
  * the journal is always got. */
 pp_op pp_claim(pp_client *c, const pp_job *jobs, size_t n, pp_error *err);
+/* The process is done with a job pp_claim gave it: the job is handed out
+ * for good (stored with the engine step's writes). Until then it is held
+ * by this process, and a resume after the process died -- the job given
+ * to code that never finished with it -- brings it back. 0 (also for a job
+ * outside the journal), -1 when the journal cannot record it. */
+int pp_journal_handed(pp_client *c, pp_job job, pp_error *err);
 /* Hands out lost submissions (their keys) that are not to be sent again:
  * resume stops reporting them. */
 pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *err);

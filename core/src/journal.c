@@ -323,6 +323,14 @@ typedef struct jop {
     unsigned char *got;
     size_t nkeys, capkeys;
     long remaining; /* pp_fleet_claim */
+    int unhanded;   /* the listing skips jobs handed out */
+    int dismiss;    /* the claims hand out for good */
+    /* jobs held by dead processes, given back once listed */
+    struct orphan {
+        int64_t key;
+        long pid;
+    } * orphans;
+    size_t norphans, caporphans;
 } jop;
 
 static pp_journal_entry *entry_new(pp_oprec *o)
@@ -473,6 +481,30 @@ static int restore(pp_client *c, pp_journal_entry *e, const pp_store_row *row)
     return 0;
 }
 
+/* A job held by a process (handed -pid) is handed out while that process
+ * runs -- this one or another -- and not handed out once it died before
+ * it was done with it: it is then given back (once listed). 1 / 0, -1
+ * when out of memory. */
+static int handed_now(jop *q, const pp_store_row *row)
+{
+    if (row->handed >= 0)
+        return row->handed != 0;
+    long pid = -(long)row->handed;
+    if (pid == (long)getpid() || alive((pid_t)pid))
+        return 1;
+    if (q->norphans == q->caporphans) {
+        size_t cap = q->caporphans ? q->caporphans * 2 : 8;
+        struct orphan *v = realloc(q->orphans, cap * sizeof *v);
+        if (!v)
+            return -1;
+        q->orphans = v;
+        q->caporphans = cap;
+    }
+    q->orphans[q->norphans].key = row->key;
+    q->orphans[q->norphans++].pid = pid;
+    return 0;
+}
+
 static int on_row(void *ud, const pp_store_row *row)
 {
     jop *q = ud;
@@ -480,6 +512,15 @@ static int on_row(void *ud, const pp_store_row *row)
     pp_oprec *o = pp_op_get(c, q->op);
     if (!o)
         return 1;
+    pp_store_row now = *row;
+    now.handed = handed_now(q, row);
+    if (now.handed < 0) {
+        q->failed = 1;
+        return 1;
+    }
+    if (q->unhanded && now.handed)
+        return 0; /* its holder is still at it */
+    row = &now;
     int lost = !row->id && row->state != PP_REJECTED;
     if (q->resume && lost && !row->handed && in_flight(c, row))
         return 0;
@@ -510,16 +551,25 @@ static void jop_finish(jop *q, int rc, const char *why)
     free(q->keys);
     free(q->at);
     free(q->got);
+    free(q->orphans);
     free(q);
 }
 
 static void on_claimed(void *ud, int rc, const char *why)
 {
     jop *q = ud;
-    pp_oprec *o = pp_op_get(q->c, q->op);
+    pp_client *c = q->c;
+    pp_oprec *o = pp_op_get(c, q->op);
     for (size_t k = 0; rc == 0 && o && k < q->nkeys; k++)
         if (q->at[k] < o->nentries)
             o->entries[q->at[k]].handed = q->got[k]; /* whether this process got it */
+    /* a dismissed submission is never done with: handed out for good */
+    for (size_t k = 0; rc == 0 && q->dismiss && k < q->nkeys; k++) {
+        const char *w = NULL;
+        if (q->got[k] && c->store->ops->handed(c->store, q->keys[k], &w) < 0)
+            store_failed(c, w);
+        c->journal_dirty = 1;
+    }
     jop_finish(q, rc, why);
 }
 
@@ -540,9 +590,19 @@ static void claim_keys(jop *q)
 static void on_listed(void *ud, int rc, const char *why)
 {
     jop *q = ud;
-    pp_oprec *o = pp_op_get(q->c, q->op);
+    pp_client *c = q->c;
+    pp_oprec *o = pp_op_get(c, q->op);
     if (o)
         o->remaining = q->remaining;
+    /* given back after the listing, not during it: the store may still be
+     * reading when a row is reported. Stored with the step's group; a
+     * crash before that leaves them to the next resume. */
+    for (size_t k = 0; rc == 0 && k < q->norphans; k++) {
+        const char *w = NULL;
+        if (c->store->ops->unhold(c->store, q->orphans[k].key, q->orphans[k].pid, &w) < 0)
+            store_failed(c, w);
+        c->journal_dirty = 1;
+    }
     jop_finish(q, rc, why);
 }
 
@@ -580,6 +640,7 @@ static pp_op list_op(pp_client *c, const pp_journal_query *jq, int resume, pp_er
     f.unhanded = resume && !(jq && jq->all);
     if (jq && !resume && !jq->all)
         f.unhanded = 0; /* a listing shows every job unless asked otherwise */
+    q->unhanded = f.unhanded;
     const char *why = NULL;
     if (c->store->ops->list(c->store, &f, on_row, on_listed, q, &why) < 0)
         jop_finish(q, -1, why);
@@ -632,6 +693,7 @@ pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *
     if (!q)
         return 0;
     pp_op h = q->op;
+    q->dismiss = 1;
     for (size_t i = 0; i < n && !q->failed; i++)
         if (claim_add(q, keys[i], (size_t)-1) < 0)
             q->failed = 1;
@@ -656,6 +718,23 @@ pp_op pp_fleet_claim(pp_client *c, const char *tag, long max, int pending, pp_er
                              &q->remaining, &why) < 0)
         jop_finish(q, -1, why);
     return h;
+}
+
+int pp_journal_handed(pp_client *c, pp_job job, pp_error *err)
+{
+    if (!c)
+        return -1;
+    pp_jobrec *j = pp_job_get(&c->jobs, job);
+    if (!c->store || !j || !j->jkey)
+        return 0; /* nothing holds a job outside the journal */
+    const char *why = NULL;
+    if (c->store->ops->handed(c->store, j->jkey, &why) < 0) {
+        store_failed(c, why);
+        pp_fail(c, err, c->journal_err.message);
+        return -1;
+    }
+    c->journal_dirty = 1;
+    return 0;
 }
 
 int pp_fleet_release(pp_client *c, pp_job job, int handed)

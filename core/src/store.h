@@ -34,7 +34,9 @@ typedef struct pp_store_row {
     int state;            /* pp_state, as last recorded */
     int sent;             /* its submission may have left (1), or
                              provably did not (0) */
-    int handed;           /* handed out to some process already */
+    int handed;           /* 1: handed out for good; 0: not handed out;
+                             -pid: held by process pid, which may die
+                             before it is done with the job */
     const char *tag;      /* NULL when none */
     const char *params;   /* the submission's job object (JSON), without
                              the list when it was a batch */
@@ -82,6 +84,12 @@ typedef struct pp_store_ops {
     int (*transition)(pp_store *s, int64_t key, int state, const char *error, const char **why);
     /* Gives back a claim of this process (the job is not handed out). */
     int (*unclaim)(pp_store *s, int64_t key, const char **why);
+    /* A job this process holds (claim without hold) is handed out for good:
+     * the process is done with it. Nothing when it does not hold it. */
+    int (*handed)(pp_store *s, int64_t key, const char **why);
+    /* Gives back the hold of process pid on the job (it died before it
+     * was done with it), if pid still holds it. */
+    int (*unhold)(pp_store *s, int64_t key, long pid, const char **why);
     /* The job was fetched: its results are in the file at path (NULL:
      * in memory, gone with the process). */
     int (*result)(pp_store *s, int64_t key, const char *path, const char **why);
@@ -92,7 +100,10 @@ typedef struct pp_store_ops {
     /* Claims n jobs for this process, each for one process only: got[i]
      * is 1 when this process got keys[i] (it was not handed out before).
      * hold: the claims join the current group (stored with the writes
-     * around them, or not at all), else they are stored now. keys and got
+     * around them, or not at all) and hand the jobs out for good; else
+     * they are stored now and this process holds the jobs (handed -pid)
+     * until handed() -- a store that cannot tell a hold from a hand-out
+     * hands them out for good. keys and got
      * stay the caller's until the completion ran. */
     int (*claim)(pp_store *s, const int64_t *keys, size_t n, int hold, unsigned char *got,
                  pp_store_done_fn done, void *ud, const char **why);

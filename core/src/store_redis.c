@@ -353,6 +353,22 @@ static int w_unclaim(pp_store *st, int64_t key, const char **why)
     return add_write(RS(st), key, 1, NULL, NULL, why);
 }
 
+/* A take (the journal's claim) hands a job out for good in Redis: nothing
+ * is ever held by a process here, so neither has anything to do. The
+ * fleet's hand-out that survives a killed process is its leases
+ * (pp_fleet_claim, pp_fleet_release). */
+static int w_handed(pp_store *st, int64_t key, const char **why)
+{
+    (void)st, (void)key, (void)why;
+    return 0;
+}
+
+static int w_unhold(pp_store *st, int64_t key, long pid, const char **why)
+{
+    (void)st, (void)key, (void)pid, (void)why;
+    return 0;
+}
+
 /* ---- flush */
 
 typedef struct cmd {
@@ -811,6 +827,8 @@ static const pp_store_ops redis_ops = {
     .answer = w_answer,
     .transition = w_transition,
     .unclaim = w_unclaim,
+    .handed = w_handed,
+    .unhold = w_unhold,
     .result = w_result,
     .flush = w_flush,
     .claim = w_claim,

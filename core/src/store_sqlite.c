@@ -22,7 +22,20 @@
 #define EMPTY_TRIES 20
 #define EMPTY_WAIT_MS 50
 
-enum { S_SUB, S_JOB, S_SENDING, S_ANSWER, S_STATE, S_UNCLAIM, S_RESULT, S_CLAIM, S_LIST, S_COUNT };
+enum {
+    S_SUB,
+    S_JOB,
+    S_SENDING,
+    S_ANSWER,
+    S_STATE,
+    S_UNCLAIM,
+    S_RESULT,
+    S_CLAIM,
+    S_HANDED,
+    S_UNHOLD,
+    S_LIST,
+    S_COUNT
+};
 
 static const char *const sql[S_COUNT] = {
     [S_SUB] = "INSERT INTO submissions(params, list_key, tag, results_dir, results_type, pid)"
@@ -34,11 +47,14 @@ static const char *const sql[S_COUNT] = {
     [S_STATE] = "UPDATE jobs SET state = ?2, error = ?3 WHERE key = ?1",
     [S_RESULT] = "UPDATE jobs SET results_path = ?3, state = ?2 WHERE key = ?1",
     [S_UNCLAIM] = "UPDATE jobs SET handed = 0 WHERE key = ?1",
-    [S_CLAIM] = "UPDATE jobs SET handed = 1 WHERE key = ?1 AND handed = 0",
+    /* ?2: 1 (handed out for good) or -pid (held by process pid) */
+    [S_CLAIM] = "UPDATE jobs SET handed = ?2 WHERE key = ?1 AND handed = 0",
+    [S_HANDED] = "UPDATE jobs SET handed = 1 WHERE key = ?1 AND handed = -?2",
+    [S_UNHOLD] = "UPDATE jobs SET handed = 0 WHERE key = ?1 AND handed = -?2",
     [S_LIST] = "SELECT j.key, j.id, j.state, j.sent, j.handed, s.tag, s.params, s.list_key,"
                " j.value, s.results_dir, s.results_type, j.results_path, j.error, s.pid"
                " FROM jobs j JOIN submissions s ON s.sub = j.sub"
-               " WHERE (?1 = 0 OR j.handed = 0) AND (?2 IS NULL OR s.tag = ?2)"
+               " WHERE (?1 = 0 OR j.handed <= 0) AND (?2 IS NULL OR s.tag = ?2)"
                " ORDER BY j.key",
 };
 
@@ -178,6 +194,31 @@ static int sq_unclaim(pp_store *ps, int64_t key, const char **why)
     return update((sq_store *)ps, S_UNCLAIM, key, 0, NULL, "giving back a claim", why);
 }
 
+/* handed / unhold: a change of the job's hand-out while process pid holds
+ * it. */
+static int held(pp_store *ps, int which, int64_t key, long pid, const char *what, const char **why)
+{
+    sq_store *s = (sq_store *)ps;
+    sqlite3_stmt *st = s->st[which];
+    if (group(s, why) < 0)
+        return -1;
+    if (sqlite3_bind_int64(st, 1, key) || sqlite3_bind_int64(st, 2, (sqlite3_int64)pid)) {
+        *why = fail_db(s, what);
+        return -1;
+    }
+    return step_write(s, st, what, why);
+}
+
+static int sq_handed(pp_store *ps, int64_t key, const char **why)
+{
+    return held(ps, S_HANDED, key, (long)getpid(), "recording a hand-out", why);
+}
+
+static int sq_unhold(pp_store *ps, int64_t key, long pid, const char **why)
+{
+    return held(ps, S_UNHOLD, key, pid, "giving back a dead process' job", why);
+}
+
 static int sq_result(pp_store *ps, int64_t key, const char *path, const char **why)
 {
     return update((sq_store *)ps, S_RESULT, key, PP_FETCHED, path, "recording a result file", why);
@@ -234,9 +275,11 @@ static int sq_claim(pp_store *ps, const int64_t *keys, size_t n, int hold, unsig
     sqlite3_stmt *st = s->st[S_CLAIM];
     const char *w = NULL;
     int rc = group(s, &w);
+    sqlite3_int64 to = hold ? 1 : -(sqlite3_int64)getpid();
     for (size_t i = 0; rc == 0 && i < n; i++) {
         got[i] = 0;
-        if (sqlite3_bind_int64(st, 1, keys[i]) || sqlite3_step(st) != SQLITE_DONE) {
+        if (sqlite3_bind_int64(st, 1, keys[i]) || sqlite3_bind_int64(st, 2, to) ||
+            sqlite3_step(st) != SQLITE_DONE) {
             w = fail_db(s, "claiming a job");
             rc = -1;
         } else {
@@ -349,6 +392,8 @@ static const pp_store_ops sqlite_ops = {
     .answer = sq_answer,
     .transition = sq_transition,
     .unclaim = sq_unclaim,
+    .handed = sq_handed,
+    .unhold = sq_unhold,
     .result = sq_result,
     .flush = sq_flush,
     .claim = sq_claim,

@@ -2,7 +2,8 @@
  * written comes back from list() with its filters; writes are one group
  * until flush (another connection sees none of them before, all after);
  * each claim goes to one of two connections; a held claim can be given
- * back; and the files it must refuse are refused with a reason. */
+ * back; a claim holds a job for its process until it is done with it or
+ * given back; and the files it must refuse are refused with a reason. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include "store.h"
 #include "check.h"
@@ -154,7 +155,16 @@ static void test_claims(void)
     CHECK(b->ops->claim(b, all.keys, 3, 0, got_b, NULL, NULL, &w) == 0);
     for (int i = 0; i < 3; i++)
         CHECK_EQ_LONG((i < 2 ? got_a[i] : 0) + got_b[i], 1);
-    CHECK_EQ_LONG(list(a, 0, "nightly", 1).n, 0);
+    /* claimed, not done with: held by this process, listed with its pid
+     * (the journal tells a live holder from a dead one) */
+    seen held = list(a, 0, "nightly", 1);
+    CHECK_EQ_LONG(held.n, 3);
+    for (int i = 0; i < 3 && i < held.n; i++)
+        CHECK_EQ_LONG(held.handed[i], -(long)getpid());
+    for (int i = 0; i < 3; i++)
+        CHECK(a->ops->handed(a, all.keys[i], &w) == 0);
+    CHECK(a->ops->flush(a, 0, NULL, NULL, &w) == 0);
+    CHECK_EQ_LONG(list(b, 0, "nightly", 1).n, 0);
     /* a held claim joins the group; given back, the job is free again */
     seen grouped = list(a, 0, "grouped", 1);
     CHECK(grouped.n > 0);
@@ -164,6 +174,50 @@ static void test_claims(void)
     CHECK(a->ops->flush(a, 0, NULL, NULL, &w) == 0);
     CHECK(b->ops->claim(b, grouped.keys, 1, 0, got_b, NULL, NULL, &w) == 0);
     CHECK_EQ_LONG(got_b[0], 1);
+    a->ops->close(a);
+    b->ops->close(b);
+}
+
+/* A hold ends as its holder says: handed out for good, or given back
+ * when that holder (and only it) is named. */
+static void test_holds(void)
+{
+    pp_store *a, *b;
+    if (open_two(&a, &b) < 0)
+        return;
+    const char *w = NULL;
+    int64_t sub = 0, keys[2];
+    CHECK(a->ops->submission(a, "{}", "url", "holds", NULL, NULL, &sub, &w) == 0);
+    CHECK(a->ops->job(a, sub, "\"u0\"", &keys[0], &w) == 0);
+    CHECK(a->ops->job(a, sub, "\"u1\"", &keys[1], &w) == 0);
+    CHECK(a->ops->flush(a, 0, NULL, NULL, &w) == 0);
+    unsigned char got[2];
+    CHECK(a->ops->claim(a, keys, 2, 0, got, NULL, NULL, &w) == 0);
+    CHECK(got[0] == 1 && got[1] == 1);
+    long me = (long)getpid();
+    /* another holder's name changes nothing */
+    CHECK(b->ops->unhold(b, keys[0], me + 1, &w) == 0);
+    CHECK(b->ops->flush(b, 0, NULL, NULL, &w) == 0);
+    seen s = list(b, 0, "holds", 1);
+    CHECK(s.n == 2 && s.handed[0] == -me && s.handed[1] == -me);
+    /* the first given back (its holder died), the second done with */
+    CHECK(b->ops->unhold(b, keys[0], me, &w) == 0);
+    CHECK(b->ops->flush(b, 0, NULL, NULL, &w) == 0);
+    CHECK(a->ops->handed(a, keys[1], &w) == 0);
+    CHECK(a->ops->flush(a, 0, NULL, NULL, &w) == 0);
+    s = list(a, 0, "holds", 1);
+    CHECK(s.n == 1 && s.keys[0] == keys[0] && s.handed[0] == 0);
+    /* done with stays done with: neither a second claim nor a give-back */
+    CHECK(b->ops->unhold(b, keys[1], me, &w) == 0);
+    CHECK(b->ops->claim(b, keys, 2, 0, got, NULL, NULL, &w) == 0);
+    CHECK(got[0] == 1 && got[1] == 0);
+    /* claims that join a group hand out for good */
+    CHECK(a->ops->submission(a, "{}", "url", "holds2", NULL, NULL, &sub, &w) == 0);
+    CHECK(a->ops->job(a, sub, "\"u2\"", &keys[0], &w) == 0);
+    CHECK(a->ops->claim(a, keys, 1, 1, got, NULL, NULL, &w) == 0);
+    CHECK(a->ops->flush(a, 0, NULL, NULL, &w) == 0);
+    s = list(b, 0, "holds2", 0);
+    CHECK(s.n == 1 && s.handed[0] == 1);
     a->ops->close(a);
     b->ops->close(b);
 }
@@ -228,6 +282,7 @@ int main(void)
     test_round_trip();
     test_grouping();
     test_claims();
+    test_holds();
     test_refusals();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct done {
     int done, rc;
@@ -184,7 +185,12 @@ static void test_round_trip(const char *url)
     CHECK_EQ_LONG(claim(a, ka, 3, ga), 0);
     for (int i = 0; i < 3; i++)
         CHECK_EQ_LONG(ga[i] + gb[i], 1);
-    /* unhanded listings leave them out */
+    /* unhanded listings leave them out; a take hands out for good, so
+     * neither the end of a hold nor giving back a dead holder's changes it */
+    CHECK_EQ_LONG(ops->handed(a->store, ka[0], &why), 0);
+    CHECK_EQ_LONG(ops->unhold(b->store, ka[1], (long)getpid(), &why), 0);
+    CHECK_EQ_LONG(flush(a, &d), 0);
+    CHECK_EQ_LONG(flush(b, &d), 0);
     CHECK_EQ_LONG(list(a, "rt", 1, &w), 0);
     CHECK_EQ_LONG(w.n, 1);
 out:

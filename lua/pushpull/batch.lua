@@ -10,7 +10,10 @@
 --   batch:wait{timeout}  true when all ended; nil, err (err.pending) on timeout
 --
 -- With a journal, completed() hands each job to one process only: a job
--- another process sharing the journal was given first is skipped.
+-- another process sharing the journal was given first is skipped. A job
+-- is handed out for good when the loop asks for the next one (or the
+-- iteration ends); a process killed inside the loop body leaves its job to
+-- the next client:resume().
 local core = require("pushpull.core")
 local jobmod = require("pushpull.job")
 local journal = require("pushpull.journal")
@@ -99,7 +102,8 @@ function Batch:completed(opts)
     return self._next <= #queue
   end
   local claims = self._claims
-  return function()
+  local given -- the job the loop body has, held until the loop moves on
+  local function next_job()
     while true do
       if available() then
         host:breathe() -- on an event loop, a turn for the loop now and then
@@ -120,11 +124,23 @@ function Batch:completed(opts)
       local job = queue[self._next]
       self._next = self._next + 1
       -- claimed when given, one at a time: a job claimed and not given
-      -- (the loop broken, the process killed) would be lost to resume
+      -- (the loop broken, the process killed) would be held for nothing
       if not claims or journal.claim(host, job) then
         return job
       end
     end
+  end
+  return function()
+    if given then
+      -- the loop moved on: the body is done with it, it is handed for good
+      journal.handed(host, given)
+      given = nil
+    end
+    local job = next_job()
+    if claims then
+      given = job
+    end
+    return job
   end
 end
 

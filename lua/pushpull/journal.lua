@@ -150,4 +150,11 @@ function M.claim(host, job)
   return got
 end
 
+-- This process is done with a job claim() gave it: handed out for good
+-- (with the engine step's writes). A journal that fails leaves it held:
+-- a resume after this process ends gives it again (at least once).
+function M.handed(host, job)
+  host.core:handed(jobmod.handle(job))
+end
+
 return M

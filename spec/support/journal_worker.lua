@@ -9,10 +9,14 @@
 --       every run resumes, submits again what provably never left,
 --       dismisses the other lost submissions, and takes every job,
 --       printing "got <id> <status>"; "finished" at the end
+--   journal_worker.lua hold EMU SITE DB DIR N
+--       submits pages 1..N and stays inside the loop body of the first job
+--       completed() gives, printing "inside <id>", until it is killed
 --   journal_worker.lua submit EMU SITE DB DIR N
 --       submits pages 1..N once and ends without waiting: against an
 --       emulator that drops the answers, a journal of lost submissions
 local pushpull = require("pushpull")
+local socket = require("socket")
 
 local mode, emu_url, site_url, db, dir = arg[1], arg[2], arg[3], arg[4], arg[5]
 
@@ -95,6 +99,17 @@ elseif mode == "workflow" then
   take(batch)
   c:close()
   say("finished")
+elseif mode == "hold" then
+  local c = client()
+  local batch = assert(c:submit_batch({source = "universal", url = pages(0, tonumber(arg[6]))},
+    {results_dir = dir}))
+  for job in batch:completed{timeout = 60} do
+    say("inside", job.id)
+    while true do
+      socket.sleep(1) -- a loop body that never ends
+    end
+  end
+  error("no job completed within 60 s")
 elseif mode == "submit" then
   local c = client()
   local _, err = c:submit_batch({source = "universal", url = pages(0, tonumber(arg[6]))}, {results_dir = dir})
