@@ -297,6 +297,10 @@ void pp_job_release(pp_client *c, pp_job h)
     pp_jobrec *j = job(c, h);
     if (!j)
         return;
+    /* a job released is one its holder is done with: if completed() gave
+     * it to this process, it is handed out for good */
+    if (j->jkey)
+        (void)pp_journal_handed(c, h, NULL);
     pp_sched_forget(c, j);
     pp_job_destroy(&c->jobs, j);
 }
