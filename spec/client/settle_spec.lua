@@ -10,7 +10,9 @@ local jobmod = require("pushpull.job")
 local wait = require("pushpull.wait")
 
 describe("a settle with a budget", function()
-  local ctx = h.context{client = {max_connections = 16}}
+  -- jobs take 1 s, so none can end while submit_batch waits for its answer
+  -- (a slow build polls sooner than that answer comes)
+  local ctx = h.context{args = {"--job-time", "1s"}, client = {max_connections = 16}}
 
   -- Submits n jobs and steps the core until they have all ended in it,
   -- without applying a single event: they all wait in the core's queue.
