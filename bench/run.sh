@@ -93,22 +93,27 @@ group_end() {
 }
 
 # timed LABEL COMMAND...: runs COMMAND under /usr/bin/time -v, its standard
-# output to the run's JSON file, and samples how many files the client holds
-# open (every 0.2 s) into $tmp/fds-LABEL.
+# output to the run's JSON file, and samples (every 0.2 s) how many files
+# the client holds open into $tmp/fds-LABEL and its anonymous memory (the
+# heap and other memory it allocated: peak RSS without the libraries' code
+# pages, which are shared and mapped 64 KB at a time) into $tmp/anon-LABEL.
 timed() {
   _label=$1; shift
   /usr/bin/time -v -o "$tmp/time-$_label" "$@" >"$tmp/res-$_label.json" &
   _timer=$!
-  _max=0
+  _max=0 _anon=0
   while kill -0 "$_timer" 2>/dev/null; do
     _client=$(pgrep -P "$_timer" | head -n 1) || true
     if [ -n "$_client" ]; then
       _n=$(ls "/proc/$_client/fd" 2>/dev/null | wc -l)
       [ "$_n" -gt "$_max" ] && _max=$_n
+      _a=$(awk '/^RssAnon:/ { print $2 }' "/proc/$_client/status" 2>/dev/null) || true
+      [ -n "$_a" ] && [ "$_a" -gt "$_anon" ] && _anon=$_a
     fi
     sleep 0.2
   done
   echo "$_max" >"$tmp/fds-$_label"
+  echo "$_anon" >"$tmp/anon-$_label"
   wait "$_timer"
 }
 
@@ -118,7 +123,7 @@ summary() {
   files=$(find "$2" -name '*.json' | wc -l)
   bytes=$(du -sb "$2" | cut -f1)
   lua5.4 bench/client/summary.lua "$1" "$tmp/res-$1.json" "$tmp/time-$1" "$files" "$bytes" "$tmp/sum-$1.json" \
-    "$(cat "$tmp/fds-$1")"
+    "$(cat "$tmp/fds-$1")" "$(cat "$tmp/anon-$1")"
   rm -rf "$2"
 }
 

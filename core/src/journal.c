@@ -57,9 +57,10 @@ static void on_change(void *ud, pp_jobrec *j, pp_state from)
         c->journal_ids = 1;
         break;
     case PP_FETCHED: {
-        /* recorded as an absolute path, as the folder is */
+        /* recorded as an absolute path, as the folder is (one already
+         * absolute is kept: realpath costs a system call a component) */
         const char *where = j->results_temporary ? NULL : pp_results_where(&c->jobs, j);
-        char *abs = where ? realpath(where, NULL) : NULL;
+        char *abs = where && where[0] != '/' ? realpath(where, NULL) : NULL;
         rc = ops->result(c->store, j->jkey, abs ? abs : where, &why);
         free(abs);
         break;

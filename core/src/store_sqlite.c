@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define BUSY_MS 10000
-#define CACHE_KB "256"
+#define CACHE_KB "64"
 /* How long an empty file may wait for the process that made it. */
 #define EMPTY_TRIES 20
 #define EMPTY_WAIT_MS 50
@@ -34,6 +34,9 @@ enum {
     S_HANDED,
     S_UNHOLD,
     S_LIST,
+    S_BEGIN,  /* the group's transaction, prepared once: parsing them at */
+    S_COMMIT, /* every engine step and hand-out cost more than the writes */
+    S_ROLLBACK,
     S_COUNT
 };
 
@@ -56,6 +59,9 @@ static const char *const sql[S_COUNT] = {
                " FROM jobs j JOIN submissions s ON s.sub = j.sub"
                " WHERE (?1 = 0 OR j.handed <= 0) AND (?2 IS NULL OR s.tag = ?2)"
                " ORDER BY j.key",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
 };
 
 static const char schema[] =
@@ -65,7 +71,6 @@ static const char schema[] =
     "CREATE TABLE jobs(key INTEGER PRIMARY KEY, sub INTEGER NOT NULL REFERENCES submissions,"
     " value TEXT, id TEXT, state INTEGER NOT NULL, sent INTEGER NOT NULL DEFAULT 0,"
     " handed INTEGER NOT NULL DEFAULT 0, results_path TEXT, error TEXT);"
-    "CREATE INDEX jobs_unhanded ON jobs(key) WHERE handed = 0;"
     "CREATE INDEX submissions_tag ON submissions(tag);";
 
 typedef struct sq_store {
@@ -82,13 +87,15 @@ static const char *fail_db(sq_store *s, const char *what)
     return s->why;
 }
 
-static int exec(sq_store *s, const char *q, const char **why)
+/* Runs one of the transaction statements. */
+static int exec(sq_store *s, int which, const char **why)
 {
-    if (sqlite3_exec(s->db, q, NULL, NULL, NULL) == SQLITE_OK)
-        return 0;
-    if (why)
-        *why = fail_db(s, q);
-    return -1;
+    sqlite3_stmt *st = s->st[which];
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && why)
+        *why = fail_db(s, sql[which]);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Every write runs inside the group's transaction, taken with the write
@@ -97,7 +104,7 @@ static int group(sq_store *s, const char **why)
 {
     if (s->in_tx)
         return 0;
-    if (exec(s, "BEGIN IMMEDIATE", why) < 0)
+    if (exec(s, S_BEGIN, why) < 0)
         return -1;
     s->in_tx = 1;
     return 0;
@@ -245,9 +252,9 @@ static int commit(sq_store *s, int durable, const char **why)
 {
     int rc = 0;
     if (s->in_tx) {
-        rc = exec(s, "COMMIT", why);
+        rc = exec(s, S_COMMIT, why);
         if (rc < 0)
-            (void)exec(s, "ROLLBACK", NULL);
+            (void)exec(s, S_ROLLBACK, NULL);
         s->in_tx = 0;
     }
     if (rc == 0 && durable)
@@ -290,7 +297,7 @@ static int sq_claim(pp_store *ps, const int64_t *keys, size_t n, int hold, unsig
     if (rc == 0 && !hold)
         rc = commit(s, 0, &w);
     else if (rc < 0 && s->in_tx) {
-        (void)exec(s, "ROLLBACK", NULL);
+        (void)exec(s, S_ROLLBACK, NULL);
         s->in_tx = 0;
     }
     if (rc < 0) {
@@ -557,6 +564,7 @@ pp_store *pp_store_sqlite_open(const char *path, const char *owner, char *why, s
                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         goto fail;
     }
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, BUSY_MS);
     if (check_intact(s, path, why, n) < 0)
