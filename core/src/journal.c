@@ -609,6 +609,8 @@ static void on_listed(void *ud, int rc, const char *why)
 
 static jop *jop_start(pp_client *c, int resume, pp_error *err)
 {
+    if (!c)
+        return NULL;
     if (!c->store) {
         pp_fail(c, err, "the client has no journal (pushpull.new{journal = ...})");
         return NULL;
@@ -660,8 +662,6 @@ pp_op pp_resume(pp_client *c, const pp_journal_query *q, pp_error *err)
 
 pp_op pp_claim(pp_client *c, const pp_job *jobs, size_t n, pp_error *err)
 {
-    if (!c)
-        return 0;
     jop *q = jop_start(c, 0, err);
     if (!q)
         return 0;
@@ -688,8 +688,6 @@ pp_op pp_claim(pp_client *c, const pp_job *jobs, size_t n, pp_error *err)
 
 pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *err)
 {
-    if (!c)
-        return 0;
     jop *q = jop_start(c, 0, err);
     if (!q)
         return 0;
