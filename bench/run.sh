@@ -15,7 +15,8 @@
 #   lognormal, --job-time lognormal:3s:0.6: pushpull-lognormal,
 #     pushpull-callbacks, curl-baseline-lognormal (BASELINE_COUNT jobs)
 #   workflow, --job-time uniform:5s:15s: pushpull-workflow (WORKFLOW_COUNT
-#     jobs, default 50000, to a folder)
+#     jobs, default 50000, to a folder), pushpull-workflow-journal (the
+#     same with a job journal)
 #   journal, --job-time 0, COUNT jobs of 20 KB to files, without and with a
 #     job journal, twice in turn: pushpull-nojournal, pushpull-journal,
 #     pushpull-nojournal-2, pushpull-journal-2
@@ -208,7 +209,11 @@ if group "$COUNT URLs, 20 KB pages, results streamed to files, without and with 
   group_end
 fi
 
-if group "$WORKFLOW_COUNT URLs, 20 KB pages, results to a folder" uniform:5s:15s pushpull-workflow; then
+if group "$WORKFLOW_COUNT URLs, 20 KB pages, results to a folder" uniform:5s:15s \
+  pushpull-workflow pushpull-workflow-journal; then
   NOTICE_DELAY=${NOTICE_DELAY:-0} run pushpull-workflow bench/client/batch.lua "$WORKFLOW_COUNT"
+  BENCH_JOURNAL="$results/workflow.db" NOTICE_DELAY=${NOTICE_DELAY:-0} \
+    run pushpull-workflow-journal bench/client/batch.lua "$WORKFLOW_COUNT"
+  ratio pushpull-workflow-journal pushpull-workflow
   group_end
 fi
