@@ -20,6 +20,9 @@
 #   journal, --job-time 0, COUNT jobs of 20 KB to files, without and with a
 #     job journal, twice in turn: pushpull-nojournal, pushpull-journal,
 #     pushpull-nojournal-2, pushpull-journal-2
+#   instructions, --job-time 0, INSTR_COUNT jobs (default 1000) under
+#     callgrind, without and with a journal: instructions-nojournal,
+#     instructions-journal
 #
 # RESULTS_ROOT=/dev/shm: where the result folders go (default: a scratch
 # folder under $TMPDIR); a tmpfs there takes the disk (and fsync) out.
@@ -36,6 +39,7 @@ COUNT=${1:-5000}
 BASELINE_COUNT=${BASELINE_COUNT:-$COUNT}
 NATURAL_BIG_COUNT=${NATURAL_BIG_COUNT:-1000}
 WORKFLOW_COUNT=${WORKFLOW_COUNT:-50000}
+INSTR_COUNT=${INSTR_COUNT:-1000}
 PAGE=20000
 export LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 export LUA_CPATH="$BUILD_DIR/lua5.4/?.so;;"
@@ -206,6 +210,34 @@ if group "$COUNT URLs, 20 KB pages, results streamed to files, without and with 
     BENCH_JOURNAL="$results/jobs$pass.db" run "pushpull-journal$pass" bench/client/batch.lua "$COUNT"
     ratio "pushpull-journal$pass" "pushpull-nojournal$pass"
   done
+  group_end
+fi
+
+# instructions LABEL [JOURNAL]: INSTR_COUNT jobs of batch.lua under
+# callgrind, which counts the client's instructions: a figure a loaded
+# machine does not move, where wall time moves by more than the difference.
+instructions() {
+  label=$1
+  wanted "$label" || return 0
+  out="$results/$label"
+  BENCH_TIMEOUT=300 env ${2:+BENCH_JOURNAL="$2"} valgrind --tool=callgrind \
+    --callgrind-out-file="$tmp/callgrind-$label" lua5.4 bench/client/batch.lua \
+    "$emu" "$SITE" "$INSTR_COUNT" "$out" $PAGE >/dev/null 2>"$tmp/valgrind-$label"
+  ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/valgrind-$label")
+  printf '%-24s jobs=%d instructions=%s (%s per job)\n' "$label" "$INSTR_COUNT" "$ir" \
+    "$((ir / INSTR_COUNT))"
+  echo "$ir" >"$tmp/ir-$label"
+  rm -rf "$out"
+}
+
+if group "$INSTR_COUNT URLs, 20 KB pages, to files, under callgrind, without and with a journal" 0 \
+  instructions-nojournal instructions-journal; then
+  instructions instructions-nojournal
+  instructions instructions-journal "$results/instructions.db"
+  if [ -f "$tmp/ir-instructions-nojournal" ] && [ -f "$tmp/ir-instructions-journal" ]; then
+    awk -v a="$(cat "$tmp/ir-instructions-journal")" -v b="$(cat "$tmp/ir-instructions-nojournal")" \
+      'BEGIN { printf "instructions-journal / instructions-nojournal: %.3fx\n", a / b }'
+  fi
   group_end
 fi
 
