@@ -505,7 +505,7 @@ static int open_link(pp_redis *r)
     if (r->link == LINK_TLS) {
         int rc = r->io.ops->handshake(&r->io);
         if (rc < 0) {
-            broke(r, "TLS handshake with %s:%d failed: %s");
+            broke(r, "cannot connect to %s:%d: %s");
             return 0;
         }
         if (rc == 0) {
