@@ -130,7 +130,8 @@ typedef struct pp_config {
     void *debug_ud;
     const char *journal; /* the job journal (an SQLite file, made when
                             missing, or a fleet's store on Redis:
-                            "redis://[[user]:password@]host[:port][/db]");
+                            "redis://[[user]:password@]host[:port][/db]",
+                            or "rediss://..." over TLS: journal_tls);
                             NULL = none. See "The journal". */
     long lease_ms;       /* a Redis journal: how long a claim or a poll
                             lease lasts unless renewed (0: 30000) */
