@@ -128,13 +128,13 @@ typedef struct pp_config {
      * stderr (pp_debug_stderr). Off, it costs nothing. */
     void (*debug)(void *ud, const char *line);
     void *debug_ud;
-    const char *journal; /* the job journal (an SQLite file, made when
-                            missing, or a fleet's store on Redis:
-                            "redis://[[user]:password@]host[:port][/db]",
-                            or "rediss://..." over TLS: journal_tls);
-                            NULL = none. See "The journal". */
-    long lease_ms;       /* a Redis journal: how long a claim or a poll
-                            lease lasts unless renewed (0: 30000) */
+    const char *journal;       /* the job journal (an SQLite file, made when
+                                  missing, or a fleet's store on Redis:
+                                  "redis://[[user]:password@]host[:port][/db]",
+                                  or "rediss://..." over TLS: journal_tls);
+                                  NULL = none. See "The journal". */
+    long lease_ms;             /* a Redis journal: how long a claim or a poll
+                                  lease lasts unless renewed (0: 30000) */
     pp_tls_config journal_tls; /* a rediss:// journal: its TLS; set with
                                   any other journal is refused */
 } pp_config;

@@ -584,7 +584,7 @@ static void start_connect(pp_redis *r)
 
 /* The address to connect to, resolved once (a name lookup may block, so
  * it is done when the store is opened, never while the host loop runs).
- * IPv4 first, as hiredis does. */
+ * IPv4 first. */
 static int resolve(pp_redis *r, char *msg, size_t msglen)
 {
     static const int families[2] = {AF_INET, AF_INET6};

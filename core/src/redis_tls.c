@@ -113,17 +113,16 @@ static int failed(pp_rio *io, int rc)
     /* the peer was reached and TLS itself failed: settings, not luck */
     io->refused = 1;
     if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && verify != X509_V_OK)
-        snprintf(io->err, sizeof io->err,
-                 "TLS: the server's certificate failed verification: %s",
+        snprintf(io->err, sizeof io->err, "TLS: the server's certificate failed verification: %s",
                  X509_verify_cert_error_string(verify));
     else if (ERR_GET_REASON(code) == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED)
-        snprintf(io->err, sizeof io->err,
-                 "TLS: the server requires a client certificate (%s)", why);
+        snprintf(io->err, sizeof io->err, "TLS: the server requires a client certificate (%s)",
+                 why);
     else if (ERR_GET_REASON(code) == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
              ERR_GET_REASON(code) == SSL_R_TLSV1_ALERT_UNKNOWN_CA ||
              ERR_GET_REASON(code) == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN)
-        snprintf(io->err, sizeof io->err,
-                 "TLS: the server refused this client's certificate (%s)", why);
+        snprintf(io->err, sizeof io->err, "TLS: the server refused this client's certificate (%s)",
+                 why);
     else
         snprintf(io->err, sizeof io->err, "TLS: %s", why);
     return -1;
@@ -210,8 +209,7 @@ static int load(pp_tls *t, const pp_tls_config *cfg, char *msg, size_t msglen)
             return refuse(msg, msglen, "redis: TLS: the CA file %s holds no certificate (%s)",
                           cfg->ca_file, ssl_reason(NULL));
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        return refuse(msg, msglen, "redis: TLS: no system CA store%s (%s)", "",
-                      ssl_reason(NULL));
+        return refuse(msg, msglen, "redis: TLS: no system CA store%s (%s)", "", ssl_reason(NULL));
     }
     if (!cfg->cert_file)
         return 0;
@@ -242,8 +240,9 @@ pp_tls *pp_tls_new(const pp_tls_config *cfg, char *msg, size_t msglen)
     if (!cfg)
         cfg = &none;
     if (!cfg->cert_file != !cfg->key_file) {
-        snprintf(msg, msglen, "redis: TLS: a client certificate needs its key, and a key its "
-                              "certificate (cert_file and key_file)");
+        snprintf(msg, msglen,
+                 "redis: TLS: a client certificate needs its key, and a key its "
+                 "certificate (cert_file and key_file)");
         return NULL;
     }
     ERR_clear_error();
@@ -294,8 +293,7 @@ int pp_tls_start(const pp_tls *t, pp_rio *io, const char *host)
     if (ok && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) {
         X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
         X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        ok = is_addr ? X509_VERIFY_PARAM_set1_ip_asc(vp, host) == 1
-                     : SSL_set1_host(ssl, host) == 1;
+        ok = is_addr ? X509_VERIFY_PARAM_set1_ip_asc(vp, host) == 1 : SSL_set1_host(ssl, host) == 1;
     }
     if (!ok) {
         snprintf(io->err, sizeof io->err, "TLS: cannot name the server %s (%s)", host,

@@ -89,7 +89,7 @@ static inline void pump_for(pp_client *c, long ms)
 /* A client with only the store: NULL with the reason in why (the
  * client's error strings go with it). tls: NULL for none. */
 static inline pp_client *new_tls_client(const char *url, long timeout_ms, const pp_tls_config *tls,
-                                 char *why, size_t whylen)
+                                        char *why, size_t whylen)
 {
     pp_error e = {0}, *err = &e;
     pp_config cfg;

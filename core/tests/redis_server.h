@@ -145,9 +145,9 @@ static inline int rsrv_start(rsrv *s)
             dup2(fd, 2);
         }
         if (!s->tls)
-            execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-                   "--save", "", "--appendonly", s->persist ? "yes" : "no", "--appendfsync",
-                   "always", "--dir", s->dir, "--daemonize", "no", (char *)NULL);
+            execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
+                   "", "--appendonly", s->persist ? "yes" : "no", "--appendfsync", "always",
+                   "--dir", s->dir, "--daemonize", "no", (char *)NULL);
         else { /* through a shell: the TLS options are quoted above */
             char cmd[1400];
             snprintf(cmd, sizeof cmd,

@@ -47,8 +47,7 @@ static int pings(pp_client *c)
 }
 
 /* A client the server's TLS turns away: a command fails naming what. */
-static void refused(const char *label, const char *url, const pp_tls_config *tls,
-                    const char *what)
+static void refused(const char *label, const char *url, const pp_tls_config *tls, const char *what)
 {
     char why[512] = "";
     pp_client *c = new_tls_client(url, 700, tls, why, sizeof why);
