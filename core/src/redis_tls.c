@@ -28,6 +28,13 @@ struct pp_tls {
     BIO_METHOD *bio;
 };
 
+/* One connection's TLS (io->session). */
+typedef struct session {
+    SSL *ssl;
+    int cert_asked; /* the server asked for a client certificate */
+    int heard;      /* it has sent data since the handshake */
+} session;
+
 /* ---- the socket BIO: send/recv with MSG_NOSIGNAL, on io->fd */
 
 static int bio_write(BIO *b, const char *buf, int n)
@@ -83,33 +90,58 @@ static const char *ssl_reason(unsigned long *code)
     return why ? why : "unknown error";
 }
 
+/* Called by OpenSSL when the server sends a CertificateRequest. */
+static int on_cert_request(SSL *ssl, void *arg)
+{
+    (void)ssl;
+    ((session *)arg)->cert_asked = 1;
+    return 1; /* go on with the certificate set, if any */
+}
+
+/* The connection closed or reset. With TLS 1.3 the server judges a
+ * client certificate after the handshake, and its alert may be lost to
+ * the reset that follows: a server that asked for one and closes before
+ * it said anything has refused it. */
+static int closed(pp_rio *io, const char *detail)
+{
+    const session *s = io->session;
+    if (!s->cert_asked || s->heard) {
+        snprintf(io->err, sizeof io->err, "%s", detail);
+        return -1;
+    }
+    io->refused = 1;
+    snprintf(io->err, sizeof io->err,
+             SSL_get_certificate(s->ssl)
+                 ? "TLS: the server refused this client's certificate (it asked for one, then "
+                   "closed the connection: %s)"
+                 : "TLS: the server requires a client certificate (it asked for one, then closed "
+                   "the connection: %s)",
+             detail);
+    return -1;
+}
+
 /* A failed SSL call: 0 when it only waits for the fd (io->want), -1 with
  * io->err otherwise. */
 static int failed(pp_rio *io, int rc)
 {
-    SSL *ssl = io->session;
+    SSL *ssl = ((session *)io->session)->ssl;
     int e = SSL_get_error(ssl, rc);
     unsigned long code = 0;
     const char *why;
     switch (e) {
     case SSL_ERROR_WANT_READ: io->want = PP_WANT_READ; return 0;
     case SSL_ERROR_WANT_WRITE: io->want = PP_WANT_WRITE; return 0;
-    case SSL_ERROR_ZERO_RETURN:
-        snprintf(io->err, sizeof io->err, "the server closed the TLS session");
-        return -1;
+    case SSL_ERROR_ZERO_RETURN: return closed(io, "the server closed the TLS session");
     case SSL_ERROR_SYSCALL:
-        snprintf(io->err, sizeof io->err, "%s",
-                 errno ? strerror(errno) : "the server closed the connection");
+        why = errno ? strerror(errno) : "the server closed the connection";
         ERR_clear_error();
-        return -1;
+        return closed(io, why);
     default: break;
     }
     long verify = SSL_get_verify_result(ssl);
     why = ssl_reason(&code);
-    if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-        snprintf(io->err, sizeof io->err, "the server closed the connection");
-        return -1;
-    }
+    if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        return closed(io, "the server closed the connection");
     /* the peer was reached and TLS itself failed: settings, not luck */
     io->refused = 1;
     if ((SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) && verify != X509_V_OK)
@@ -133,15 +165,19 @@ static int failed(pp_rio *io, int rc)
 static int tls_handshake(pp_rio *io)
 {
     ERR_clear_error();
-    int rc = SSL_connect(io->session);
+    int rc = SSL_connect(((session *)io->session)->ssl);
     return rc == 1 ? 1 : failed(io, rc);
 }
 
 static ssize_t tls_read(pp_rio *io, char *buf, size_t n)
 {
+    session *s = io->session;
     ERR_clear_error();
-    int rc = SSL_read(io->session, buf, n > INT_MAX ? INT_MAX : (int)n);
-    return rc > 0 ? rc : failed(io, rc);
+    int rc = SSL_read(s->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
+    if (rc <= 0)
+        return failed(io, rc);
+    s->heard = 1;
+    return rc;
 }
 
 /* The connection retries a write that waited with its output from the
@@ -150,13 +186,15 @@ static ssize_t tls_read(pp_rio *io, char *buf, size_t n)
 static ssize_t tls_write(pp_rio *io, const char *buf, size_t n)
 {
     ERR_clear_error();
-    int rc = SSL_write(io->session, buf, n > INT_MAX ? INT_MAX : (int)n);
+    int rc = SSL_write(((session *)io->session)->ssl, buf, n > INT_MAX ? INT_MAX : (int)n);
     return rc > 0 ? rc : failed(io, rc);
 }
 
 static void tls_close(pp_rio *io)
 {
-    SSL_free(io->session); /* frees the BIO; the fd is closed by the caller */
+    session *s = io->session;
+    SSL_free(s->ssl); /* frees the BIO; the fd is closed by the caller */
+    free(s);
     io->session = NULL;
 }
 
@@ -276,11 +314,14 @@ void pp_tls_free(pp_tls *t)
 int pp_tls_start(const pp_tls *t, pp_rio *io, const char *host)
 {
     ERR_clear_error();
-    SSL *ssl = SSL_new(t->ctx);
+    session *s = calloc(1, sizeof *s);
+    SSL *ssl = s ? SSL_new(t->ctx) : NULL;
     BIO *b = ssl ? BIO_new(t->bio) : NULL;
     if (!b) {
-        snprintf(io->err, sizeof io->err, "TLS: cannot start (%s)", ssl_reason(NULL));
+        snprintf(io->err, sizeof io->err, "TLS: cannot start (%s)",
+                 s ? ssl_reason(NULL) : pp_oom_message);
         SSL_free(ssl);
+        free(s);
         return -1;
     }
     BIO_set_data(b, io);
@@ -299,10 +340,13 @@ int pp_tls_start(const pp_tls *t, pp_rio *io, const char *host)
         snprintf(io->err, sizeof io->err, "TLS: cannot name the server %s (%s)", host,
                  ssl_reason(NULL));
         SSL_free(ssl);
+        free(s);
         return -1;
     }
+    s->ssl = ssl;
+    SSL_set_cert_cb(ssl, on_cert_request, s);
     SSL_set_connect_state(ssl);
-    io->session = ssl;
+    io->session = s;
     io->ops = &tls_ops;
     return 0;
 }
