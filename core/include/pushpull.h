@@ -87,6 +87,18 @@ typedef struct pp_poll_config {
                       "keep the default": pp_config_init sets 1. */
 } pp_poll_config;
 
+/* TLS to a rediss:// journal (pp_config.journal_tls). The server's
+ * certificate is verified, against the URL's host, unless insecure. */
+typedef struct pp_tls_config {
+    const char *ca_file;   /* PEM certificates to trust; NULL = the system's
+                              store */
+    const char *cert_file; /* a client certificate (PEM), for a server that
+                              asks for one; needs key_file */
+    const char *key_file;  /* its private key (PEM, not encrypted) */
+    int insecure;          /* 1 = no verification of the server (tests,
+                              development) */
+} pp_tls_config;
+
 typedef struct pp_config {
     const char *base_url; /* "https://data.oxylabs.io" */
     const char *username;
@@ -116,12 +128,15 @@ typedef struct pp_config {
      * stderr (pp_debug_stderr). Off, it costs nothing. */
     void (*debug)(void *ud, const char *line);
     void *debug_ud;
-    const char *journal; /* the job journal (an SQLite file, made when
-                            missing, or a fleet's store on Redis:
-                            "redis://[[user]:password@]host[:port][/db]");
-                            NULL = none. See "The journal". */
-    long lease_ms;       /* a Redis journal: how long a claim or a poll
-                            lease lasts unless renewed (0: 30000) */
+    const char *journal;       /* the job journal (an SQLite file, made when
+                                  missing, or a fleet's store on Redis:
+                                  "redis://[[user]:password@]host[:port][/db]",
+                                  or "rediss://..." over TLS: journal_tls);
+                                  NULL = none. See "The journal". */
+    long lease_ms;             /* a Redis journal: how long a claim or a poll
+                                  lease lasts unless renewed (0: 30000) */
+    pp_tls_config journal_tls; /* a rediss:// journal: its TLS; set with
+                                  any other journal is refused */
 } pp_config;
 
 void pp_config_init(pp_config *cfg);
@@ -455,6 +470,12 @@ pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *
  * store first takes a number for this process from the server: drive the
  * client until it says 1 before submitting), -1 no journal. */
 int pp_journal_ready(pp_client *c);
+/* Why a Redis journal's store cannot be reached: the last connection's
+ * error ("" when none, or without a Redis journal). *refused (when not
+ * NULL) says 1 when the server was reached but TLS failed on certificates
+ * (the server's did not verify, or it refused this client's), which no
+ * retry mends; the client keeps trying all the same. */
+const char *pp_journal_error(pp_client *c, int *refused);
 /* A Redis journal: claims up to max finished jobs of tag (NULL: untagged)
  * that no process has handed out, each with a lease renewed while this
  * client runs; with pending set, adopts instead up to max pending jobs
