@@ -18,7 +18,8 @@
 #     jobs, default 50000, to a folder)
 #   fleet, --job-time 0: fleet-throughput (FLEET_COUNT jobs, default 6000,
 #     of one tag shared by 1, 2 and 4 worker processes on one redis-server:
-#     bench/fleet/throughput.lua; FLEET_FSYNC sets its appendfsync)
+#     bench/fleet/throughput.lua; FLEET_FSYNC sets its appendfsync,
+#     FLEET_PROCS="1 2 4" the fleet sizes)
 #   journal, --job-time 0, COUNT jobs of 20 KB to files, without and with a
 #     job journal, twice in turn: pushpull-nojournal, pushpull-journal,
 #     pushpull-nojournal-2, pushpull-journal-2
@@ -213,6 +214,7 @@ if group "$WORKFLOW_COUNT URLs, 20 KB pages, results to a folder" uniform:5s:15s
 fi
 
 if group "the fleet on one Redis" 0 fleet-throughput; then
+  # shellcheck disable=SC2086
   lua5.4 bench/fleet/throughput.lua "$emu" "$SITE" "$FLEET_COUNT" ${FLEET_PROCS:-}
   group_end
 fi
