@@ -565,6 +565,14 @@ static int l_fleet_holds(lua_State *L)
     return 1;
 }
 
+/* fleet_nap(ms) -> true: the client counts as busy for ms (a timer) */
+static int l_fleet_nap(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushboolean(L, pp_fleet_nap(c, (long)luaL_checkinteger(L, 2)) == 0);
+    return 1;
+}
+
 /* op_remaining(op) -> n (-1: not a fleet claim) */
 static int l_op_remaining(lua_State *L)
 {
@@ -1148,6 +1156,7 @@ static const luaL_Reg client_methods[] = {
     {"fleet_claim", l_fleet_claim},
     {"fleet_release", l_fleet_release},
     {"fleet_holds", l_fleet_holds},
+    {"fleet_nap", l_fleet_nap},
     {"op_remaining", l_op_remaining},
     {"claim", l_claim},
     {"handed", l_handed},

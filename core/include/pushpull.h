@@ -492,6 +492,13 @@ int pp_fleet_release(pp_client *c, pp_job job, int handed);
  * its sending is still to run): only then may it be handed to the user;
  * 0 otherwise. */
 int pp_fleet_holds(pp_client *c, pp_job job);
+/* Keeps the client busy for ms with a timer that does nothing: a process
+ * whose claims came back empty while other processes still hold the tag's
+ * jobs waits that long in its driver (which sleeps until the client's next
+ * deadline) before it asks the store again. Without it a client with
+ * nothing in flight is idle, every wait ends at once, and the claims go
+ * out back to back. 0 / -1. */
+int pp_fleet_nap(pp_client *c, long ms);
 /* pp_fleet_claim: the tag's jobs not handed out yet; -1 otherwise. */
 long pp_op_remaining(pp_client *c, pp_op op);
 /* The entries of a finished journal operation (valid until pp_op_free). */

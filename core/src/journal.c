@@ -761,6 +761,13 @@ int pp_fleet_release(pp_client *c, pp_job job, int handed)
     return rc;
 }
 
+int pp_fleet_nap(pp_client *c, long ms)
+{
+    if (!c || ms < 0)
+        return -1;
+    return pp_heap_set(&c->timers, &c->nap_timer, pp_now_ms() + (uint64_t)ms);
+}
+
 int pp_fleet_holds(pp_client *c, pp_job job)
 {
     pp_jobrec *j = c && c->journal_remote ? pp_job_get(&c->jobs, job) : NULL;
