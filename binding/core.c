@@ -275,6 +275,7 @@ static int l_new(lua_State *L)
         if ((s = opt_field_string(L, 1, "journal")) != NULL)
             cfg.journal = s;
         cfg.lease_ms = (long)opt_field_number(L, 1, "lease_ms", 0);
+        cfg.retention_ms = (long)opt_field_number(L, 1, "retention_ms", 0);
     }
     cfg.poll.first_ms = (long)opt_field_number(L, 1, "poll_first_ms", (lua_Number)cfg.poll.first_ms);
     cfg.poll.min_ms = (long)opt_field_number(L, 1, "poll_min_ms", (lua_Number)cfg.poll.min_ms);
@@ -538,6 +539,23 @@ static int l_fleet_release(lua_State *L)
     pp_client *c = check_client(L);
     lua_pushboolean(L, pp_fleet_release(c, check_job(L, 2), lua_toboolean(L, 3)) == 0);
     return 1;
+}
+
+/* fleet_flush() -> sends the releases waiting for the engine step */
+static int l_fleet_flush(lua_State *L)
+{
+    pp_fleet_flush(check_client(L));
+    return 0;
+}
+
+/* forget(tag, force) -> op | nil, err */
+static int l_forget(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const char *tag = luaL_optstring(L, 2, NULL);
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    return push_op_result(L, pp_journal_forget(c, tag, lua_toboolean(L, 3), &err), &err);
 }
 
 /* fleet_holds(job) -> true while this process surely holds its claim */
@@ -1130,6 +1148,8 @@ static const luaL_Reg client_methods[] = {
     {"fleet_claim", l_fleet_claim},
     {"fleet_release", l_fleet_release},
     {"fleet_holds", l_fleet_holds},
+    {"fleet_flush", l_fleet_flush},
+    {"forget", l_forget},
     {"op_remaining", l_op_remaining},
     {"claim", l_claim},
     {"handed", l_handed},

@@ -111,6 +111,12 @@ typedef struct pp_store_ops {
      * f->unhanded); each() for each, then done(). */
     int (*list)(pp_store *s, const pp_store_filter *f, pp_store_row_fn each, pp_store_done_fn done,
                 void *ud, const char **why);
+    /* Drops the jobs of tag (NULL: those without one) and their
+     * submissions from the store. Without force, refused (-1, nothing
+     * dropped) while one of them is not handed out for good (pending, or
+     * finished and not handed out yet). */
+    int (*forget)(pp_store *s, const char *tag, int force, pp_store_done_fn done, void *ud,
+                  const char **why);
     /* The fd the host loop watches for completions, -1 when every call
      * completes at once; run() makes progress on it. */
     int (*fd)(pp_store *s);

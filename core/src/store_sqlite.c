@@ -311,6 +311,68 @@ static int sq_claim(pp_store *ps, const int64_t *keys, size_t n, int hold, unsig
     return 0;
 }
 
+/* Runs q with the tag bound to ?1; the integer its first row gives
+ * (0 without one), -1 on failure (why set). */
+static long long tag_query(sq_store *s, const char *q, const char *tag, const char **why)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    int rc = sqlite3_prepare_v2(s->db, q, -1, &st, NULL);
+    if (rc == SQLITE_OK && bind_text(st, 1, tag) == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        else if (rc == SQLITE_DONE)
+            v = 0;
+    }
+    sqlite3_finalize(st);
+    if (v < 0)
+        *why = fail_db(s, "forgetting a tag");
+    return v;
+}
+
+/* In the group's transaction, committed at once (durable): the check and
+ * the deletes see the same rows. */
+static int sq_forget(pp_store *ps, const char *tag, int force, pp_store_done_fn done, void *ud,
+                     const char **why)
+{
+    sq_store *s = (sq_store *)ps;
+    const char *w = NULL;
+    long long left = 0;
+    int rc = group(s, &w);
+    if (rc == 0 && !force)
+        left = tag_query(s,
+                         "SELECT count(*) FROM jobs j JOIN submissions s ON s.sub = j.sub"
+                         " WHERE s.tag IS ?1 AND j.handed <= 0",
+                         tag, &w);
+    if (left > 0) {
+        snprintf(s->why, sizeof s->why,
+                 "journal: forget: %lld jobs of the tag are pending or not handed out yet", left);
+        w = s->why;
+        rc = -1;
+    } else if (rc < 0 || left < 0 ||
+               tag_query(s,
+                         "DELETE FROM jobs WHERE sub IN (SELECT sub FROM submissions"
+                         " WHERE tag IS ?1)",
+                         tag, &w) < 0 ||
+               tag_query(s, "DELETE FROM submissions WHERE tag IS ?1", tag, &w) < 0 ||
+               commit(s, 1, &w) < 0) {
+        /* the journal flushed its group before asking (jop_start): only
+         * this forget is undone */
+        if (s->in_tx) {
+            (void)exec(s, "ROLLBACK", NULL);
+            s->in_tx = 0;
+        }
+        rc = -1;
+    }
+    if (rc < 0 && why)
+        *why = w;
+    if (!done)
+        return rc;
+    done(ud, rc, w);
+    return 0;
+}
+
 static const char *col(sqlite3_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(st, i);
@@ -405,6 +467,7 @@ static const pp_store_ops sqlite_ops = {
     .flush = sq_flush,
     .claim = sq_claim,
     .list = sq_list,
+    .forget = sq_forget,
     .fd = sq_fd,
     .run = sq_run,
     .close = sq_close,
