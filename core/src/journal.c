@@ -10,6 +10,7 @@
 #include "redis.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -769,6 +770,21 @@ void pp_fleet_flush(pp_client *c)
      * killed next must not take these marks with it */
     if (pp_redis_ready(c->redis))
         pp_redis_io(c->redis, PP_WANT_WRITE);
+}
+
+void pp_journal_settle(pp_client *c)
+{
+    if (!c->store || !c->journal_remote || !c->redis)
+        return;
+    journal_flush(c);
+    uint64_t end = pp_now_ms() + 1000;
+    if (pp_redis_ready(c->redis))
+        pp_redis_io(c->redis, PP_WANT_WRITE);
+    while (pp_redis_busy(c->redis) && pp_redis_ready(c->redis) && pp_now_ms() < end) {
+        struct pollfd p = {.fd = pp_redis_fd(c->redis), .events = POLLIN};
+        if (poll(&p, 1, 10) > 0)
+            pp_redis_io(c->redis, PP_WANT_READ | PP_WANT_WRITE);
+    }
 }
 
 static void on_forgotten(void *ud, int rc, const char *why)

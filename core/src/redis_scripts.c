@@ -42,18 +42,19 @@
     "  expired = true, failed = true}\n"                                                    \
     "local function finished(s) return s == 'done' or final[s] == true end\n"               \
     "local exp = base .. 'exp'\n"                                                           \
-    "local function retire(jk, key, ms)\n"                                                  \
-    "  if ms <= 0 or not final[redis.call('HGET', jk, 'state')] or\n"                      \
-    "    redis.call('HEXISTS', jk, 'handed') == 0 then return end\n"                        \
-    "  local fresh = redis.call('PTTL', jk) == -1\n"                                        \
+    "local function retire(jk, key, ms, state, handed)\n"                                  \
+    "  if ms <= 0 or not final[state] or\n"                                                 \
+    "    not (handed or redis.call('HEXISTS', jk, 'handed') == 1) then return end\n"       \
+    "  local fresh = redis.call('PTTL', jk) < 0\n"                                          \
     "  redis.call('PEXPIRE', jk, ms)\n"                                                     \
     "  redis.call('ZADD', exp, now + ms, 'j:' .. key)\n"                                    \
     "  local sid = redis.call('HGET', jk, 'sub')\n"                                         \
     "  local sk = base .. 'sub:' .. tostring(sid)\n"                                        \
-    "  if not sid or redis.call('EXISTS', sk) == 0 then return end\n"                       \
+    "  local n = sid and redis.call('HGET', sk, 'jobs')\n"                                  \
+    "  if not n then return end\n"                                                          \
     "  local r = fresh and redis.call('HINCRBY', sk, 'retired', 1) or\n"                    \
     "    tonumber(redis.call('HGET', sk, 'retired')) or 0\n"                                \
-    "  if r >= (tonumber(redis.call('HGET', sk, 'jobs')) or 0) then\n"                      \
+    "  if r >= tonumber(n) then\n"                                                          \
     "    redis.call('PEXPIRE', sk, ms)\n"                                                   \
     "    redis.call('ZADD', exp, now + ms, 's:' .. sid)\n"                                  \
     "  end\n"                                                                               \
@@ -235,7 +236,7 @@ static const char move_lua[] =
     "      redis.call('HSET', jk, 'state', state)\n"
     "      redis.call('SMOVE', base .. 's:' .. from, base .. 's:' .. state, key)\n"
     "      place(jk, key, state, token, poll_ms, hold_ms)\n"
-    "      retire(jk, key, keep)\n"
+    "      retire(jk, key, keep, state)\n"
     "    end\n"
     "    if rc >= 0 and f then\n"
     "      for k, v in pairs(f) do\n"
@@ -340,12 +341,13 @@ static const char release_lua[] =
     "  if ARGV[1] == 'claim' and handed then return handed == ARGV[2] and 1 or 0 end\n"
     "  if ARGV[3] == 'take' then\n"
     "    local h = held(jk, key)\n"
-    "    if not redis.call('HGET', jk, 'state') or (h and h ~= ARGV[2]) then return 0 end\n"
+    "    local st = redis.call('HGET', jk, 'state')\n"
+    "    if not st or (h and h ~= ARGV[2]) then return 0 end\n"
     "    redis.call('HSET', jk, 'handed', ARGV[2])\n"
     "    redis.call('HDEL', jk, 'holder')\n"
     "    redis.call('ZREM', ready, key)\n"
     "    redis.call('HINCRBY', meta, 'unhanded', -1)\n"
-    "    retire(jk, key, keep)\n"
+    "    retire(jk, key, keep, st, true)\n"
     "    return 1\n"
     "  end\n"
     "  if not mine(jk, key) then return 0 end\n"
@@ -356,7 +358,7 @@ static const char release_lua[] =
     "    redis.call('HSET', jk, 'handed', ARGV[2])\n"
     "    redis.call('ZREM', ready, key)\n"
     "    redis.call('HINCRBY', meta, 'unhanded', -1)\n"
-    "    retire(jk, key, keep)\n"
+    "    if keep > 0 then retire(jk, key, keep, redis.call('HGET', jk, 'state'), true) end\n"
     "  else\n"
     "    redis.call('ZADD', ready, 'XX', now, key)\n"
     "  end\n"

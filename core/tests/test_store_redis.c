@@ -467,6 +467,40 @@ static void test_retention(const char *url)
     pp_client_free(a);
 }
 
+/* The fleet's hand-out through the public calls: the releases of the
+ * jobs handed out wait for the engine step, and a client closed before
+ * then still sends them (and waits for their answer). */
+static void test_release_at_close(const char *url)
+{
+    pp_client *a = open_client(url), *b = open_client(url);
+    CHECK(a && b);
+    if (!a || !b)
+        goto out;
+    int64_t k[3];
+    CHECK_EQ_LONG(finished(a, "rc", 3, 3, k), 0);
+    pp_op op = pp_fleet_claim(a, "rc", 16, 0, NULL);
+    CHECK(op != 0);
+    uint64_t end = pp_now_ms() + 5000;
+    while (op && !pp_op_done(a, op) && pp_now_ms() < end)
+        pp_wait(a, 20, NULL);
+    size_t n = 0;
+    const pp_journal_entry *e = op ? pp_op_entries(a, op, &n) : NULL;
+    CHECK_EQ_LONG((long)n, 3);
+    uint64_t before = commands(a);
+    for (size_t i = 0; e && i < n; i++)
+        CHECK_EQ_LONG(pp_fleet_release(a, e[i].job, 1), 0);
+    CHECK_EQ_LONG((long)(commands(a) - before), 0); /* waiting for the step */
+    pp_op_free(a, op);
+    pp_client_free(a);
+    a = NULL;
+    leased lb;
+    CHECK_EQ_LONG(lease(b, "rc", &lb), 0); /* all three handed out */
+    CHECK_EQ_LONG(lb.n, 0);
+out:
+    pp_client_free(a);
+    pp_client_free(b);
+}
+
 static int forget(pp_client *c, const char *tag, int force, done *d)
 {
     memset(d, 0, sizeof *d);
@@ -525,6 +559,7 @@ int main(void)
     test_replaces(s.url);
     test_leases(s.url);
     test_retention(s.url);
+    test_release_at_close(s.url);
     test_forget(s.url);
     rsrv_cleanup(&s);
     DONE();
