@@ -113,10 +113,9 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
         c->store = pp_store_redis_open(c->redis, NULL, &c->rng, why, whylen);
         if (c->store && cfg->lease_ms > 0)
             pp_store_redis_set_lease(c->store, cfg->lease_ms);
+        long keep = cfg->retention_ms > 0 ? cfg->retention_ms : PP_STORE_REDIS_RETENTION_MS;
         if (c->store)
-            pp_store_redis_set_retention(c->store, cfg->retention_ms < 0    ? 0
-                                                   : cfg->retention_ms > 0 ? cfg->retention_ms
-                                                                           : PP_STORE_REDIS_RETENTION_MS);
+            pp_store_redis_set_retention(c->store, cfg->retention_ms < 0 ? 0 : keep);
         if (c->store)
             pp_store_redis_on_callback(c->store, on_fleet_callback, c);
         c->journal_remote = 1;

@@ -132,8 +132,8 @@ static int store_flow(const char *url, int round)
     stally t = {0, 0, 0};
     int ok = ops->submission(st, "{}", "url", tag, NULL, NULL, &sub, &why) == 0 &&
              ops->job(st, sub, "\"a\"", &k[0], &why) == 0 &&
-             ops->job(st, sub, "\"b\"", &k[1], &why) == 0 &&
-             ops->sending(st, k[0], &why) == 0 && ops->sending(st, k[1], &why) == 0;
+             ops->job(st, sub, "\"b\"", &k[1], &why) == 0 && ops->sending(st, k[0], &why) == 0 &&
+             ops->sending(st, k[1], &why) == 0;
     issued(&t, ok ? ops->flush(st, 1, on_store, &t, &why) : -1);
     ok = ok && ops->answer(st, k[0], "oom-a", &why) == 0 &&
          ops->answer(st, k[1], "oom-b", &why) == 0 && ops->result(st, k[0], NULL, &why) == 0 &&

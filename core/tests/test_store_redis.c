@@ -51,10 +51,10 @@ static void on_rint(void *ud, const redisReply *reply, const char *err)
 {
     rint *r = ud;
     r->done = 1;
-    r->v = err || !reply                             ? -100
-           : reply->type == REDIS_REPLY_INTEGER    ? reply->integer
-           : reply->type == REDIS_REPLY_ARRAY      ? (long long)reply->elements
-                                                   : -101;
+    r->v = err || !reply                        ? -100
+           : reply->type == REDIS_REPLY_INTEGER ? reply->integer
+           : reply->type == REDIS_REPLY_ARRAY   ? (long long)reply->elements
+                                                : -101;
 }
 
 static int pump(pp_client *c, const int *flag, long ms);
