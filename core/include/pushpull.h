@@ -122,7 +122,7 @@ typedef struct pp_config {
                             NULL = none. See "The journal". */
     long lease_ms;       /* a Redis journal: how long a claim or a poll
                             lease lasts unless renewed (0: 30000) */
-    long retention_ms;   /* a Redis journal: how long a job in a final
+    long retention_ms;   /* a journal: how long a job in a final
                             state that was handed out for good is kept,
                             and its submission once all its jobs are
                             (0: a day; < 0: forever). Jobs pending or not

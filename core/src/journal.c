@@ -100,6 +100,8 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
     pp_config named = *cfg;
     named.base_url = c->tp.base_url;
     owner_of(&named, owner);
+    /* finished jobs handed out are kept this long (0: a day; < 0: forever) */
+    long keep = cfg->retention_ms > 0 ? cfg->retention_ms : PP_STORE_REDIS_RETENTION_MS;
     if (strncmp(cfg->journal, "redis://", 8) == 0 || strncmp(cfg->journal, "rediss://", 9) == 0) {
         /* the fleet's store: the client's Redis connection, served by its
          * loop like curl's sockets */
@@ -113,7 +115,6 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
         c->store = pp_store_redis_open(c->redis, NULL, &c->rng, why, whylen);
         if (c->store && cfg->lease_ms > 0)
             pp_store_redis_set_lease(c->store, cfg->lease_ms);
-        long keep = cfg->retention_ms > 0 ? cfg->retention_ms : PP_STORE_REDIS_RETENTION_MS;
         if (c->store)
             pp_store_redis_set_retention(c->store, cfg->retention_ms < 0 ? 0 : keep);
         if (c->store)
@@ -121,6 +122,8 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
         c->journal_remote = 1;
     } else {
         c->store = pp_store_sqlite_open(cfg->journal, owner, why, whylen);
+        if (c->store)
+            pp_store_sqlite_set_retention(c->store, cfg->retention_ms < 0 ? 0 : keep);
     }
     if (!c->store)
         return -1;

@@ -135,5 +135,9 @@ struct pp_store {
  * why[0..whylen) when it cannot be used: written by a newer version, not a
  * journal, corrupt, not writable, another account's. */
 pp_store *pp_store_sqlite_open(const char *path, const char *owner, char *why, size_t whylen);
+/* Jobs in a final state handed out for good are deleted retention_ms
+ * after (0: kept forever, as after opening), and a submission with its
+ * last job; pending jobs and jobs not handed out are always kept. */
+void pp_store_sqlite_set_retention(pp_store *s, long retention_ms);
 
 #endif

@@ -3,7 +3,14 @@
  * BUSY_MS). Writes gather in one transaction until flush; a durable flush
  * commits with synchronous=FULL (the WAL is fsynced), the others with
  * NORMAL (in the OS cache: they survive the process, not the machine).
- * Every call completes before it returns. */
+ * Every call completes before it returns.
+ *
+ * Retention: triggers note when a job in a final state was handed out for
+ * good (`retired`; a job given back leaves it), so every writer of the
+ * file -- whatever it runs -- keeps the time; a flush or a listing that
+ * comes after the retention's half has passed deletes what is older, and
+ * a submission with its last job. Tables, index and triggers are made if
+ * missing: a journal of schema 1 stays one. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "store.h"
 
@@ -73,11 +80,39 @@ static const char schema[] =
     " handed INTEGER NOT NULL DEFAULT 0, results_path TEXT, error TEXT);"
     "CREATE INDEX submissions_tag ON submissions(tag);";
 
+/* The server's clock in ms, as SQL. */
+#define NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+
+/* %1$d..%6$d: the final states (faulted, fetched, rejected, unknown,
+ * expired, failed). */
+static const char retention_schema[] =
+    "CREATE TABLE IF NOT EXISTS retired(key INTEGER PRIMARY KEY, at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS retired_at ON retired(at);"
+    "CREATE INDEX IF NOT EXISTS jobs_sub ON jobs(sub);"
+    "CREATE TRIGGER IF NOT EXISTS jobs_retire AFTER UPDATE OF state, handed ON jobs"
+    " WHEN NEW.handed = 1 AND NEW.state IN (%d, %d, %d, %d, %d, %d)"
+    " BEGIN INSERT OR IGNORE INTO retired(key, at) VALUES (NEW.key, " NOW_MS "); END;"
+    "CREATE TRIGGER IF NOT EXISTS jobs_unretire AFTER UPDATE OF handed ON jobs"
+    " WHEN NEW.handed <> 1 BEGIN DELETE FROM retired WHERE key = NEW.key; END;";
+
+/* ?1: the oldest time kept (ms). Submissions first: those whose every job
+ * left goes now. */
+static const char *const expire_sql[] = {
+    "DELETE FROM submissions WHERE sub IN (SELECT j.sub FROM retired r JOIN jobs j"
+    " ON j.key = r.key WHERE r.at < ?1) AND NOT EXISTS (SELECT 1 FROM jobs j"
+    " LEFT JOIN retired r ON r.key = j.key WHERE j.sub = submissions.sub"
+    " AND (r.at IS NULL OR r.at >= ?1))",
+    "DELETE FROM jobs WHERE key IN (SELECT key FROM retired WHERE at < ?1)",
+    "DELETE FROM retired WHERE at < ?1",
+};
+
 typedef struct sq_store {
     pp_store base;
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
     int in_tx;
+    long retention_ms;    /* 0: kept forever */
+    uint64_t next_expire; /* pp_now_ms() of the next deletion of what expired */
     char why[512];
 } sq_store;
 
@@ -262,11 +297,72 @@ static int commit(sq_store *s, int durable, const char **why)
     return rc;
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Deletes what expired, in a transaction of its own, when half the
+ * retention (at most a minute) has passed since it last did: a file
+ * shared by processes and written by steps costs one pass a while. */
+static int expire(sq_store *s, const char **why)
+{
+    if (s->retention_ms <= 0 || s->in_tx || now_ms() < s->next_expire)
+        return 0;
+    long every = s->retention_ms / 2 < 60000 ? s->retention_ms / 2 : 60000;
+    s->next_expire = now_ms() + (uint64_t)every;
+    char q[96];
+    snprintf(q, sizeof q, "SELECT " NOW_MS " - %ld", s->retention_ms);
+    sqlite3_stmt *st = NULL;
+    sqlite3_int64 oldest = 0;
+    int rc =
+        sqlite3_prepare_v2(s->db, q, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW
+            ? 0
+            : -1;
+    if (rc == 0)
+        oldest = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc < 0 || group(s, why) < 0) {
+        if (rc < 0)
+            *why = fail_db(s, "deleting expired jobs");
+        return -1;
+    }
+    for (size_t i = 0; rc == 0 && i < sizeof expire_sql / sizeof *expire_sql; i++) {
+        if (sqlite3_prepare_v2(s->db, expire_sql[i], -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 1, oldest) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+            *why = fail_db(s, "deleting expired jobs");
+            rc = -1;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (rc < 0) {
+        (void)exec(s, "ROLLBACK", NULL);
+        s->in_tx = 0;
+        return -1;
+    }
+    return commit(s, 0, why);
+}
+
+void pp_store_sqlite_set_retention(pp_store *ps, long retention_ms)
+{
+    sq_store *s = (sq_store *)ps;
+    s->retention_ms = retention_ms > 0 ? retention_ms : 0;
+    s->next_expire = 0;
+}
+
 static int sq_flush(pp_store *ps, int durable, pp_store_done_fn done, void *ud, const char **why)
 {
     sq_store *s = (sq_store *)ps;
     const char *w = NULL;
     int rc = commit(s, durable, &w);
+    /* a deletion that fails (the file busy past BUSY_MS) is tried again
+     * later: the flush itself went well */
+    if (rc == 0)
+        (void)expire(s, &(const char *){NULL});
     if (rc < 0 && why)
         *why = w;
     if (!done)
@@ -384,6 +480,10 @@ static int sq_list(pp_store *ps, const pp_store_filter *f, pp_store_row_fn each,
     sq_store *s = (sq_store *)ps;
     sqlite3_stmt *st = s->st[S_LIST];
     const char *w = NULL;
+    /* what expired is not listed: deleted first when due (the journal
+     * flushed its group before listing; a deletion that fails is tried
+     * again later) */
+    (void)expire(s, &(const char *){NULL});
     int rc = 0;
     if (sqlite3_bind_int(st, 1, f && f->unhanded) || bind_text(st, 2, f ? f->tag : NULL)) {
         w = fail_db(s, "listing jobs");
@@ -568,6 +668,14 @@ static int set_up(sq_store *s, const char *path, const char *owner, int was_empt
                      sqlite3_errmsg(s->db));
             goto out;
         }
+    }
+    char more[sizeof retention_schema + 64];
+    snprintf(more, sizeof more, retention_schema, PP_FAULTED, PP_FETCHED, PP_REJECTED, PP_UNKNOWN,
+             PP_EXPIRED, PP_FAILED);
+    if (sqlite3_exec(s->db, more, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(why, n, "journal %s: cannot make its retention's tables (%s)", path,
+                 sqlite3_errmsg(s->db));
+        goto out;
     }
     if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k = 'owner'", -1, &st, NULL) !=
         SQLITE_OK) {

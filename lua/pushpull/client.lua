@@ -34,7 +34,7 @@ local M = {}
 ---@field loop? any a luv loop (vim.uv, require("luv")): waits run on it
 ---@field debug? boolean|fun(line: string) a function given each debug line (requests, retries, polls, callbacks; never credentials), or true for stderr
 ---@field journal? string the job journal, an SQLite file (made when missing): every submission, id and result file is recorded, and client:resume() picks up after a crash
----@field retention? number|false a Redis journal: seconds a job that ended and was handed out stays in Redis (86400); false keeps everything
+---@field retention? number|false a journal: seconds a job that ended and was handed out stays in it (86400); false keeps everything
 
 ---How jobs are polled.
 ---@class pushpull.PollOptions

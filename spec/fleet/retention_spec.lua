@@ -2,7 +2,8 @@
 -- the finished jobs a fleet handed out (and their submissions) an expiry
 -- in Redis -- never the pending ones, nor those not handed out -- and
 -- client:forget{tag} drops a tag at once, refusing while a job of it is
--- not handed out unless forced; the same call on an SQLite journal.
+-- not handed out unless forced; the same option and call on an SQLite
+-- journal.
 local h = require("support.client")
 local redis = require("support.redis")
 local pushpull = require("pushpull")
@@ -81,6 +82,30 @@ describe("retention", function()
     assert.equal(0, batch:size())
     assert.same({}, lost)
     c:close()
+  end)
+end)
+
+describe("retention of an SQLite journal", function()
+  local ctx = h.context{args = {"--job-time", "uniform:50ms:300ms"}}
+
+  it("deletes the finished jobs handed out, and keeps the others", function()
+    local dir = h.tmpdir()
+    local c = h.client(ctx.emu, {journal = dir .. "/jobs.db", retention = 0.3})
+    local batch = assert(c:submit_batch({source = "universal", url = h.page_urls(ctx.site, 80, 4)},
+      {tag = "s-short"}))
+    assert(c:submit_batch({source = "universal", url = h.page_urls(ctx.site, 90, 2)},
+      {tag = "s-unhanded"}))
+    local n = 0
+    for _ in batch:completed{timeout = 30} do
+      n = n + 1
+    end
+    assert.equal(4, n)
+    assert.equal(4, #assert(c:jobs{tag = "s-short"}))
+    socket.sleep(0.5)
+    assert.same({}, assert(c:jobs{tag = "s-short"}))
+    assert.equal(2, #assert(c:jobs{tag = "s-unhanded"}))
+    c:close()
+    h.rmdir(dir)
   end)
 end)
 
