@@ -796,7 +796,7 @@ static void on_forgotten(void *ud, int rc, const char *why)
 
 pp_op pp_journal_forget(pp_client *c, const char *tag, int force, pp_error *err)
 {
-    jop *q = c ? jop_start(c, 0, err) : NULL;
+    jop *q = jop_start(c, 0, err);
     pp_op h = q ? q->op : 0;
     const char *why = NULL;
     if (q && c->store->ops->forget(c->store, tag, force, on_forgotten, q, &why) < 0)

@@ -340,7 +340,7 @@ static int expire(sq_store *s, const char **why)
         st = NULL;
     }
     if (rc < 0) {
-        (void)exec(s, "ROLLBACK", NULL);
+        (void)exec(s, S_ROLLBACK, NULL);
         s->in_tx = 0;
         return -1;
     }
@@ -456,7 +456,7 @@ static int sq_forget(pp_store *ps, const char *tag, int force, pp_store_done_fn 
         /* the journal flushed its group before asking (jop_start): only
          * this forget is undone */
         if (s->in_tx) {
-            (void)exec(s, "ROLLBACK", NULL);
+            (void)exec(s, S_ROLLBACK, NULL);
             s->in_tx = 0;
         }
         rc = -1;
