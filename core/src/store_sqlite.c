@@ -5,12 +5,16 @@
  * NORMAL (in the OS cache: they survive the process, not the machine).
  * Every call completes before it returns.
  *
- * Retention: triggers note when a job in a final state was handed out for
- * good (`retired`; a job given back leaves it), so every writer of the
- * file -- whatever it runs -- keeps the time; a flush or a listing that
- * comes after the retention's half has passed deletes what is older, and
- * a submission with its last job. Tables, index and triggers are made if
- * missing: a journal of schema 1 stays one. */
+ * Retention: a hand-out for good is noted with its time (`retired`; a job
+ * given back leaves it); a flush or a listing that comes after the
+ * retention's half has passed deletes the jobs noted before the retention
+ * that are in a final state, and a submission with its last job. The
+ * journal hands out ended jobs, so the time of the hand-out is the time
+ * both were true. The table and its indexes are made if missing: a
+ * journal of schema 1 stays one. One row written per hand-out, nothing
+ * per change of state: triggers, or a conditional insert at each end,
+ * cost the journal half again as much; this costs it a fifth (some 18,000
+ * instructions a job, bench/run.sh instructions-journal). */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "store.h"
 
@@ -23,7 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The server's clock in ms, as SQL. */
+#define NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
 #define BUSY_MS 10000
+#define EXPIRE_EVERY_MS 600000 /* retention's passes, at most this far apart */
 #define CACHE_KB "64"
 /* How long an empty file may wait for the process that made it. */
 #define EMPTY_TRIES 20
@@ -41,6 +48,8 @@ enum {
     S_HANDED,
     S_UNHOLD,
     S_LIST,
+    S_RETIRE, /* %d: the final states, filled in when prepared */
+    S_UNRETIRE,
     S_BEGIN,  /* the group's transaction, prepared once: parsing them at */
     S_COMMIT, /* every engine step and hand-out cost more than the writes */
     S_ROLLBACK,
@@ -66,6 +75,8 @@ static const char *const sql[S_COUNT] = {
                " FROM jobs j JOIN submissions s ON s.sub = j.sub"
                " WHERE (?1 = 0 OR j.handed <= 0) AND (?2 IS NULL OR s.tag = ?2)"
                " ORDER BY j.key",
+    [S_RETIRE] = "INSERT OR REPLACE INTO retired(key, at) VALUES (?1, " NOW_MS ")",
+    [S_UNRETIRE] = "DELETE FROM retired WHERE key = ?1",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -80,30 +91,26 @@ static const char schema[] =
     " handed INTEGER NOT NULL DEFAULT 0, results_path TEXT, error TEXT);"
     "CREATE INDEX submissions_tag ON submissions(tag);";
 
-/* The server's clock in ms, as SQL. */
-#define NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
-
-/* %1$d..%6$d: the final states (faulted, fetched, rejected, unknown,
- * expired, failed). */
 static const char retention_schema[] =
     "CREATE TABLE IF NOT EXISTS retired(key INTEGER PRIMARY KEY, at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS retired_at ON retired(at);"
-    "CREATE INDEX IF NOT EXISTS jobs_sub ON jobs(sub);"
-    "CREATE TRIGGER IF NOT EXISTS jobs_retire AFTER UPDATE OF state, handed ON jobs"
-    " WHEN NEW.handed = 1 AND NEW.state IN (%d, %d, %d, %d, %d, %d)"
-    " BEGIN INSERT OR IGNORE INTO retired(key, at) VALUES (NEW.key, " NOW_MS "); END;"
-    "CREATE TRIGGER IF NOT EXISTS jobs_unretire AFTER UPDATE OF handed ON jobs"
-    " WHEN NEW.handed <> 1 BEGIN DELETE FROM retired WHERE key = NEW.key; END;";
 
-/* ?1: the oldest time kept (ms). Submissions first: those whose every job
- * left goes now. */
+    "CREATE INDEX IF NOT EXISTS jobs_sub ON jobs(sub);";
+
+/* A job that goes: handed out before ?1 (the oldest time kept, ms) and
+ * in a final state (%d: filled in when prepared). */
+#define DUE(j, r) "(" r ".at < ?1 AND " j ".handed = 1 AND " j ".state IN (%d, %d, %d, %d, %d, %d))"
+
+/* Submissions first: those whose every job goes, go now. The notes of
+ * jobs not ended yet stay. */
 static const char *const expire_sql[] = {
     "DELETE FROM submissions WHERE sub IN (SELECT j.sub FROM retired r JOIN jobs j"
-    " ON j.key = r.key WHERE r.at < ?1) AND NOT EXISTS (SELECT 1 FROM jobs j"
-    " LEFT JOIN retired r ON r.key = j.key WHERE j.sub = submissions.sub"
-    " AND (r.at IS NULL OR r.at >= ?1))",
-    "DELETE FROM jobs WHERE key IN (SELECT key FROM retired WHERE at < ?1)",
-    "DELETE FROM retired WHERE at < ?1",
+    " ON j.key = r.key WHERE " DUE(
+        "j", "r") ") AND NOT EXISTS (SELECT 1 FROM jobs j"
+                  " LEFT JOIN retired r ON r.key = j.key WHERE j.sub = submissions.sub"
+                  " AND (r.at IS NULL OR NOT " DUE("j", "r") "))",
+    "DELETE FROM jobs WHERE key IN (SELECT r.key FROM retired r JOIN jobs j ON j.key = r.key"
+    " WHERE " DUE("j", "r") ")",
+    "DELETE FROM retired WHERE at < ?1 AND key NOT IN (SELECT key FROM jobs)",
 };
 
 typedef struct sq_store {
@@ -216,6 +223,19 @@ static int update(sq_store *s, int which, int64_t key, int state, const char *te
     return step_write(s, st, what, why);
 }
 
+/* A hand-out for good noted with its time (S_RETIRE), or its note
+ * dropped (S_UNRETIRE). Noted whatever this process' retention: another
+ * sharing the file may delete by it. */
+static int retire(sq_store *s, int which, int64_t key, const char **why)
+{
+    sqlite3_stmt *st = s->st[which];
+    if (sqlite3_bind_int64(st, 1, key)) {
+        *why = fail_db(s, "noting a job's hand-out");
+        return -1;
+    }
+    return step_write(s, st, "noting a job's hand-out", why);
+}
+
 static int sq_sending(pp_store *ps, int64_t key, const char **why)
 {
     return update((sq_store *)ps, S_SENDING, key, PP_SUBMITTING, NULL, "recording a sending", why);
@@ -233,7 +253,10 @@ static int sq_transition(pp_store *ps, int64_t key, int state, const char *error
 
 static int sq_unclaim(pp_store *ps, int64_t key, const char **why)
 {
-    return update((sq_store *)ps, S_UNCLAIM, key, 0, NULL, "giving back a claim", why);
+    sq_store *s = (sq_store *)ps;
+    if (update(s, S_UNCLAIM, key, 0, NULL, "giving back a claim", why) < 0)
+        return -1;
+    return retire(s, S_UNRETIRE, key, why);
 }
 
 /* handed / unhold: a change of the job's hand-out while process pid holds
@@ -253,11 +276,14 @@ static int held(pp_store *ps, int which, int64_t key, long pid, const char *what
 
 static int sq_handed(pp_store *ps, int64_t key, const char **why)
 {
-    return held(ps, S_HANDED, key, (long)getpid(), "recording a hand-out", why);
+    if (held(ps, S_HANDED, key, (long)getpid(), "recording a hand-out", why) < 0)
+        return -1;
+    return retire((sq_store *)ps, S_RETIRE, key, why);
 }
 
 static int sq_unhold(pp_store *ps, int64_t key, long pid, const char **why)
 {
+    /* a job held (handed -pid) was never retired */
     return held(ps, S_UNHOLD, key, pid, "giving back a dead process' job", why);
 }
 
@@ -305,13 +331,15 @@ static uint64_t now_ms(void)
 }
 
 /* Deletes what expired, in a transaction of its own, when half the
- * retention (at most a minute) has passed since it last did: a file
- * shared by processes and written by steps costs one pass a while. */
+ * retention (at most EXPIRE_EVERY_MS) has passed since it last did. A pass
+ * reads the whole of `retired` (a retention's hand-outs, 16 bytes each):
+ * an index on the time would cost every hand-out as much as the pass
+ * costs in ten minutes. */
 static int expire(sq_store *s, const char **why)
 {
     if (s->retention_ms <= 0 || s->in_tx || now_ms() < s->next_expire)
         return 0;
-    long every = s->retention_ms / 2 < 60000 ? s->retention_ms / 2 : 60000;
+    long every = s->retention_ms / 2 < EXPIRE_EVERY_MS ? s->retention_ms / 2 : EXPIRE_EVERY_MS;
     s->next_expire = now_ms() + (uint64_t)every;
     char q[96];
     snprintf(q, sizeof q, "SELECT " NOW_MS " - %ld", s->retention_ms);
@@ -331,7 +359,11 @@ static int expire(sq_store *s, const char **why)
         return -1;
     }
     for (size_t i = 0; rc == 0 && i < sizeof expire_sql / sizeof *expire_sql; i++) {
-        if (sqlite3_prepare_v2(s->db, expire_sql[i], -1, &st, NULL) != SQLITE_OK ||
+        char text[1024];
+        snprintf(text, sizeof text, expire_sql[i], PP_FAULTED, PP_FETCHED, PP_REJECTED, PP_UNKNOWN,
+                 PP_EXPIRED, PP_FAILED, PP_FAULTED, PP_FETCHED, PP_REJECTED, PP_UNKNOWN, PP_EXPIRED,
+                 PP_FAILED);
+        if (sqlite3_prepare_v2(s->db, text, -1, &st, NULL) != SQLITE_OK ||
             sqlite3_bind_int64(st, 1, oldest) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
             *why = fail_db(s, "deleting expired jobs");
             rc = -1;
@@ -389,6 +421,9 @@ static int sq_claim(pp_store *ps, const int64_t *keys, size_t n, int hold, unsig
             got[i] = sqlite3_changes(s->db) == 1;
         }
         sqlite3_reset(st);
+        /* a claim that joins a group hands out for good */
+        if (rc == 0 && hold && got[i] && retire(s, S_RETIRE, keys[i], &w) < 0)
+            rc = -1;
     }
     if (rc == 0 && !hold)
         rc = commit(s, 0, &w);
@@ -669,10 +704,7 @@ static int set_up(sq_store *s, const char *path, const char *owner, int was_empt
             goto out;
         }
     }
-    char more[sizeof retention_schema + 64];
-    snprintf(more, sizeof more, retention_schema, PP_FAULTED, PP_FETCHED, PP_REJECTED, PP_UNKNOWN,
-             PP_EXPIRED, PP_FAILED);
-    if (sqlite3_exec(s->db, more, NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(s->db, retention_schema, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(why, n, "journal %s: cannot make its retention's tables (%s)", path,
                  sqlite3_errmsg(s->db));
         goto out;

@@ -281,9 +281,10 @@ static void test_retention(void)
     CHECK(b->ops->handed(b, k[0], &w) == 0);
     CHECK(b->ops->handed(b, k[2], &w) == 0); /* handed out, pending: kept */
     CHECK(b->ops->flush(b, 0, NULL, NULL, &w) == 0);
-    CHECK_EQ_LONG(count_of(RETIRED_RET), 1);
+    CHECK_EQ_LONG(count_of(RETIRED_RET), 2); /* both hand-outs noted */
     sleep_ms(300);
     CHECK_EQ_LONG(list(a, 0, "ret", 0).n, 2); /* k[0] gone, its submission kept */
+    CHECK_EQ_LONG(count_of(RETIRED_RET), 1);  /* k[2]'s note waits for its end */
     CHECK_EQ_LONG(count_of("SELECT count(*) FROM submissions WHERE tag = 'ret'"), 1);
     /* the last two end handed out: the submission goes with them */
     CHECK(a->ops->result(a, k[2], NULL, &w) == 0);
