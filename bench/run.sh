@@ -17,6 +17,10 @@
 #   workflow, --job-time uniform:5s:15s: pushpull-workflow (WORKFLOW_COUNT
 #     jobs, default 50000, to a folder), pushpull-workflow-journal (the
 #     same with a job journal)
+#   fleet, --job-time 0: fleet-throughput (FLEET_COUNT jobs, default 6000,
+#     of one tag shared by 1, 2 and 4 worker processes on one redis-server:
+#     bench/fleet/throughput.lua; FLEET_FSYNC sets its appendfsync,
+#     FLEET_PROCS="1 2 4" the fleet sizes)
 #   journal, --job-time 0, COUNT jobs of 20 KB to files, without and with a
 #     job journal, twice in turn: pushpull-nojournal, pushpull-journal,
 #     pushpull-nojournal-2, pushpull-journal-2
@@ -40,6 +44,7 @@ BASELINE_COUNT=${BASELINE_COUNT:-$COUNT}
 NATURAL_BIG_COUNT=${NATURAL_BIG_COUNT:-1000}
 WORKFLOW_COUNT=${WORKFLOW_COUNT:-50000}
 INSTR_COUNT=${INSTR_COUNT:-1000}
+FLEET_COUNT=${FLEET_COUNT:-6000}
 PAGE=20000
 export LUA_PATH="$ROOT/lua/?.lua;$ROOT/lua/?/init.lua;;"
 export LUA_CPATH="$BUILD_DIR/lua5.4/?.so;;"
@@ -247,5 +252,11 @@ if group "$WORKFLOW_COUNT URLs, 20 KB pages, results to a folder" uniform:5s:15s
   BENCH_JOURNAL="$results/workflow.db" NOTICE_DELAY=${NOTICE_DELAY:-0} \
     run pushpull-workflow-journal bench/client/batch.lua "$WORKFLOW_COUNT"
   ratio pushpull-workflow-journal pushpull-workflow
+  group_end
+fi
+
+if group "the fleet on one Redis" 0 fleet-throughput; then
+  # shellcheck disable=SC2086
+  lua5.4 bench/fleet/throughput.lua "$emu" "$SITE" "$FLEET_COUNT" ${FLEET_PROCS:-}
   group_end
 fi

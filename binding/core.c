@@ -274,6 +274,13 @@ static int l_new(lua_State *L)
             cfg.spool_dir = s;
         if ((s = opt_field_string(L, 1, "journal")) != NULL)
             cfg.journal = s;
+        /* a rediss:// journal's TLS (pushpull.new's redis_tls) */
+        cfg.journal_tls.ca_file = opt_field_string(L, 1, "tls_ca_file");
+        cfg.journal_tls.cert_file = opt_field_string(L, 1, "tls_cert_file");
+        cfg.journal_tls.key_file = opt_field_string(L, 1, "tls_key_file");
+        lua_getfield(L, 1, "tls_insecure");
+        cfg.journal_tls.insecure = lua_toboolean(L, -1);
+        lua_pop(L, 1);
         cfg.lease_ms = (long)opt_field_number(L, 1, "lease_ms", 0);
         cfg.retention_ms = (long)opt_field_number(L, 1, "retention_ms", 0);
     }
@@ -521,6 +528,16 @@ static int l_journal_ready(lua_State *L)
     return 1;
 }
 
+/* journal_error() -> why a Redis journal cannot be reached ("" if no
+ * reason), and whether TLS refused certificates (no retry mends it) */
+static int l_journal_error(lua_State *L)
+{
+    int refused = 0;
+    lua_pushstring(L, pp_journal_error(check_client(L), &refused));
+    lua_pushboolean(L, refused);
+    return 2;
+}
+
 /* fleet_claim(tag, max, pending) -> op | nil, err */
 static int l_fleet_claim(lua_State *L)
 {
@@ -563,6 +580,14 @@ static int l_fleet_holds(lua_State *L)
 {
     pp_client *c = check_client(L);
     lua_pushboolean(L, pp_fleet_holds(c, check_job(L, 2)));
+    return 1;
+}
+
+/* fleet_nap(ms) -> true: the client counts as busy for ms (a timer) */
+static int l_fleet_nap(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    lua_pushboolean(L, pp_fleet_nap(c, (long)luaL_checkinteger(L, 2)) == 0);
     return 1;
 }
 
@@ -1145,9 +1170,11 @@ static const luaL_Reg client_methods[] = {
     {"journal_list", l_journal_list},
     {"resume", l_resume},
     {"journal_ready", l_journal_ready},
+    {"journal_error", l_journal_error},
     {"fleet_claim", l_fleet_claim},
     {"fleet_release", l_fleet_release},
     {"fleet_holds", l_fleet_holds},
+    {"fleet_nap", l_fleet_nap},
     {"fleet_flush", l_fleet_flush},
     {"forget", l_forget},
     {"op_remaining", l_op_remaining},

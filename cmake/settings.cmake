@@ -31,6 +31,8 @@ pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 # The fleet store's Redis link (core/src/redis_*.c).
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+# TLS to it (rediss://, core/src/redis_tls.c): OpenSSL 3.
+pkg_check_modules(SSL REQUIRED IMPORTED_TARGET openssl>=3.0)
 # The journal's SQLite backend (core/src/store_sqlite.c).
 pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)
 find_package(Threads REQUIRED)

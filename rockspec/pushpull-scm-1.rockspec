@@ -24,7 +24,8 @@ external_dependencies = {
   CURL = { library = "curl" },
   JANSSON = { header = "jansson.h", library = "jansson" },
   MHD = { header = "microhttpd.h", library = "microhttpd" },
-  HIREDIS = { header = "hiredis/async.h", library = "hiredis" },
+  HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" },
+  OPENSSL = { header = "openssl/ssl.h", library = "ssl" },
   SQLITE3 = { header = "sqlite3.h", library = "sqlite3" },
 }
 build = {
@@ -88,8 +89,10 @@ build = {
         "core/src/json_util.c",
         "core/src/receiver.c",
         "core/src/redis_conn.c",
+        "core/src/redis_io.c",
         "core/src/redis_scripts.c",
         "core/src/redis_store.c",
+        "core/src/redis_tls.c",
         "core/src/redis_url.c",
         "core/src/links.c",
         "core/src/listener.c",
@@ -107,9 +110,9 @@ build = {
         "core/src/submit.c",
         "core/src/util.c",
       },
-      incdirs = { "core/include", "core/src", "common/include", "$(CURL_INCDIR)", "$(JANSSON_INCDIR)", "$(MHD_INCDIR)", "$(SQLITE3_INCDIR)", "$(HIREDIS_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(JANSSON_LIBDIR)", "$(MHD_LIBDIR)", "$(SQLITE3_LIBDIR)", "$(HIREDIS_LIBDIR)" },
-      libraries = { "curl", "jansson", "microhttpd", "sqlite3", "hiredis" },
+      incdirs = { "core/include", "core/src", "common/include", "$(CURL_INCDIR)", "$(JANSSON_INCDIR)", "$(MHD_INCDIR)", "$(SQLITE3_INCDIR)", "$(HIREDIS_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(JANSSON_LIBDIR)", "$(MHD_LIBDIR)", "$(SQLITE3_LIBDIR)", "$(HIREDIS_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+      libraries = { "curl", "jansson", "microhttpd", "sqlite3", "hiredis", "ssl", "crypto" },
     },
   },
   -- the pushpull command (LuaRocks wraps it to run with the rock's Lua and tree)

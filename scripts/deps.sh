@@ -8,7 +8,7 @@ PACKAGES="cmake make gcc pkg-config
 lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
 lua-cjson lua-busted lua-socket lua-luv luarocks lua-resty-core
 libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3 zlib1g-dev
-libhiredis-dev redis-server
+libhiredis-dev libssl-dev openssl redis-server
 nginx libnginx-mod-http-lua libnginx-mod-http-ndk neovim curl clang-format tmux"
 # Groups named on the command line add what they need: `deps.sh bench` the
 # benchmarks' tools, `deps.sh fuzz` clang and libFuzzer (fuzz/run.sh).

@@ -87,6 +87,18 @@ typedef struct pp_poll_config {
                       "keep the default": pp_config_init sets 1. */
 } pp_poll_config;
 
+/* TLS to a rediss:// journal (pp_config.journal_tls). The server's
+ * certificate is verified, against the URL's host, unless insecure. */
+typedef struct pp_tls_config {
+    const char *ca_file;   /* PEM certificates to trust; NULL = the system's
+                              store */
+    const char *cert_file; /* a client certificate (PEM), for a server that
+                              asks for one; needs key_file */
+    const char *key_file;  /* its private key (PEM, not encrypted) */
+    int insecure;          /* 1 = no verification of the server (tests,
+                              development) */
+} pp_tls_config;
+
 typedef struct pp_config {
     const char *base_url; /* "https://data.oxylabs.io" */
     const char *username;
@@ -116,17 +128,20 @@ typedef struct pp_config {
      * stderr (pp_debug_stderr). Off, it costs nothing. */
     void (*debug)(void *ud, const char *line);
     void *debug_ud;
-    const char *journal; /* the job journal (an SQLite file, made when
-                            missing, or a fleet's store on Redis:
-                            "redis://[[user]:password@]host[:port][/db]");
-                            NULL = none. See "The journal". */
-    long lease_ms;       /* a Redis journal: how long a claim or a poll
-                            lease lasts unless renewed (0: 30000) */
-    long retention_ms;   /* a journal: how long a job in a final
-                            state that was handed out for good is kept,
-                            and its submission once all its jobs are
-                            (0: a day; < 0: forever). Jobs pending or not
-                            handed out are always kept */
+    const char *journal;       /* the job journal (an SQLite file, made when
+                                  missing, or a fleet's store on Redis:
+                                  "redis://[[user]:password@]host[:port][/db]",
+                                  or "rediss://..." over TLS: journal_tls);
+                                  NULL = none. See "The journal". */
+    long lease_ms;             /* a Redis journal: how long a claim or a poll
+                                  lease lasts unless renewed (0: 30000) */
+    pp_tls_config journal_tls; /* a rediss:// journal: its TLS; set with
+                                  any other journal is refused */
+    long retention_ms;         /* a journal: how long a job in a final
+                                  state that was handed out for good is kept,
+                                  and its submission once all its jobs are
+                                  (0: a day; < 0: forever). Jobs pending or not
+                                  handed out are always kept */
 } pp_config;
 
 void pp_config_init(pp_config *cfg);
@@ -465,6 +480,12 @@ pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *
  * store first takes a number for this process from the server: drive the
  * client until it says 1 before submitting), -1 no journal. */
 int pp_journal_ready(pp_client *c);
+/* Why a Redis journal's store cannot be reached: the last connection's
+ * error ("" when none, or without a Redis journal). *refused (when not
+ * NULL) says 1 when the server was reached but TLS failed on certificates
+ * (the server's did not verify, or it refused this client's), which no
+ * retry mends; the client keeps trying all the same. */
+const char *pp_journal_error(pp_client *c, int *refused);
 /* A Redis journal: claims up to max finished jobs of tag (NULL: untagged)
  * that no process has handed out, each with a lease renewed while this
  * client runs; with pending set, adopts instead up to max pending jobs
@@ -488,6 +509,13 @@ void pp_fleet_flush(pp_client *c);
  * its sending is still to run): only then may it be handed to the user;
  * 0 otherwise. */
 int pp_fleet_holds(pp_client *c, pp_job job);
+/* Keeps the client busy for ms with a timer that does nothing: a process
+ * whose claims came back empty while other processes still hold the tag's
+ * jobs waits that long in its driver (which sleeps until the client's next
+ * deadline) before it asks the store again. Without it a client with
+ * nothing in flight is idle, every wait ends at once, and the claims go
+ * out back to back. 0 / -1. */
+int pp_fleet_nap(pp_client *c, long ms);
 /* pp_fleet_claim: the tag's jobs not handed out yet; -1 otherwise. */
 long pp_op_remaining(pp_client *c, pp_op op);
 /* The entries of a finished journal operation (valid until pp_op_free). */

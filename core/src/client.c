@@ -102,6 +102,7 @@ pp_client *pp_client_new(const pp_config *cfg, pp_error *err)
     pp_estimate_reset(&c->est, PP_ESTIMATE_PRIOR_MS);
     c->rng = pp_now_ms() ^ (uint64_t)(uintptr_t)c ^ 0x9E3779B97F4A7C15ull;
     pp_timer_init(&c->pace_timer, 0, c);
+    pp_timer_init(&c->nap_timer, 0, c);
     c->jobs.events = &c->events;
     c->jobs.budget = budget;
     /* infos are read back only when asked for (job.info): past 1 MiB (of

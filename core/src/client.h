@@ -86,6 +86,7 @@ struct pp_client {
     /* timers of this layer: polls and the submission pacer */
     pp_heap timers;
     pp_timer pace_timer;
+    pp_timer nap_timer; /* pp_fleet_nap: fires into nothing */
 
     /* operations */
     pp_oprec **ops;

@@ -105,7 +105,7 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
     if (strncmp(cfg->journal, "redis://", 8) == 0 || strncmp(cfg->journal, "rediss://", 9) == 0) {
         /* the fleet's store: the client's Redis connection, served by its
          * loop like curl's sockets */
-        pp_redis_config rc = {.url = cfg->journal};
+        pp_redis_config rc = {.url = cfg->journal, .tls = cfg->journal_tls};
         pp_error e = {0};
         if (pp_fleet_open(c, &rc, &e) < 0) {
             /* e is the client's last error, not ours to free */
@@ -120,6 +120,10 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
         if (c->store)
             pp_store_redis_on_callback(c->store, on_fleet_callback, c);
         c->journal_remote = 1;
+    } else if (cfg->journal_tls.ca_file || cfg->journal_tls.cert_file ||
+               cfg->journal_tls.key_file || cfg->journal_tls.insecure) {
+        snprintf(why, whylen, "journal: TLS settings need a rediss:// journal");
+        return -1;
     } else {
         c->store = pp_store_sqlite_open(cfg->journal, owner, why, whylen);
         if (c->store)
@@ -139,6 +143,14 @@ int pp_journal_ready(pp_client *c)
     if (!c || !c->store)
         return -1;
     return c->journal_remote ? pp_store_redis_ready(c->store) : 1;
+}
+
+const char *pp_journal_error(pp_client *c, int *refused)
+{
+    pp_redis *r = c && c->journal_remote ? c->redis : NULL;
+    if (refused)
+        *refused = pp_redis_refused(r);
+    return pp_redis_last_error(r);
 }
 
 void pp_journal_close(pp_client *c)
@@ -802,6 +814,13 @@ pp_op pp_journal_forget(pp_client *c, const char *tag, int force, pp_error *err)
     if (q && c->store->ops->forget(c->store, tag, force, on_forgotten, q, &why) < 0)
         jop_finish(q, -1, why);
     return h;
+}
+
+int pp_fleet_nap(pp_client *c, long ms)
+{
+    if (!c || ms < 0)
+        return -1;
+    return pp_heap_set(&c->timers, &c->nap_timer, pp_now_ms() + (uint64_t)ms);
 }
 
 int pp_fleet_holds(pp_client *c, pp_job job)

@@ -1,13 +1,14 @@
 /*
  * The fleet store's link to Redis, beside the transport (layer 2): one
- * connection through hiredis' async API (redis_conn.c), its URL
- * (redis_url.c), the store's server-side scripts (redis_scripts.c) and the
- * store's operations, each one script call (redis_store.c). It knows
- * nothing of jobs but their keys and state names; core/README.md ("Redis
- * store") has the key layout and the rules. Not installed.
+ * connection (redis_conn.c) over a plain or TLS byte stream (redis_io.h),
+ * its URL (redis_url.c), the store's server-side scripts
+ * (redis_scripts.c) and the store's operations, each one script call
+ * (redis_store.c). hiredis only formats commands and parses replies. It
+ * knows nothing of jobs but their keys and state names; core/README.md
+ * ("Redis store") has the key layout and the rules. Not installed.
  *
- * The connection runs no thread and never blocks. hiredis' event hooks
- * land in the client's fd change queue like a curl socket; the host's
+ * The connection runs no thread and never blocks. Its fd interest lands
+ * in the client's fd change queue like a curl socket; the host's
  * pp_socket_action / pp_perform / pp_wait call pp_redis_io, pp_redis_poll
  * and pp_redis_timers, and pp_timeout_ms includes pp_redis_timeout_ms.
  * A command is answered once, through its completion: with the reply, or
@@ -47,6 +48,7 @@ typedef struct pp_redis_config {
     long backoff_max_ms;     /* reconnect delay cap; default 2000 */
     size_t max_waiting;      /* commands held while disconnected;
                                 default 100000 */
+    pp_tls_config tls;       /* rediss:// only (refused with redis://) */
 } pp_redis_config;
 
 typedef struct pp_redis pp_redis;
@@ -101,6 +103,9 @@ size_t pp_redis_busy(const pp_redis *r);     /* commands not yet answered */
 int pp_redis_ready(const pp_redis *r);       /* connected and handshaken */
 /* Why the last connection attempt or connection failed ("" if none). */
 const char *pp_redis_last_error(const pp_redis *r);
+/* 1 when that failure was TLS refusing the server's certificate, or the
+ * server refusing ours: a retry will not mend it. */
+int pp_redis_refused(const pp_redis *r);
 void pp_redis_get_stats(const pp_redis *r, pp_redis_stats *out);
 
 /* ---- redis_scripts.c: the store's server-side logic (Lua) */

@@ -1,12 +1,14 @@
-/* One connection to Redis through hiredis' async API, driven by the host.
+/* One connection to Redis, driven by the host.
  *
- * The event hooks hiredis calls (add/del read/write, cleanup) are ours:
- * they record fd interest in the client's fd change queue, as curl's
- * socket callback does, and the host's calls come back through
+ * The bytes go through redis_io.h (a TCP socket, plain or TLS); hiredis
+ * formats the commands (redisFormatCommandArgv) and parses the replies
+ * (redisReader), nothing more. The fd interest the connection needs --
+ * write while connecting or while output is left, what TLS waits for in
+ * its handshake, read otherwise -- goes to the client's fd change queue,
+ * as curl's socket callback does, and the host's calls come back through
  * pp_redis_io (an fd event), pp_redis_poll (a tick: poll(2) with timeout
- * 0) and pp_redis_timers. hiredis 0.14 has no timers of its own, so every
- * deadline is kept here: the connect and handshake, each command's answer
- * and the next reconnect.
+ * 0) and pp_redis_timers. Every deadline is kept here: the connect, TLS
+ * and the handshake, each command's answer and the next reconnect.
  *
  * Commands issued while disconnected wait in a queue (up to max_waiting)
  * and are sent once the next handshake (AUTH, SELECT, SCRIPT LOAD of the
@@ -18,6 +20,7 @@
  * dropped (a late answer could not be matched any more) and made again
  * with backoff. */
 #include "redis.h"
+#include "redis_io.h"
 #include "transport.h" /* pp_backoff_ms */
 
 #include <arpa/inet.h>
@@ -27,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <hiredis/async.h>
 
 #define DEFAULT_TIMEOUT_MS 5000L
 #define DEFAULT_CONNECT_TIMEOUT_MS 2000L
@@ -35,8 +37,12 @@
 #define DEFAULT_MAX_WAITING 100000u
 #define BACKOFF_BASE_MS 100L
 #define SHA_LEN 40
+#define READ_CHUNK 16384
+#define KEEP_OUTPUT (1u << 20) /* an output buffer kept once empty */
 
 enum { ST_DOWN = 0, ST_CONNECTING, ST_READY };
+/* Where a connection is on its way: TCP connect, TLS handshake, open. */
+enum { LINK_TCP = 0, LINK_TLS, LINK_OPEN };
 /* What a command is: the user's, a handshake step, a reload on NOSCRIPT. */
 enum { K_USER = 0, K_AUTH, K_SELECT, K_LOAD, K_RELOAD };
 
@@ -69,16 +75,24 @@ struct pp_redis {
     pp_fdq *fdq;
     uint64_t *rng;
 
-    redisAsyncContext *ac; /* NULL while down */
-    int fd, want;
+    pp_tls *tls; /* rediss:// */
+    pp_rio io;   /* io.fd -1 while down */
+    int link;
+    redisReader *reader;
+    char *out; /* commands written to the connection, not yet to the socket */
+    size_t out_len, out_off, out_cap;
+    int read_wants, write_wants; /* what a read, a write waits for */
+    unsigned gen;                /* connections made: a completion may drop one */
+    int want;
     int state;
     int steps_left; /* handshake replies still due */
     int attempt;    /* reconnects since the last handshake */
     uint64_t connect_deadline, reconnect_at;
     int closing;
+    int refused; /* the last connection failed on certificates */
 
     rlist waiting;      /* not sent: down, or before the handshake */
-    rlist sent;         /* written to hiredis, answer due (in order) */
+    rlist sent;         /* written to the connection, answer due (in order) */
     rcmd *requeue_at;   /* the last command put back at the front of waiting */
     size_t outstanding; /* user commands not yet answered */
 
@@ -145,23 +159,47 @@ static void fail(pp_redis *r, rcmd *k, const char *fmt, const char *why)
     finish(r, k, NULL, msg);
 }
 
-static void on_reply(redisAsyncContext *ac, void *reply, void *priv);
+static void update_want(pp_redis *r);
 
-/* Hands a command to hiredis, the script's sha in place. */
-static void send_cmd(pp_redis *r, rcmd *k)
+/* Room for n more bytes of output. */
+static int out_room(pp_redis *r, size_t n)
+{
+    if (r->out_cap - r->out_len >= n)
+        return 0;
+    size_t cap = r->out_cap ? r->out_cap : 4096;
+    while (cap - r->out_len < n) {
+        if (cap > ((size_t)-1) / 2)
+            return -1;
+        cap *= 2;
+    }
+    char *out = realloc(r->out, cap);
+    if (!out)
+        return -1;
+    r->out = out;
+    r->out_cap = cap;
+    return 0;
+}
+
+/* Writes a command to the connection, the script's sha in place: 0, or
+ * -1 when there is no room for it (the command failed). */
+static int send_cmd(pp_redis *r, rcmd *k)
 {
     if (k->sha_off)
         memcpy(k->buf + k->sha_off, r->sha[k->script], SHA_LEN);
-    if (redisAsyncFormattedCommand(r->ac, on_reply, k, k->buf, k->len) != REDIS_OK) {
-        fail(r, k, "redis: the connection refused the command (%s)", r->ac->errstr);
-        return;
+    if (out_room(r, k->len) < 0) {
+        fail(r, k, "redis: no room to send the command (%s)", pp_oom_message);
+        return -1;
     }
+    memcpy(r->out + r->out_len, k->buf, k->len);
+    r->out_len += k->len;
     list_insert_after(&r->sent, r->sent.tail, k);
     if (k->kind == K_USER)
         r->stats.sent++;
     if (k->resend)
         r->stats.resent++;
     k->resend = 0;
+    update_want(r);
+    return 0;
 }
 
 static rcmd *cmd_new(pp_redis *r, int kind, int argc, const char **argv, const size_t *lens)
@@ -195,8 +233,7 @@ static int load_script(pp_redis *r, int kind, int script)
         return -1;
     k->script = script;
     r->stats.script_loads++;
-    send_cmd(r, k);
-    return 0;
+    return send_cmd(r, k);
 }
 
 /* ---- connection state */
@@ -218,7 +255,6 @@ static void went_down(pp_redis *r, const char *why)
     if (r->state == ST_DOWN)
         return;
     set_err(r, why);
-    r->ac = NULL;
     r->state = ST_DOWN;
     r->stats.drops++;
     r->requeue_at = NULL;
@@ -228,21 +264,88 @@ static void went_down(pp_redis *r, const char *why)
     r->reconnect_at = pp_now_ms() + (uint64_t)delay;
 }
 
-/* Drops the connection from our side. Inside a hiredis callback the free
- * is deferred by hiredis to when the callback returns. */
+/* The fd interest the connection needs now, told to the host on change. */
+static void update_want(pp_redis *r)
+{
+    int w = 0;
+    if (r->io.fd < 0)
+        return;
+    if (r->link == LINK_TCP)
+        w = PP_WANT_WRITE;
+    else if (r->link == LINK_TLS)
+        w = r->io.want;
+    else
+        w = r->read_wants | (r->out_off < r->out_len ? r->write_wants : 0);
+    if (w == r->want)
+        return;
+    r->want = w;
+    /* a change lost to memory exhaustion shows as a timeout, and pp_wait
+     * and pp_perform read r->want directly */
+    (void)pp_fdq_push(r->fdq, r->io.fd, w);
+}
+
+/* A command that was out when its connection went. */
+static void lost(pp_redis *r, rcmd *k)
+{
+    uint64_t now = pp_now_ms();
+    if (k->kind != K_USER) {
+        cmd_free(k);
+    } else if (r->closing) {
+        fail(r, k, "redis: the store was closed before the answer (%s)", "closing");
+    } else if (k->deadline <= now) {
+        r->stats.timeouts++;
+        fail(r, k, "redis: no answer in time; the command may have run (%s)", r->err);
+    } else if (k->flags & PP_REDIS_IDEMPOTENT) {
+        list_insert_after(&r->waiting, r->requeue_at, k);
+        r->requeue_at = k;
+        k->resend = 1;
+    } else {
+        fail(r, k,
+             "redis: the connection was lost before the answer; the command may have run (%s)",
+             r->err);
+    }
+}
+
+/* Ends the connection (lost, or given up from our side) and answers every
+ * command that was out on it. Completions run here may issue commands:
+ * they wait for the next connection. */
 static void drop(pp_redis *r, const char *why)
 {
-    redisAsyncContext *ac = r->ac;
-    if (!ac)
+    if (r->io.fd < 0)
         return;
     went_down(r, why);
-    redisAsyncFree(ac); /* answers every command out with no reply */
+    r->gen++;
+    (void)pp_fdq_push(r->fdq, r->io.fd, 0); /* before the fd is closed */
+    pp_rio_close(&r->io);
+    r->want = 0;
+    redisReaderFree(r->reader);
+    r->reader = NULL;
+    r->out_len = r->out_off = 0;
+    rlist out = r->sent;
+    memset(&r->sent, 0, sizeof r->sent);
+    rcmd *k;
+    while ((k = out.head)) {
+        list_remove(&out, k);
+        lost(r, k);
+    }
+}
+
+/* A failure of the stream: while connecting, one of TLS refusing
+ * certificates is remembered as such. */
+static void broke(pp_redis *r, const char *fmt)
+{
+    char msg[384];
+    snprintf(msg, sizeof msg, fmt, r->url.host, r->url.port, r->io.err);
+    if (r->state == ST_CONNECTING)
+        r->refused = r->io.refused;
+    drop(r, msg);
 }
 
 static void became_ready(pp_redis *r)
 {
     r->state = ST_READY;
     r->attempt = 0;
+    r->refused = 0;
     r->stats.connects++;
     rcmd *k;
     while (r->state == ST_READY && (k = r->waiting.head)) {
@@ -280,115 +383,139 @@ static void internal_reply(pp_redis *r, rcmd *k, const redisReply *rep)
         became_ready(r);
 }
 
-static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
+/* The answer to k, the first command out. */
+static void on_reply(pp_redis *r, rcmd *k, const redisReply *rep)
 {
-    rcmd *k = priv;
-    pp_redis *r = k->r;
-    list_remove(&r->sent, k);
-    redisReply *rep = reply;
-    if (!rep) {
-        /* the connection is going: hiredis answers what was out with no reply */
-        if (r->ac == ac)
-            went_down(r, ac->errstr[0] ? ac->errstr : "the connection closed");
-        uint64_t now = pp_now_ms();
-        if (k->kind != K_USER) {
-            cmd_free(k);
-        } else if (r->closing) {
-            fail(r, k, "redis: the store was closed before the answer (%s)", "closing");
-        } else if (k->deadline <= now) {
-            r->stats.timeouts++;
-            fail(r, k, "redis: no answer in time; the command may have run (%s)", r->err);
-        } else if (k->flags & PP_REDIS_IDEMPOTENT) {
-            list_insert_after(&r->waiting, r->requeue_at, k);
-            r->requeue_at = k;
-            k->resend = 1;
-        } else {
-            fail(r, k,
-                 "redis: the connection was lost before the answer; the command may have run (%s)",
-                 r->err);
-        }
-        return;
-    }
     r->stats.replies++;
     if (k->kind != K_USER) {
         internal_reply(r, k, rep);
         return;
     }
     if (rep->type == REDIS_REPLY_ERROR && k->sha_off && !k->reloaded &&
-        !strncmp(rep->str, "NOSCRIPT", 8) && r->ac == ac && r->state == ST_READY) {
+        !strncmp(rep->str, "NOSCRIPT", 8) && r->state == ST_READY) {
         /* the server lost its scripts (a restart, SCRIPT FLUSH, a failover):
          * load it again and re-send; the command did not run */
         k->reloaded = 1;
         if (load_script(r, K_RELOAD, k->script) == 0) {
-            send_cmd(r, k);
+            send_cmd(r, k); /* fails k itself when it cannot */
             return;
         }
     }
     finish(r, k, rep, rep->type == REDIS_REPLY_ERROR ? rep->str : NULL);
 }
 
-static void on_connect(const redisAsyncContext *ac, int status)
+/* ---- reading and writing */
+
+/* Hands every whole reply read so far to its command. -1 when the
+ * connection ended meanwhile (a completion or a bad reply dropped it). */
+static int deliver(pp_redis *r)
 {
-    pp_redis *r = ac->data;
-    if (status != REDIS_OK && r->ac == ac) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "cannot connect to %s:%d: %s", r->url.host, r->url.port,
-                 ac->errstr);
-        went_down(r, msg); /* hiredis frees the context */
+    unsigned gen = r->gen;
+    while (r->gen == gen) {
+        void *reply = NULL;
+        if (redisReaderGetReply(r->reader, &reply) != REDIS_OK) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "a reply that cannot be read: %s", r->reader->errstr);
+            drop(r, msg);
+            return -1;
+        }
+        if (!reply)
+            return 0;
+        rcmd *k = r->sent.head;
+        if (!k) {
+            freeReplyObject(reply);
+            drop(r, "a reply to no command");
+            return -1;
+        }
+        list_remove(&r->sent, k);
+        on_reply(r, k, reply);
+        freeReplyObject(reply);
+    }
+    return -1;
+}
+
+/* Reads until the stream would block (TLS may hold bytes the fd no
+ * longer shows). */
+static void do_read(pp_redis *r)
+{
+    char buf[READ_CHUNK];
+    for (;;) {
+        ssize_t n = r->io.ops->read(&r->io, buf, sizeof buf);
+        if (n == 0) {
+            r->read_wants = r->io.want;
+            return;
+        }
+        if (n < 0) {
+            broke(r, "the connection to %s:%d failed: %s");
+            return;
+        }
+        if (redisReaderFeed(r->reader, buf, (size_t)n) != REDIS_OK) {
+            drop(r, pp_oom_message);
+            return;
+        }
+        if (deliver(r) < 0)
+            return;
     }
 }
 
-static void on_disconnect(const redisAsyncContext *ac, int status)
+static void do_write(pp_redis *r)
 {
-    (void)status;
-    pp_redis *r = ac->data;
-    if (r->ac == ac)
-        went_down(r, ac->errstr[0] ? ac->errstr : "the server closed the connection");
+    while (r->out_off < r->out_len) {
+        ssize_t n = r->io.ops->write(&r->io, r->out + r->out_off, r->out_len - r->out_off);
+        if (n == 0) {
+            r->write_wants = r->io.want;
+            break;
+        }
+        if (n < 0) {
+            broke(r, "the connection to %s:%d failed: %s");
+            return;
+        }
+        r->out_off += (size_t)n;
+    }
+    if (r->out_off == r->out_len) {
+        r->out_off = r->out_len = 0;
+        if (r->out_cap > KEEP_OUTPUT) { /* a burst is over: give its room back */
+            free(r->out);
+            r->out = NULL;
+            r->out_cap = 0;
+        }
+        r->write_wants = PP_WANT_WRITE;
+    }
+    update_want(r);
 }
 
-/* ---- the event hooks hiredis calls: fd interest for the host */
-
-static void want(pp_redis *r, int w)
+/* The connect, then TLS' handshake: 1 once the stream is open. */
+static int open_link(pp_redis *r)
 {
-    if (r->fd < 0 || w == r->want)
-        return;
-    r->want = w;
-    /* a change lost to memory exhaustion shows as a timeout, and pp_wait
-     * and pp_perform read r->want directly */
-    (void)pp_fdq_push(r->fdq, r->fd, w);
-}
-
-static void ev_add_read(void *p)
-{
-    pp_redis *r = p;
-    want(r, r->want | PP_WANT_READ);
-}
-
-static void ev_del_read(void *p)
-{
-    pp_redis *r = p;
-    want(r, r->want & ~PP_WANT_READ);
-}
-
-static void ev_add_write(void *p)
-{
-    pp_redis *r = p;
-    want(r, r->want | PP_WANT_WRITE);
-}
-
-static void ev_del_write(void *p)
-{
-    pp_redis *r = p;
-    want(r, r->want & ~PP_WANT_WRITE);
-}
-
-static void ev_cleanup(void *p)
-{
-    pp_redis *r = p;
-    if (r->fd >= 0)
-        (void)pp_fdq_push(r->fdq, r->fd, 0); /* before hiredis closes it */
-    r->fd = -1;
-    r->want = 0;
+    if (r->link == LINK_TCP) {
+        int rc = pp_rio_connected(&r->io);
+        if (rc < 0)
+            broke(r, "cannot connect to %s:%d: %s");
+        if (rc <= 0)
+            return 0;
+        r->link = LINK_OPEN;
+        if (r->tls) {
+            if (pp_tls_start(r->tls, &r->io, r->url.host) < 0) {
+                broke(r, "cannot start TLS with %s:%d: %s");
+                return 0;
+            }
+            r->link = LINK_TLS;
+        }
+    }
+    if (r->link == LINK_TLS) {
+        int rc = r->io.ops->handshake(&r->io);
+        if (rc < 0) {
+            broke(r, "cannot connect to %s:%d: %s");
+            return 0;
+        }
+        if (rc == 0) {
+            update_want(r);
+            return 0;
+        }
+        r->link = LINK_OPEN;
+    }
+    update_want(r);
+    return 1;
 }
 
 /* ---- connecting */
@@ -405,9 +532,8 @@ static int handshake(pp_redis *r)
             lens[1] = lens[2];
         }
         rcmd *k = cmd_new(r, K_AUTH, argc, argv, lens);
-        if (!k)
+        if (!k || send_cmd(r, k) < 0)
             return -1;
-        send_cmd(r, k);
         r->steps_left++;
     }
     if (r->url.db) {
@@ -416,9 +542,8 @@ static int handshake(pp_redis *r)
         const char *argv[2] = {"SELECT", db};
         size_t lens[2] = {6, strlen(db)};
         rcmd *k = cmd_new(r, K_SELECT, 2, argv, lens);
-        if (!k)
+        if (!k || send_cmd(r, k) < 0)
             return -1;
-        send_cmd(r, k);
         r->steps_left++;
     }
     for (int s = 0; s < PP_RS_COUNT; s++) {
@@ -429,40 +554,37 @@ static int handshake(pp_redis *r)
     return 0;
 }
 
+/* Starts a connection: its handshake's commands wait in the output for
+ * the stream to open. */
 static void start_connect(pp_redis *r)
 {
-    char msg[320];
     r->connect_deadline = pp_now_ms() + (uint64_t)r->connect_timeout_ms;
-    redisAsyncContext *ac = redisAsyncConnect(r->addr, r->url.port);
-    if (!ac || ac->err) {
+    r->state = ST_CONNECTING; /* so that a failure counts and backs off */
+    if (pp_rio_connect(&r->io, r->addr, r->url.port) < 0) {
+        char msg[384];
         snprintf(msg, sizeof msg, "cannot connect to %s:%d: %s", r->url.host, r->url.port,
-                 ac ? ac->errstr : pp_oom_message);
-        if (ac)
-            redisAsyncFree(ac);
-        r->state = ST_CONNECTING; /* so that went_down counts it and backs off */
+                 r->io.err);
+        r->refused = 0;
         went_down(r, msg);
         return;
     }
-    ac->data = r;
-    ac->ev.data = r;
-    ac->ev.addRead = ev_add_read;
-    ac->ev.delRead = ev_del_read;
-    ac->ev.addWrite = ev_add_write;
-    ac->ev.delWrite = ev_del_write;
-    ac->ev.cleanup = ev_cleanup;
-    r->fd = ac->c.fd;
+    r->link = LINK_TCP;
     r->want = 0;
-    r->ac = ac;
-    r->state = ST_CONNECTING;
-    redisAsyncSetConnectCallback(ac, on_connect); /* asks for write: the connect's end */
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    r->read_wants = PP_WANT_READ;
+    r->write_wants = PP_WANT_WRITE;
+    r->reader = redisReaderCreate();
+    if (!r->reader) {
+        drop(r, pp_oom_message);
+        return;
+    }
+    update_want(r);
     if (handshake(r) < 0)
         drop(r, pp_oom_message);
 }
 
 /* The address to connect to, resolved once (a name lookup may block, so
  * it is done when the store is opened, never while the host loop runs).
- * IPv4 first, as hiredis does. */
+ * IPv4 first. */
 static int resolve(pp_redis *r, char *msg, size_t msglen)
 {
     static const int families[2] = {AF_INET, AF_INET6};
@@ -500,7 +622,7 @@ pp_redis *pp_redis_new(const pp_redis_config *cfg, pp_fdq *fdq, uint64_t *rng, c
         snprintf(msg, msglen, "%s", pp_oom_message);
         return NULL;
     }
-    r->fd = -1;
+    r->io.fd = -1;
     r->fdq = fdq;
     r->rng = rng;
     r->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -512,12 +634,13 @@ pp_redis *pp_redis_new(const pp_redis_config *cfg, pp_fdq *fdq, uint64_t *rng, c
         free(r);
         return NULL;
     }
-    if (r->url.tls) {
-        /* Debian 12's libhiredis-dev is 0.14.1: TLS (hiredis_ssl) came with 1.0 */
-        snprintf(msg, msglen,
-                 "redis: rediss:// (TLS) needs hiredis 1.0 or later with hiredis_ssl; this "
-                 "build has hiredis %d.%d, without TLS (use redis:// through a TLS tunnel)",
-                 HIREDIS_MAJOR, HIREDIS_MINOR);
+    const pp_tls_config *tc = &cfg->tls;
+    if (!r->url.tls && (tc->ca_file || tc->cert_file || tc->key_file || tc->insecure)) {
+        snprintf(msg, msglen, "redis: TLS settings need a rediss:// URL");
+        pp_redis_free(r);
+        return NULL;
+    }
+    if (r->url.tls && !(r->tls = pp_tls_new(tc, msg, msglen))) {
         pp_redis_free(r);
         return NULL;
     }
@@ -540,6 +663,8 @@ void pp_redis_free(pp_redis *r)
         list_remove(&r->waiting, k);
         fail(r, k, "redis: the store was closed before the command was sent (%s)", "closing");
     }
+    pp_tls_free(r->tls);
+    free(r->out);
     pp_redis_url_free(&r->url);
     free(r);
 }
@@ -612,33 +737,39 @@ int pp_redis_script(pp_redis *r, int script, int flags, int nkeys, int argc, con
 
 int pp_redis_fd(const pp_redis *r)
 {
-    return r ? r->fd : -1;
+    return r ? r->io.fd : -1;
 }
 
 int pp_redis_want(const pp_redis *r)
 {
-    return r && r->fd >= 0 ? r->want : 0;
+    return r && r->io.fd >= 0 ? r->want : 0;
 }
 
 void pp_redis_io(pp_redis *r, int events)
 {
-    if (!r || !r->ac)
+    if (!r || r->io.fd < 0)
         return;
-    redisAsyncContext *ac = r->ac;
-    if (events & (PP_WANT_READ | PP_EV_ERROR))
-        redisAsyncHandleRead(ac);
-    /* a read may have ended the connection (and freed the context) */
-    if (r->ac == ac && (events & PP_WANT_WRITE))
-        redisAsyncHandleWrite(ac);
+    unsigned gen = r->gen;
+    if (r->link != LINK_OPEN) {
+        if (!open_link(r))
+            return;
+        events |= PP_WANT_WRITE; /* the handshake's commands are waiting */
+    }
+    if (events & (r->read_wants | PP_EV_ERROR))
+        do_read(r);
+    /* a read may have ended the connection, and its completions queued
+     * commands: a write now saves the host a round */
+    if (r->gen == gen && r->out_off < r->out_len)
+        do_write(r);
 }
 
 void pp_redis_poll(pp_redis *r)
 {
     if (!r)
         return;
-    if (r->fd >= 0 && r->want) {
+    if (r->io.fd >= 0 && r->want) {
         struct pollfd p;
-        p.fd = r->fd;
+        p.fd = r->io.fd;
         p.events = (short)(((r->want & PP_WANT_READ) ? POLLIN : 0) |
                            ((r->want & PP_WANT_WRITE) ? POLLOUT : 0));
         p.revents = 0;
@@ -657,8 +788,12 @@ void pp_redis_timers(pp_redis *r)
     char msg[160];
     uint64_t now = pp_now_ms();
     if (r->state == ST_CONNECTING && now >= r->connect_deadline) {
-        snprintf(msg, sizeof msg, "no connection and handshake with %s:%d within %ld ms",
+        snprintf(msg, sizeof msg,
+                 r->link == LINK_TLS && r->io.fd >= 0
+                     ? "no TLS handshake with %s:%d within %ld ms (is the port TLS?)"
+                     : "no connection and handshake with %s:%d within %ld ms",
                  r->url.host, r->url.port, r->connect_timeout_ms);
+        r->refused = 0;
         drop(r, msg);
     }
     if (r->state == ST_READY && r->sent.head && r->sent.head->deadline <= now) {
@@ -717,6 +852,11 @@ int pp_redis_ready(const pp_redis *r)
 const char *pp_redis_last_error(const pp_redis *r)
 {
     return r ? r->err : "";
+}
+
+int pp_redis_refused(const pp_redis *r)
+{
+    return r && r->refused;
 }
 
 void pp_redis_get_stats(const pp_redis *r, pp_redis_stats *out)

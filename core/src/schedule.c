@@ -259,7 +259,7 @@ size_t pp_sched_run(pp_client *c)
     while (budget-- && !pp_sched_saturated(c) && (t = pp_heap_top(&c->timers)) && t->due <= now) {
         pp_heap_remove(&c->timers, t);
         fired++;
-        if (t != &c->pace_timer)
+        if (t != &c->pace_timer && t != &c->nap_timer)
             fire(c, (pp_jobrec *)t->owner);
     }
     return fired;

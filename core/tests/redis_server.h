@@ -2,7 +2,12 @@
  * of its own, nothing saved (--save '' --appendonly no) unless asked to
  * persist (an append-only file fsynced on every write, so a SIGKILL loses
  * no acknowledged write). Stopped, paused (SIGSTOP) and restarted on the
- * same port and folder by the tests. */
+ * same port and folder by the tests.
+ *
+ * tls set: TLS only (--port 0 --tls-port), with certificates tls_certs.sh
+ * makes in the folder (PP_TLS_CERTS names the script) -- the server shows
+ * cert (NULL: "server"), and with tls = RSRV_TLS_CLIENTS it requires a
+ * client certificate signed by ca. url is then rediss://. */
 #ifndef PP_TEST_REDIS_SERVER_H
 #define PP_TEST_REDIS_SERVER_H
 
@@ -19,13 +24,27 @@
 #include <time.h>
 #include <unistd.h>
 
+enum { RSRV_PLAIN = 0, RSRV_TLS = 1, RSRV_TLS_CLIENTS = 2 };
+
 typedef struct rsrv {
     pid_t pid;
     int port;
     int persist;
+    int tls;
+    const char *cert;
     char dir[64];
     char url[96];
 } rsrv;
+
+/* A certificate file of s's folder: rsrv_file(s, "ca.crt"). */
+static inline const char *rsrv_file(const rsrv *s, const char *name)
+{
+    static char path[8][160];
+    static int next;
+    char *p = path[next++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s", s->dir, name);
+    return p;
+}
 
 static inline void rsrv_sleep_ms(long ms)
 {
@@ -48,6 +67,17 @@ static inline int rsrv_free_port(void)
     if (s >= 0)
         close(s);
     return port;
+}
+
+/* 1 when the server answers PING (redis-cli, for TLS). */
+static inline int rsrv_pings_tls(const rsrv *s)
+{
+    char cmd[768];
+    snprintf(cmd, sizeof cmd,
+             "redis-cli --tls --insecure --cert '%s/client.crt' --key '%s/client.key' -h 127.0.0.1 "
+             "-p %d PING 2>/dev/null | grep -q PONG",
+             s->dir, s->dir, s->port);
+    return system(cmd) == 0;
 }
 
 /* 1 when the server answers PING. */
@@ -82,10 +112,29 @@ static inline int rsrv_start(rsrv *s)
         s->port = rsrv_free_port();
     if (s->port <= 0)
         return -1;
-    snprintf(s->url, sizeof s->url, "redis://127.0.0.1:%d", s->port);
-    char port[16], log[128];
+    snprintf(s->url, sizeof s->url, "%s://127.0.0.1:%d", s->tls ? "rediss" : "redis", s->port);
+    char port[16], log[128], certs[160], tls[1024] = "";
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(log, sizeof log, "%s/redis.log", s->dir);
+#ifdef PP_TLS_CERTS
+    snprintf(certs, sizeof certs, "%s/ca.crt", s->dir);
+    if (s->tls && access(certs, R_OK) != 0) {
+        snprintf(certs, sizeof certs, "sh '%s' '%s'", PP_TLS_CERTS, s->dir);
+        if (system(certs) != 0)
+            return -1;
+    }
+    const char *cert = s->cert ? s->cert : "server";
+    if (s->tls)
+        snprintf(tls, sizeof tls,
+                 " --port 0 --tls-port %d --tls-cert-file '%s/%s.crt' --tls-key-file '%s/%s.key'"
+                 " --tls-ca-cert-file '%s/ca.crt' --tls-auth-clients %s",
+                 s->port, s->dir, cert, s->dir, cert, s->dir,
+                 s->tls == RSRV_TLS_CLIENTS ? "yes" : "no");
+#else
+    (void)certs;
+    if (s->tls)
+        return -1;
+#endif
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -95,14 +144,23 @@ static inline int rsrv_start(rsrv *s)
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", s->persist ? "yes" : "no", "--appendfsync", "always", "--dir",
-               s->dir, "--daemonize", "no", (char *)NULL);
+        if (!s->tls)
+            execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
+                   "", "--appendonly", s->persist ? "yes" : "no", "--appendfsync", "always",
+                   "--dir", s->dir, "--daemonize", "no", (char *)NULL);
+        else { /* through a shell: the TLS options are quoted above */
+            char cmd[1400];
+            snprintf(cmd, sizeof cmd,
+                     "exec redis-server --bind 127.0.0.1 --save '' --appendonly %s"
+                     " --appendfsync always --dir '%s' --daemonize no%s",
+                     s->persist ? "yes" : "no", s->dir, tls);
+            execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        }
         _exit(127);
     }
     s->pid = pid;
     for (int i = 0; i < 100; i++) {
-        if (rsrv_pings(s->port))
+        if (s->tls ? rsrv_pings_tls(s) : rsrv_pings(s->port))
             return 0;
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {

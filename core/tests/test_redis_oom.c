@@ -1,12 +1,13 @@
 /* Allocation failure in the fleet store: every allocation of the core
  * fails in turn (linked with --wrap, as test_oom) over a flow against a
  * real redis-server -- opening the store, its handshake, each operation,
- * their answers, teardown with commands out -- and over the journal's
- * store on it (a submission, its answers and results, a claim with its
- * records, grouped releases, a tag forgotten). Each failure must end in an
+ * their answers, teardown with commands out -- over plain TCP, then over
+ * TLS, and over the journal's store on it (a submission, its answers and
+ * results, a claim with its records, grouped releases, a tag forgotten).
+ * Each failure must end in an
  * error or a refused call, never a crash, a hang or a leak (run under
- * ASan to see leaks). hiredis' own allocations are not counted: it is a
- * shared library, and its allocator aborts on failure (core/README.md). */
+ * ASan to see leaks). hiredis' and OpenSSL's own allocations are not
+ * counted: they are shared libraries (core/README.md). */
 #include "client.h"
 #include "redis.h"
 #include "check.h"
@@ -28,7 +29,7 @@ static void on_done(void *ud, const redisReply *rep, const char *err)
 }
 
 /* The flow; returns how many operations were answered without error. */
-static int scenario(const char *url, int round)
+static int scenario(const char *url, const pp_tls_config *tls, int round)
 {
     pp_config cfg;
     pp_config_init(&cfg);
@@ -42,6 +43,8 @@ static int scenario(const char *url, int round)
     rc.timeout_ms = 1000;
     rc.connect_timeout_ms = 1000;
     rc.backoff_max_ms = 50;
+    if (tls)
+        rc.tls = *tls;
     pp_rstore st;
     char msg[256];
     memset(&st, 0, sizeof st);
@@ -155,6 +158,24 @@ static int store_flow(const char *url, int round)
     return t.issued - t.failed;
 }
 
+/* The flow whole, then with the 1st, 2nd... allocation failing until
+ * one runs through; how many failed in turn. */
+static long every_failure(const char *url, const pp_tls_config *tls)
+{
+    int whole = scenario(url, tls, 0);
+    CHECK_EQ_LONG(whole, 9);
+    long n = 0;
+    for (;; n++) {
+        failures = 0;
+        countdown = n;
+        scenario(url, tls, (int)n + 1);
+        countdown = -1;
+        if (!failures)
+            break; /* the flow ran through without reaching the n-th allocation */
+    }
+    return n;
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -165,30 +186,31 @@ int main(void)
         rsrv_cleanup(&s);
         return 1;
     }
-    int whole = scenario(s.url, 0);
-    CHECK_EQ_LONG(whole, 9);
-    long n = 0;
-    for (;; n++) {
-        failures = 0;
-        countdown = n;
-        scenario(s.url, (int)n + 1);
-        countdown = -1;
-        if (!failures)
-            break; /* the flow ran through without reaching the n-th allocation */
-    }
+    long n = every_failure(s.url, NULL);
     printf("allocation failures: %ld points in the store's flow, each survived\n", n);
     CHECK(n > 20);
     CHECK_EQ_LONG(store_flow(s.url, 0), 5);
-    for (n = 0;; n++) {
+    long m = 0;
+    for (;; m++) {
         failures = 0;
-        countdown = n;
-        store_flow(s.url, (int)n + 1);
+        countdown = m;
+        store_flow(s.url, (int)m + 1);
         countdown = -1;
         if (!failures)
             break;
     }
-    printf("allocation failures: %ld points in the journal's store on Redis, each survived\n", n);
-    CHECK(n > 50);
+    printf("allocation failures: %ld points in the journal's store on Redis, each survived\n", m);
+    CHECK(m > 50);
+    rsrv_cleanup(&s);
+
+    memset(&s, 0, sizeof s);
+    s.tls = RSRV_TLS;
+    CHECK(rsrv_start(&s) == 0);
+    pp_tls_config tls = {0};
+    tls.ca_file = rsrv_file(&s, "ca.crt");
+    long tn = s.pid > 0 ? every_failure(s.url, &tls) : 0;
+    printf("allocation failures: %ld points in the store's flow over TLS, each survived\n", tn);
+    CHECK(tn > n);
     rsrv_cleanup(&s);
     DONE();
 }

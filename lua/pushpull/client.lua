@@ -34,7 +34,16 @@ local M = {}
 ---@field loop? any a luv loop (vim.uv, require("luv")): waits run on it
 ---@field debug? boolean|fun(line: string) a function given each debug line (requests, retries, polls, callbacks; never credentials), or true for stderr
 ---@field journal? string the job journal, an SQLite file (made when missing): every submission, id and result file is recorded, and client:resume() picks up after a crash
+---@field lease? number seconds a Redis journal's claim or poll lease lasts unless renewed (30)
 ---@field retention? number|false a journal: seconds a job that ended and was handed out stays in it (86400); false keeps everything
+---@field redis_tls? pushpull.RedisTlsOptions TLS to a rediss:// journal
+
+---TLS to a rediss:// journal. The server's certificate is verified against the URL's host.
+---@class pushpull.RedisTlsOptions
+---@field ca? string a PEM file of the certificates to trust (nil: the system's store)
+---@field cert? string a client certificate (PEM), for a server that requires one; with key
+---@field key? string its private key (PEM, not encrypted)
+---@field insecure? boolean true: the server's certificate is not verified (tests, development)
 
 ---How jobs are polled.
 ---@class pushpull.PollOptions
@@ -92,8 +101,9 @@ M.EVENT_LOOP_BATCH_SIZE = 25
 -- The keys of pushpull.new's options, and of options.poll.
 M.OPTIONS = util.option_set("pushpull.new", "username", "password", "base_url", "user_agent", "timeout",
   "connect_timeout", "max_connections", "max_retries", "retry_base", "retry_max", "batch_size", "poll",
-  "driver", "loop", "debug", "journal", "lease", "retention")
+  "driver", "loop", "debug", "journal", "lease", "retention", "redis_tls")
 local POLL_OPTIONS = util.option_set("options.poll", "first", "min", "max", "factor", "fetch")
+local TLS_OPTIONS = util.option_set("options.redis_tls", "ca", "cert", "key", "insecure")
 
 local function seconds_to_ms(fname, name, v)
   if v == nil then
@@ -113,6 +123,30 @@ local function int_option(fname, name, v, min, max)
     util.argerror(fname, name, "must be an integer from " .. min .. (max and (" to " .. max) or ""), 3)
   end
   return v
+end
+
+-- options.redis_tls, checked; the core's fields for it. Files are the
+-- core's to read: one missing or unusable makes new() return nil, err.
+local function tls_fields(f, opts)
+  local tls = util.check(f, "options.redis_tls", opts.redis_tls, "table|nil", 3)
+  if tls == nil then
+    return {}
+  end
+  util.known_keys(f, "options.redis_tls", tls, TLS_OPTIONS, 3)
+  if not (opts.journal and opts.journal:match("^rediss://")) then
+    util.argerror(f, "options.redis_tls", "needs a rediss:// journal", 3)
+  end
+  for _, k in ipairs{"ca", "cert", "key"} do
+    util.check(f, "options.redis_tls." .. k, tls[k], "string|nil", 3)
+    if tls[k] == "" then
+      util.argerror(f, "options.redis_tls." .. k, "must name a file", 3)
+    end
+  end
+  util.check(f, "options.redis_tls.insecure", tls.insecure, "boolean|nil", 3)
+  if (tls.cert == nil) ~= (tls.key == nil) then
+    util.argerror(f, "options.redis_tls", "needs cert and key together (a client certificate and its key)", 3)
+  end
+  return {ca_file = tls.ca, cert_file = tls.cert, key_file = tls.key, insecure = tls.insecure}
 end
 
 local function positive(fname, name, v)
@@ -160,6 +194,7 @@ function M.new(opts)
     util.argerror(f, "options.driver", "names no installed driver: " .. opts.driver)
   end
   local fetch = poll.fetch ~= false
+  local tls = tls_fields(f, opts)
 
   local base_url = (opts.base_url or DEFAULT_BASE_URL):gsub("/+$", "")
   local c, err = core.new{
@@ -185,18 +220,29 @@ function M.new(opts)
     lease_ms = seconds_to_ms(f, "options.lease", opts.lease),
     -- 0: the core's default (a day); -1: kept forever
     retention_ms = retention == false and -1 or seconds_to_ms(f, "options.retention", retention),
+    tls_ca_file = tls.ca_file,
+    tls_cert_file = tls.cert_file,
+    tls_key_file = tls.key_file,
+    tls_insecure = tls.insecure,
   }
   if not c then
     return nil, errors.new(err)
   end
   local host = hostmod.new(c, opts, fetch)
   if c:journal_ready() == 0 then
-    -- a Redis store numbers this process first: nothing is recorded before
-    local ok, why = host:wait(function() return c:journal_ready() ~= 0 end, JOURNAL_CONNECT_S)
-    if not ok then
+    -- a Redis store numbers this process first: nothing is recorded before.
+    -- Certificates TLS refused end the wait: no retry mends them.
+    local _, why = host:wait(function()
+      return c:journal_ready() ~= 0 or select(2, c:journal_error())
+    end, JOURNAL_CONNECT_S)
+    if c:journal_ready() ~= 1 then
+      local reason, refused = c:journal_error()
       c:close()
+      if refused then
+        return nil, errors.new("journal: " .. reason)
+      end
       return nil, errors.new("journal: the Redis store could not be reached in "
-        .. JOURNAL_CONNECT_S .. " s (" .. tostring(why) .. ")")
+        .. JOURNAL_CONNECT_S .. " s (" .. (reason ~= "" and reason or tostring(why)) .. ")")
     end
   end
   host.fleet = opts.journal ~= nil and opts.journal:match("^rediss?://") ~= nil

@@ -99,7 +99,11 @@ function M.completed(host, tag, timeout)
     end
     if not ready() and not (complete and #held == 0) then
       local left = deadline and math.max(0, deadline - core.now()) or IDLE_S
-      host:wait(function() return ready() ~= nil end, math.min(IDLE_S, left))
+      local pause = math.min(IDLE_S, left)
+      -- with nothing in flight (the other processes hold what is left) the
+      -- wait would end at once: the nap keeps the client busy for the pause
+      c:fleet_nap(math.floor(pause * 1000))
+      host:wait(function() return ready() ~= nil end, pause)
     end
     return nil
   end

@@ -148,8 +148,9 @@ local function check(doc, inv)
   for _, call in ipairs(sorted(util.option_sets)) do
     local set = util.option_sets[call]
     local section, prefix = documented[call], ""
-    if call == "options.poll" then
-      section, prefix = documented["pushpull.new"], "poll."
+    local sub = call:match("^options%.([%w_]+)$") -- pushpull.new's options.poll, options.redis_tls
+    if sub then
+      section, prefix = documented["pushpull.new"], sub .. "."
     end
     if not section then
       problems[#problems + 1] = "no section for the options of " .. call

@@ -6,7 +6,6 @@
 --       "submitted", then takes the finished
 --       jobs of TAG that client:completed hands it, across the fleet,
 --       printing "got <id> <status>" for each, and "finished" at the end
-local pushpull = require("pushpull")
 
 local emu_url, site_url, url, dir = arg[1], arg[2], arg[3], arg[4]
 local from, n, tag, lease = tonumber(arg[5]), tonumber(arg[6]), arg[7], tonumber(arg[8])
@@ -16,18 +15,8 @@ local function say(...)
   io.stdout:flush()
 end
 
-local c = assert(pushpull.new{
-  username = "user",
-  password = "pass1",
-  base_url = emu_url,
-  journal = url,
-  lease = lease,
-  batch_size = 50,
-  timeout = 5,
-  retry_base = 0.02,
-  retry_max = 0.2,
-  poll = {first = 0.05, min = 0.05, max = 0.3, factor = 1.5},
-})
+local c = require("support.fleet_client")(emu_url, url, lease,
+  {batch_size = 50, poll = {first = 0.05, min = 0.05, max = 0.3, factor = 1.5}})
 
 for start = from, from + n - 1, 50 do
   local urls = {}

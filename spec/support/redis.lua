@@ -6,8 +6,18 @@
 --   local r = redis.start{persist = true}
 --   r.url ("redis://127.0.0.1:PORT"), r:kill(), r:restart(), r:stop()
 --   r:command("DBSIZE") -> its answer (redis-cli)
+--
+-- TLS only (--port 0 --tls-port), with certificates core/tests/tls_certs.sh
+-- makes in its folder at start (r:file("ca.crt"), "client.crt", ...; the
+-- list is in the script):
+--   redis.start{tls = true}        r.url is "rediss://127.0.0.1:PORT"
+--   redis.start{tls = "clients"}   ... and it requires client certificates
+--   redis.start{tls = true, cert = "stranger", certs = other.dir}
+--                                  shows another of the certificates, those
+--                                  of another server's folder
 local socket = require("socket")
 local process = require("support.process")
+local env = require("support.env")
 
 local redis = {}
 
@@ -31,19 +41,55 @@ end
 local Server = {}
 Server.__index = Server
 
+-- A certificate file of the server's set.
+function Server:file(name)
+  return self.certs .. "/" .. name
+end
+
+-- redis-cli's options to reach it (TLS with a client certificate, the
+-- server's own not verified).
+function Server:cli_options()
+  local words = {"-p", tostring(self.port)}
+  if self.tls then
+    for _, w in ipairs{"--tls", "--insecure", "--cert", self:file("client.crt"), "--key", self:file("client.key")} do
+      words[#words + 1] = quote(w)
+    end
+  end
+  return table.concat(words, " ")
+end
+
+function Server:pings()
+  if not self.tls then
+    return pings(self.port)
+  end
+  return shell("redis-cli -h 127.0.0.1 " .. self:cli_options() .. " PING 2>/dev/null"):match("PONG") ~= nil
+end
+
+-- The options that make it listen: a plain port, or TLS only.
+function Server:listen_options()
+  if not self.tls then
+    return ("--port %d"):format(self.port)
+  end
+  local cert = self.cert or "server"
+  return ("--port 0 --tls-port %d --tls-cert-file %s --tls-key-file %s --tls-ca-cert-file %s"
+    .. " --tls-auth-clients %s"):format(self.port, quote(self:file(cert .. ".crt")),
+    quote(self:file(cert .. ".key")), quote(self:file("ca.crt")),
+    self.tls == "clients" and "yes" or "no")
+end
+
 -- Starts the server process on the server's port and folder; raises when
 -- it does not answer PING within 5 s.
 function Server:launch()
-  local cmd = ("redis-server --port %d --bind 127.0.0.1 --save '' --appendonly %s"
+  local cmd = ("redis-server %s --bind 127.0.0.1 --save '' --appendonly %s"
     .. " --appendfsync always --dir %s --daemonize no >>%s 2>&1 </dev/null & echo $!"):format(
-    self.port, self.persist and "yes" or "no", quote(self.dir), quote(self.dir .. "/redis.log"))
+    self:listen_options(), self.persist and "yes" or "no", quote(self.dir), quote(self.dir .. "/redis.log"))
   self.pid = assert(tonumber(shell(cmd):match("%d+")), "could not start redis-server")
   -- ends the server when the Lua process that started it goes away
   local parent = tonumber(shell("echo $PPID"):match("%d+"))
   os.execute(("(while kill -0 %d 2>/dev/null && kill -0 %d 2>/dev/null; do sleep 1; done;"
     .. " kill -KILL %d 2>/dev/null) </dev/null >/dev/null 2>&1 &"):format(parent, self.pid, self.pid))
   local deadline = socket.gettime() + 5
-  while not pings(self.port) do
+  while not self:pings() do
     if not process.alive(self.pid) or socket.gettime() > deadline then
       local f = io.open(self.dir .. "/redis.log")
       local log = f and f:read("*a") or ""
@@ -75,7 +121,7 @@ end
 
 -- One command through redis-cli; its answer as text.
 function Server:command(...)
-  local words = {"redis-cli", "-p", tostring(self.port)}
+  local words = {"redis-cli", self:cli_options()}
   for _, a in ipairs{...} do
     words[#words + 1] = quote(a)
   end
@@ -85,8 +131,13 @@ end
 function redis.start(opts)
   opts = opts or {}
   local dir = shell("mktemp -d /tmp/pp-redis-spec-XXXXXX"):gsub("%s+$", "")
-  local self = setmetatable({port = free_port(), dir = dir, persist = opts.persist}, Server)
-  self.url = "redis://127.0.0.1:" .. self.port
+  local self = setmetatable({port = free_port(), dir = dir, persist = opts.persist, tls = opts.tls,
+    cert = opts.cert, certs = opts.certs or dir}, Server)
+  self.url = (self.tls and "rediss" or "redis") .. "://127.0.0.1:" .. self.port
+  if self.tls and not opts.certs then
+    local out = shell("sh " .. quote(env.root .. "/core/tests/tls_certs.sh") .. " " .. quote(dir) .. " 2>&1 && echo made")
+    assert(out:match("made"), "could not make certificates (openssl): " .. out)
+  end
   self:launch()
   return self
 end
