@@ -282,6 +282,7 @@ static int l_new(lua_State *L)
         cfg.journal_tls.insecure = lua_toboolean(L, -1);
         lua_pop(L, 1);
         cfg.lease_ms = (long)opt_field_number(L, 1, "lease_ms", 0);
+        cfg.retention_ms = (long)opt_field_number(L, 1, "retention_ms", 0);
     }
     cfg.poll.first_ms = (long)opt_field_number(L, 1, "poll_first_ms", (lua_Number)cfg.poll.first_ms);
     cfg.poll.min_ms = (long)opt_field_number(L, 1, "poll_min_ms", (lua_Number)cfg.poll.min_ms);
@@ -555,6 +556,23 @@ static int l_fleet_release(lua_State *L)
     pp_client *c = check_client(L);
     lua_pushboolean(L, pp_fleet_release(c, check_job(L, 2), lua_toboolean(L, 3)) == 0);
     return 1;
+}
+
+/* fleet_flush() -> sends the releases waiting for the engine step */
+static int l_fleet_flush(lua_State *L)
+{
+    pp_fleet_flush(check_client(L));
+    return 0;
+}
+
+/* forget(tag, force) -> op | nil, err */
+static int l_forget(lua_State *L)
+{
+    pp_client *c = check_client(L);
+    const char *tag = luaL_optstring(L, 2, NULL);
+    pp_error err;
+    memset(&err, 0, sizeof err);
+    return push_op_result(L, pp_journal_forget(c, tag, lua_toboolean(L, 3), &err), &err);
 }
 
 /* fleet_holds(job) -> true while this process surely holds its claim */
@@ -1157,6 +1175,8 @@ static const luaL_Reg client_methods[] = {
     {"fleet_release", l_fleet_release},
     {"fleet_holds", l_fleet_holds},
     {"fleet_nap", l_fleet_nap},
+    {"fleet_flush", l_fleet_flush},
+    {"forget", l_forget},
     {"op_remaining", l_op_remaining},
     {"claim", l_claim},
     {"handed", l_handed},

@@ -104,6 +104,7 @@ build = {
         "core/src/state.c",
         "core/src/store_redis.c",
         "core/src/store_redis_callbacks.c",
+        "core/src/store_redis_forget.c",
         "core/src/store_redis_list.c",
         "core/src/store_sqlite.c",
         "core/src/submit.c",

@@ -137,6 +137,11 @@ typedef struct pp_config {
                                   lease lasts unless renewed (0: 30000) */
     pp_tls_config journal_tls; /* a rediss:// journal: its TLS; set with
                                   any other journal is refused */
+    long retention_ms;         /* a journal: how long a job in a final
+                                  state that was handed out for good is kept,
+                                  and its submission once all its jobs are
+                                  (0: a day; < 0: forever). Jobs pending or not
+                                  handed out are always kept */
 } pp_config;
 
 void pp_config_init(pp_config *cfg);
@@ -463,6 +468,11 @@ pp_op pp_claim(pp_client *c, const pp_job *jobs, size_t n, pp_error *err);
  * to code that never finished with it -- brings it back. 0 (also for a job
  * outside the journal), -1 when the journal cannot record it. */
 int pp_journal_handed(pp_client *c, pp_job job, pp_error *err);
+/* Drops the jobs of tag (NULL: those without one) and their submissions
+ * from the journal. Without force, fails (with the reason, nothing
+ * dropped) while one of them is not handed out for good: pending, or
+ * finished and not handed out yet. */
+pp_op pp_journal_forget(pp_client *c, const char *tag, int force, pp_error *err);
 /* Hands out lost submissions (their keys) that are not to be sent again:
  * resume stops reporting them. */
 pp_op pp_journal_dismiss(pp_client *c, const int64_t *keys, size_t n, pp_error *err);
@@ -485,8 +495,15 @@ const char *pp_journal_error(pp_client *c, int *refused);
  * yet (0: all were). Fails without a Redis journal. */
 pp_op pp_fleet_claim(pp_client *c, const char *tag, long max, int pending, pp_error *err);
 /* Ends this process' claim of a job: handed out for good (handed 1), or
- * claimable again by any process (0). 0 / -1. */
+ * claimable again by any process (0). The release is stored with the
+ * engine step's writes (the releases of a step in one script call), or at
+ * once when a claim waiting in it has less than half a lease left; until
+ * then the claim stays this process' (a process that dies first loses the
+ * job with its lease: it is handed out again). 0 / -1. */
 int pp_fleet_release(pp_client *c, pp_job job, int handed);
+/* Sends the releases (and the other writes) waiting for the engine step
+ * now: before the process ends, or leaves the loop. */
+void pp_fleet_flush(pp_client *c);
 /* 1 while this process surely still holds its claim of the job (its last
  * claim or renewal was answered, and a quarter of the lease counted from
  * its sending is still to run): only then may it be handed to the user;

@@ -140,7 +140,8 @@ void pp_client_free(pp_client *c)
         return;
     c->in_teardown = 1;
     pp_listener_free(c); /* before the jobs its handler feeds */
-    pp_fleet_close(c);   /* its completions answered before the jobs go */
+    pp_journal_settle(c);
+    pp_fleet_close(c); /* its completions answered before the jobs go */
     pp_submit_free_queue(c);
     pp_heap_free(&c->timers); /* before the jobs whose timers it holds */
     pp_jobtab_free(&c->jobs); /* jobs first: their requests drop answers */

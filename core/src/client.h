@@ -216,6 +216,10 @@ void pp_journal_sending(pp_client *c, const pp_job *jobs, size_t n, pp_store_don
                         void *ud);
 /* The end of an engine step: the step's writes are stored in one go. */
 void pp_journal_step(pp_client *c);
+/* Before a Redis journal's connection closes: what waits for the engine
+ * step (the fleet's releases) is sent, and what is out answered, within a
+ * second. */
+void pp_journal_settle(pp_client *c);
 /* A callback for a job this client does not have, published to the
  * fleet (a Redis journal). 0, or -1 (no such journal, or not sent). */
 int pp_journal_callback(pp_client *c, const char *id, int claim);

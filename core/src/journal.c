@@ -10,6 +10,7 @@
 #include "redis.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,8 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
     pp_config named = *cfg;
     named.base_url = c->tp.base_url;
     owner_of(&named, owner);
+    /* finished jobs handed out are kept this long (0: a day; < 0: forever) */
+    long keep = cfg->retention_ms > 0 ? cfg->retention_ms : PP_STORE_REDIS_RETENTION_MS;
     if (strncmp(cfg->journal, "redis://", 8) == 0 || strncmp(cfg->journal, "rediss://", 9) == 0) {
         /* the fleet's store: the client's Redis connection, served by its
          * loop like curl's sockets */
@@ -113,6 +116,8 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
         if (c->store && cfg->lease_ms > 0)
             pp_store_redis_set_lease(c->store, cfg->lease_ms);
         if (c->store)
+            pp_store_redis_set_retention(c->store, cfg->retention_ms < 0 ? 0 : keep);
+        if (c->store)
             pp_store_redis_on_callback(c->store, on_fleet_callback, c);
         c->journal_remote = 1;
     } else if (cfg->journal_tls.ca_file || cfg->journal_tls.cert_file ||
@@ -121,6 +126,8 @@ int pp_journal_open(pp_client *c, const pp_config *cfg, char *why, size_t whylen
         return -1;
     } else {
         c->store = pp_store_sqlite_open(cfg->journal, owner, why, whylen);
+        if (c->store)
+            pp_store_sqlite_set_retention(c->store, cfg->retention_ms < 0 ? 0 : keep);
     }
     if (!c->store)
         return -1;
@@ -288,14 +295,8 @@ long pp_journal_timeout_ms(pp_client *c)
     return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
-void pp_journal_step(pp_client *c)
+static void journal_flush(pp_client *c)
 {
-    if (c->store && c->journal_remote) {
-        pp_store_redis_tick(c->store);
-        /* jobs waiting (their timers) may end by a callback another
-         * process received */
-        pp_store_redis_read_callbacks(c->store, c->timers.n > 0);
-    }
     if (!c->store || !c->journal_dirty)
         return;
     const char *why = NULL;
@@ -305,6 +306,17 @@ void pp_journal_step(pp_client *c)
     c->journal_ids = 0;
     if (c->store->ops->flush(c->store, durable, NULL, NULL, &why) < 0)
         store_failed(c, why);
+}
+
+void pp_journal_step(pp_client *c)
+{
+    if (c->store && c->journal_remote) {
+        pp_store_redis_tick(c->store);
+        /* jobs waiting (their timers) may end by a callback another
+         * process received */
+        pp_store_redis_read_callbacks(c->store, c->timers.n > 0);
+    }
+    journal_flush(c);
 }
 
 /* ---- operations */
@@ -754,11 +766,54 @@ int pp_fleet_release(pp_client *c, pp_job job, int handed)
     if (!j)
         return c && c->journal_remote ? 0 : -1;
     int rc = j->jkey ? pp_store_redis_release(c->store, j->jkey, handed) : 0;
-    /* on the wire now, not at the next drive: a process killed after it
-     * handed the next job must not take this mark with it */
-    if (rc == 0 && j->jkey && pp_redis_ready(c->redis))
+    if (rc < 0)
+        return -1;
+    /* with the engine step's writes: one script for the step's releases */
+    c->journal_dirty = 1;
+    if (rc > 0)
+        pp_fleet_flush(c);
+    return 0;
+}
+
+void pp_fleet_flush(pp_client *c)
+{
+    if (!c || !c->journal_remote)
+        return;
+    journal_flush(c);
+    /* on the wire now, not at the next drive: a process that ends or is
+     * killed next must not take these marks with it */
+    if (pp_redis_ready(c->redis))
         pp_redis_io(c->redis, PP_WANT_WRITE);
-    return rc;
+}
+
+void pp_journal_settle(pp_client *c)
+{
+    if (!c->store || !c->journal_remote || !c->redis)
+        return;
+    journal_flush(c);
+    uint64_t end = pp_now_ms() + 1000;
+    if (pp_redis_ready(c->redis))
+        pp_redis_io(c->redis, PP_WANT_WRITE);
+    while (pp_redis_busy(c->redis) && pp_redis_ready(c->redis) && pp_now_ms() < end) {
+        struct pollfd p = {.fd = pp_redis_fd(c->redis), .events = POLLIN};
+        if (poll(&p, 1, 10) > 0)
+            pp_redis_io(c->redis, PP_WANT_READ | PP_WANT_WRITE);
+    }
+}
+
+static void on_forgotten(void *ud, int rc, const char *why)
+{
+    jop_finish(ud, rc, why);
+}
+
+pp_op pp_journal_forget(pp_client *c, const char *tag, int force, pp_error *err)
+{
+    jop *q = jop_start(c, 0, err);
+    pp_op h = q ? q->op : 0;
+    const char *why = NULL;
+    if (q && c->store->ops->forget(c->store, tag, force, on_forgotten, q, &why) < 0)
+        jop_finish(q, -1, why);
+    return h;
 }
 
 int pp_fleet_nap(pp_client *c, long ms)

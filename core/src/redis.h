@@ -118,6 +118,7 @@ enum pp_redis_script_id {
     PP_RS_RENEW,      /* renew leases */
     PP_RS_RELEASE,    /* give jobs back, or mark them handed out */
     PP_RS_LIST,       /* list a tag's jobs, of one state or all */
+    PP_RS_FORGET,     /* drop a tag's keys, a page at a time */
     PP_RS_COUNT
 };
 const char *pp_redis_script_text(int script);
@@ -135,6 +136,11 @@ typedef struct pp_rstore {
     pp_redis *r;
     char *prefix;
     char token[96];
+    /* how long a job in a final state that was handed out for good is
+     * kept (ms; 0: forever): moves and releases retire such jobs, their
+     * submissions once all their jobs are (core/README.md, "Redis
+     * store"). 0 after pp_rstore_init. */
+    long retention_ms;
 } pp_rstore;
 
 /* One job of an answer or a move. to: a state name, or for a move a path
@@ -180,12 +186,14 @@ int pp_rstore_answer(pp_rstore *s, const char *tag, const char *sid, int lost, c
 int pp_rstore_move(pp_rstore *s, const char *tag, const pp_rjob *jobs, size_t n, long poll_ms,
                    long hold_ms, pp_redis_done done, void *ud);
 /* Claims up to max finished jobs for lease_ms. Reply: an array,
- * [remaining, key1, state1, key2, state2, ...]; remaining counts the
+ * [remaining, key1, fields1, key2, fields2, ...] (fields as
+ * pp_rstore_list gives them); remaining counts the
  * tag's jobs not yet handed out, and the values of submissions not yet
  * answered (0: the tag is complete). */
 int pp_rstore_claim(pp_rstore *s, const char *tag, long max, long lease_ms, pp_redis_done done,
                     void *ud);
-/* Claims up to max pending jobs due for a poll. Reply: [key1, key2...]. */
+/* Claims up to max pending jobs due for a poll. Reply: [key1, fields1,
+ * key2, fields2...]. */
 int pp_rstore_poll(pp_rstore *s, const char *tag, long max, long lease_ms, pp_redis_done done,
                    void *ud);
 /* Reply: one integer per key: 1 still held (renewed), 0 lost. */
@@ -214,6 +222,12 @@ int pp_rstore_list(pp_rstore *s, const char *tag, const char *state, int unhande
 /* The tag's counters (HGETALL of its meta hash): open, unhanded, jobs,
  * subs, lost. */
 int pp_rstore_counts(pp_rstore *s, const char *tag, pp_redis_done done, void *ud);
+/* Drops up to page jobs of the tag, then its submissions, then its own
+ * keys. Reply: 1 more is left (call again), 0 the tag is gone; without
+ * force an error ("PPSTORE n jobs of the tag are pending or not handed
+ * out yet") while any job is not handed out, and nothing dropped. */
+int pp_rstore_forget(pp_rstore *s, const char *tag, int force, long page, pp_redis_done done,
+                     void *ud);
 
 /* ---- store_redis.c: the journal's store (store.h) on this connection.
  * Keys under prefix (NULL: "pp"). The store asks Redis for a process
@@ -238,8 +252,13 @@ void pp_store_redis_set_lease(pp_store *s, long lease_ms); /* >= 300 */
 int pp_store_redis_lease(pp_store *s, const char *tag, long max, int pending, pp_store_row_fn each,
                          pp_store_done_fn done, void *ud, long *remaining, const char **why);
 /* Ends the claim of a job: handed out for good (handed), or claimable
- * again. 0 / -1. */
+ * again. The release joins the group (sent at the next flush); 1 when
+ * the group is to be flushed now (a claim in it has less than half a
+ * lease left), 0 otherwise, -1 out of memory. */
 int pp_store_redis_release(pp_store *s, int64_t key, int handed);
+/* Finished jobs handed out for good are kept retention_ms (0: forever). */
+#define PP_STORE_REDIS_RETENTION_MS 86400000L
+void pp_store_redis_set_retention(pp_store *s, long retention_ms);
 /* 1 while this process surely holds its claim of the job: its last claim
  * or renewal was answered, and a quarter of the lease counted from its
  * sending is still to run. */

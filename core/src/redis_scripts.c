@@ -12,7 +12,20 @@
  * (`pollq`, scored by when they may next be taken), finished ones (done
  * or final) in `ready` until handed out (scored by when they may be
  * claimed: a claim or hold re-scores them to the lease's end, so an
- * expired lease needs no sweeper). The transition table is state.c's. */
+ * expired lease needs no sweeper). The transition table is state.c's.
+ *
+ * Retention: a job in a final state that was handed out for good is
+ * retired -- its hash gets an expiry (the `retention` the writing process
+ * passes, in ms; 0 keeps it) -- and so is its submission's hash once all
+ * of its jobs are (counted in the submission's `retired`). A hash expires
+ * by itself, but the job's members of `jobs` and `s:<state>` and the
+ * submission's of `subs` would stay: `exp` scores each retired key by when
+ * it expires ("j:<key>", "s:<sid>"), and the tag's claims and listings
+ * remove what is due, a page at a time (prune). Sorted by expiry rather
+ * than cleaned on sight in listings, so a tag that is never listed does
+ * not keep its members; a listing still skips (and removes) a member
+ * whose hash is gone before its entry came due. Nothing pending and
+ * nothing not handed out is ever retired. */
 #include "redis.h"
 
 #include <stddef.h>
@@ -28,6 +41,52 @@
     "local final = {fetched = true, faulted = true, rejected = true, unknown = true,\n"     \
     "  expired = true, failed = true}\n"                                                    \
     "local function finished(s) return s == 'done' or final[s] == true end\n"               \
+    "local exp = base .. 'exp'\n"                                                           \
+    "local function retire(jk, key, ms, state, handed)\n"                                  \
+    "  if ms <= 0 or not final[state] or\n"                                                 \
+    "    not (handed or redis.call('HEXISTS', jk, 'handed') == 1) then return end\n"       \
+    "  local fresh = redis.call('PTTL', jk) < 0\n"                                          \
+    "  redis.call('PEXPIRE', jk, ms)\n"                                                     \
+    "  redis.call('ZADD', exp, now + ms, 'j:' .. key)\n"                                    \
+    "  local sid = redis.call('HGET', jk, 'sub')\n"                                         \
+    "  local sk = base .. 'sub:' .. tostring(sid)\n"                                        \
+    "  local n = sid and redis.call('HGET', sk, 'jobs')\n"                                  \
+    "  if not n then return end\n"                                                          \
+    "  local r = fresh and redis.call('HINCRBY', sk, 'retired', 1) or\n"                    \
+    "    tonumber(redis.call('HGET', sk, 'retired')) or 0\n"                                \
+    "  if r >= tonumber(n) then\n"                                                          \
+    "    redis.call('PEXPIRE', sk, ms)\n"                                                   \
+    "    redis.call('ZADD', exp, now + ms, 's:' .. sid)\n"                                  \
+    "  end\n"                                                                               \
+    "end\n"                                                                                 \
+    "local function unretire(jk, key)\n"                                                    \
+    "  if redis.call('PERSIST', jk) == 0 then return end\n"                                 \
+    "  redis.call('ZREM', exp, 'j:' .. key)\n"                                              \
+    "  local sid = redis.call('HGET', jk, 'sub')\n"                                         \
+    "  local sk = base .. 'sub:' .. tostring(sid)\n"                                        \
+    "  if not sid or redis.call('EXISTS', sk) == 0 then return end\n"                       \
+    "  redis.call('HINCRBY', sk, 'retired', -1)\n"                                          \
+    "  if redis.call('PERSIST', sk) == 1 then redis.call('ZREM', exp, 's:' .. sid) end\n"   \
+    "end\n"                                                                                 \
+    "local function forget_job(key)\n"                                                      \
+    "  redis.call('SREM', base .. 'jobs', key)\n"                                           \
+    "  for s in pairs(final) do redis.call('SREM', base .. 's:' .. s, key) end\n"           \
+    "  redis.call('ZREM', exp, 'j:' .. key)\n"                                              \
+    "end\n"                                                                                 \
+    "local function prune()\n"                                                              \
+    "  for _, m in ipairs(redis.call('ZRANGEBYSCORE', exp, '-inf', now, 'LIMIT', 0, 100)) do\n" \
+    "    local id = string.sub(m, 3)\n"                                                     \
+    "    local job = string.sub(m, 1, 1) == 'j'\n"                                          \
+    "    local left = redis.call('PTTL', base .. (job and 'job:' or 'sub:') .. id)\n"       \
+    "    if left > 0 then\n"                                                                \
+    "      redis.call('ZADD', exp, now + left, m)\n"                                        \
+    "    else\n"                                                                            \
+    "      if left == -2 and job then forget_job(id) end\n"                                 \
+    "      if left == -2 and not job then redis.call('ZREM', base .. 'subs', id) end\n"     \
+    "      redis.call('ZREM', exp, m)\n"                                                    \
+    "    end\n"                                                                             \
+    "  end\n"                                                                               \
+    "end\n"                                                                                 \
     "local function held(jk, key)\n"                                                        \
     "  local h = redis.call('HGET', jk, 'holder')\n"                                        \
     "  local sc = redis.call('ZSCORE', ready, key)\n"                                       \
@@ -131,7 +190,8 @@ static const char answer_lua[] =
     "if ARGV[2] == 'lost' then redis.call('HINCRBY', meta, 'lost', n) end\n"
     "return made + moved\n";
 
-/* ARGV: token, poll_ms, hold_ms, then key, path, fields triples; a path
+/* ARGV: token, poll_ms, hold_ms, retention_ms, then key, path, fields
+ * triples; a path
  * is states to take in order ("done,fetching,fetched"), starting after
  * the job's current state when the path names it. Per job: 1 moved, 0
  * already there, -1 not a transition, -2 held by another, -3 no such
@@ -147,8 +207,9 @@ static const char move_lua[] =
     "}\n"
     "local reserved = {state = 1, holder = 1, poller = 1, handed = 1, sub = 1, idx = 1}\n"
     "local token, poll_ms, hold_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local keep = tonumber(ARGV[4])\n"
     "local out = {}\n"
-    "for i = 4, #ARGV - 2, 3 do\n"
+    "for i = 5, #ARGV - 2, 3 do\n"
     "  local key, path, fields = ARGV[i], ARGV[i + 1], ARGV[i + 2]\n"
     "  local jk = base .. 'job:' .. key\n"
     "  local from = redis.call('HGET', jk, 'state')\n"
@@ -175,6 +236,7 @@ static const char move_lua[] =
     "      redis.call('HSET', jk, 'state', state)\n"
     "      redis.call('SMOVE', base .. 's:' .. from, base .. 's:' .. state, key)\n"
     "      place(jk, key, state, token, poll_ms, hold_ms)\n"
+    "      retire(jk, key, keep, state)\n"
     "    end\n"
     "    if rc >= 0 and f then\n"
     "      for k, v in pairs(f) do\n"
@@ -186,9 +248,11 @@ static const char move_lua[] =
     "end\n"
     "return out\n";
 
-/* ARGV: token, max, lease_ms. [remaining, key, state, ...]. */
+/* ARGV: token, max, lease_ms. [remaining, key, fields, ...]: fields is
+ * the job's hash as list gives it, so no read follows a claim. */
 static const char claim_lua[] =
     PRELUDE
+    "prune()\n"
     "local lease = tonumber(ARGV[3])\n"
     "local keys = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))\n"
     "local out = {0}\n"
@@ -201,14 +265,15 @@ static const char claim_lua[] =
     "    redis.call('HSET', jk, 'holder', ARGV[1])\n"
     "    redis.call('ZADD', ready, now + lease, key)\n"
     "    out[#out + 1] = key\n"
-    "    out[#out + 1] = st\n"
+    "    out[#out + 1] = redis.call('HGETALL', jk)\n"
     "  end\n"
     "end\n"
     "local m = redis.call('HMGET', meta, 'open', 'unhanded')\n"
     "out[1] = (tonumber(m[1]) or 0) + (tonumber(m[2]) or 0)\n"
     "return out\n";
 
-/* ARGV: token, max, lease_ms. [key, ...]: pending jobs due for a poll. */
+/* ARGV: token, max, lease_ms. [key, fields, ...]: pending jobs due for a
+ * poll, each with its hash. */
 static const char poll_lua[] =
     PRELUDE
     "local keys = redis.call('ZRANGEBYSCORE', pollq, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))\n"
@@ -221,12 +286,13 @@ static const char poll_lua[] =
     "    redis.call('HSET', jk, 'poller', ARGV[1])\n"
     "    redis.call('ZADD', pollq, now + tonumber(ARGV[3]), key)\n"
     "    out[#out + 1] = key\n"
+    "    out[#out + 1] = redis.call('HGETALL', jk)\n"
     "  end\n"
     "end\n"
     "return out\n";
 
-/* The queue and field of a lease kind (ARGV[1]), and each key of ARGV[4..]
- * through fn, its answers in a list. */
+/* The queue and field of a lease kind (ARGV[1]), and each key of
+ * ARGV[first..] through fn, its answers in a list. */
 #define LEASE_KIND \
     "local z, field = ready, 'holder'\n"                                   \
     "if ARGV[1] == 'poll' then z, field = pollq, 'poller' end\n"           \
@@ -234,22 +300,23 @@ static const char poll_lua[] =
     "  return redis.call('HGET', jk, field) == ARGV[2] and\n"              \
     "    redis.call('ZSCORE', z, key) ~= false\n"                          \
     "end\n"                                                                \
-    "local function each(fn)\n"                                            \
+    "local function each(first, fn)\n"                                     \
     "  local out = {}\n"                                                   \
-    "  for i = 4, #ARGV do out[#out + 1] = fn(base .. 'job:' .. ARGV[i], ARGV[i]) end\n" \
+    "  for i = first, #ARGV do out[#out + 1] = fn(base .. 'job:' .. ARGV[i], ARGV[i]) end\n" \
     "  return out\n"                                                       \
     "end\n"
 
 /* ARGV: kind ('claim' | 'poll'), token, lease_ms, keys. 1 renewed, 0 lost. */
 static const char renew_lua[] =
     PRELUDE LEASE_KIND
-    "return each(function(jk, key)\n"
+    "return each(4, function(jk, key)\n"
     "  if not mine(jk, key) then return 0 end\n"
     "  redis.call('ZADD', z, 'XX', now + tonumber(ARGV[3]), key)\n"
     "  return 1\n"
     "end)\n";
 
-/* ARGV: kind, token, outcome, keys. Claims: 'handed' (held jobs handed
+/* ARGV: kind, token, outcome, retention_ms, keys. Claims: 'handed' (held
+ * jobs handed
  * out for good), 'return' (claimable again), 'take' (handed out at once
  * unless handed out already or held by another: the journal's claim),
  * 'untake' (a job this token took is not handed out after all: the
@@ -258,11 +325,13 @@ static const char renew_lua[] =
  * resent release). */
 static const char release_lua[] =
     PRELUDE LEASE_KIND
-    "return each(function(jk, key)\n"
+    "local keep = tonumber(ARGV[4])\n"
+    "return each(5, function(jk, key)\n"
     "  local handed = redis.call('HGET', jk, 'handed')\n"
     "  if ARGV[3] == 'untake' then\n"
     "    if handed ~= ARGV[2] then return 0 end\n"
     "    redis.call('HDEL', jk, 'handed')\n"
+    "    unretire(jk, key)\n"
     "    redis.call('HINCRBY', meta, 'unhanded', 1)\n"
     "    if finished(redis.call('HGET', jk, 'state')) then\n"
     "      redis.call('ZADD', ready, now, key)\n"
@@ -272,11 +341,13 @@ static const char release_lua[] =
     "  if ARGV[1] == 'claim' and handed then return handed == ARGV[2] and 1 or 0 end\n"
     "  if ARGV[3] == 'take' then\n"
     "    local h = held(jk, key)\n"
-    "    if not redis.call('HGET', jk, 'state') or (h and h ~= ARGV[2]) then return 0 end\n"
+    "    local st = redis.call('HGET', jk, 'state')\n"
+    "    if not st or (h and h ~= ARGV[2]) then return 0 end\n"
     "    redis.call('HSET', jk, 'handed', ARGV[2])\n"
     "    redis.call('HDEL', jk, 'holder')\n"
     "    redis.call('ZREM', ready, key)\n"
     "    redis.call('HINCRBY', meta, 'unhanded', -1)\n"
+    "    retire(jk, key, keep, st, true)\n"
     "    return 1\n"
     "  end\n"
     "  if not mine(jk, key) then return 0 end\n"
@@ -287,6 +358,7 @@ static const char release_lua[] =
     "    redis.call('HSET', jk, 'handed', ARGV[2])\n"
     "    redis.call('ZREM', ready, key)\n"
     "    redis.call('HINCRBY', meta, 'unhanded', -1)\n"
+    "    if keep > 0 then retire(jk, key, keep, redis.call('HGET', jk, 'state'), true) end\n"
     "  else\n"
     "    redis.call('ZADD', ready, 'XX', now, key)\n"
     "  end\n"
@@ -299,18 +371,53 @@ static const char release_lua[] =
  * path...); a page may hold fewer than count, next_cursor "0" ends. */
 static const char list_lua[] =
     PRELUDE
+    "prune()\n"
     "local set = base .. 'jobs'\n"
     "if ARGV[1] ~= '' then set = base .. 's:' .. ARGV[1] end\n"
     "local r = redis.call('SSCAN', set, ARGV[2], 'COUNT', tonumber(ARGV[3]))\n"
     "local out = {r[1]}\n"
     "for _, key in ipairs(r[2]) do\n"
     "  local jk = base .. 'job:' .. key\n"
-    "  if ARGV[4] ~= '1' or redis.call('HEXISTS', jk, 'handed') == 0 then\n"
+    "  local h = redis.call('HGETALL', jk)\n"
+    "  if #h == 0 then\n"
+    "    forget_job(key)\n"
+    "  elseif ARGV[4] ~= '1' or redis.call('HEXISTS', jk, 'handed') == 0 then\n"
     "    out[#out + 1] = key\n"
-    "    out[#out + 1] = redis.call('HGETALL', jk)\n"
+    "    out[#out + 1] = h\n"
     "  end\n"
     "end\n"
     "return out\n";
+/* ARGV: force ('1': whatever their state), page. Drops up to page jobs
+ * of the tag (and then up to page submissions), and the tag's own keys
+ * once none is left: 1 when more is left (call again), 0 when the tag is
+ * gone. Without force, refused (an error, nothing dropped) while a job of
+ * the tag is not handed out yet or a submission not answered: checked on
+ * every page, so what a page drops was all handed out. */
+static const char forget_lua[] =
+    PRELUDE
+    "if ARGV[1] ~= '1' then\n"
+    "  local m = redis.call('HMGET', meta, 'open', 'unhanded')\n"
+    "  local left = (tonumber(m[1]) or 0) + (tonumber(m[2]) or 0)\n"
+    "  if left > 0 then\n"
+    "    return redis.error_reply('PPSTORE ' .. left ..\n"
+    "      ' jobs of the tag are pending or not handed out yet')\n"
+    "  end\n"
+    "end\n"
+    "local page = tonumber(ARGV[2])\n"
+    "local keys = redis.call('SPOP', base .. 'jobs', page)\n"
+    "for _, key in ipairs(keys) do redis.call('UNLINK', base .. 'job:' .. key) end\n"
+    "if #keys > 0 then return 1 end\n"
+    "local sids = redis.call('ZRANGE', base .. 'subs', 0, page - 1)\n"
+    "for _, sid in ipairs(sids) do\n"
+    "  redis.call('UNLINK', base .. 'sub:' .. sid)\n"
+    "  redis.call('ZREM', base .. 'subs', sid)\n"
+    "end\n"
+    "if #sids > 0 then return 1 end\n"
+    "local names = {'new', 'submitting', 'pending', 'done', 'fetching'}\n"
+    "for s in pairs(final) do names[#names + 1] = s end\n"
+    "for _, s in ipairs(names) do redis.call('UNLINK', base .. 's:' .. s) end\n"
+    "redis.call('UNLINK', ready, pollq, exp, base .. 'jobs', base .. 'subs', meta)\n"
+    "return 0\n";
 /* clang-format on */
 
 static const struct {
@@ -321,6 +428,7 @@ static const struct {
     [PP_RS_MOVE] = {"move", move_lua},          [PP_RS_CLAIM] = {"claim", claim_lua},
     [PP_RS_POLL] = {"poll", poll_lua},          [PP_RS_RENEW] = {"renew", renew_lua},
     [PP_RS_RELEASE] = {"release", release_lua}, [PP_RS_LIST] = {"list", list_lua},
+    [PP_RS_FORGET] = {"forget", forget_lua},
 };
 
 const char *pp_redis_script_text(int script)

@@ -187,6 +187,7 @@ int pp_rstore_move(pp_rstore *s, const char *tag, const pp_rjob *jobs, size_t n,
     add_str(&a, s->token);
     add_num(&a, poll_ms > 0 ? poll_ms : 0);
     add_num(&a, hold_ms > 0 ? hold_ms : 0);
+    add_num(&a, s->retention_ms > 0 ? s->retention_ms : 0);
     for (size_t i = 0; i < n; i++) {
         if (!jobs[i].key || !*jobs[i].key || !jobs[i].to) {
             a.oom = 1;
@@ -237,6 +238,8 @@ static int leases(pp_rstore *s, int script, const char *tag, int kind, const cha
         add_str(&a, outcome);
     else
         add_num(&a, ms > 0 ? ms : 0);
+    if (script == PP_RS_RELEASE)
+        add_num(&a, s->retention_ms > 0 ? s->retention_ms : 0);
     for (size_t i = 0; i < n; i++)
         add_str(&a, keys[i]);
     return run(s, &a, script, PP_REDIS_IDEMPOTENT, done, ud);
@@ -280,6 +283,19 @@ int pp_rstore_list(pp_rstore *s, const char *tag, const char *state, int unhande
     add_num(&a, count > 0 ? count : 100);
     add_str(&a, unhanded ? "1" : "0");
     return run(s, &a, PP_RS_LIST, PP_REDIS_IDEMPOTENT, done, ud);
+}
+
+/* Not idempotent in its answer: a page resent after a lost connection
+ * answers for the next page; the caller calls again until 0 anyway. */
+int pp_rstore_forget(pp_rstore *s, const char *tag, int force, long page, pp_redis_done done,
+                     void *ud)
+{
+    args a;
+    if (begin(s, &a, tag) < 0 || page <= 0)
+        return -1;
+    add_str(&a, force ? "1" : "0");
+    add_num(&a, page);
+    return run(s, &a, PP_RS_FORGET, PP_REDIS_IDEMPOTENT, done, ud);
 }
 
 int pp_rstore_counts(pp_rstore *s, const char *tag, pp_redis_done done, void *ud)

@@ -111,6 +111,12 @@ typedef struct pp_store_ops {
      * f->unhanded); each() for each, then done(). */
     int (*list)(pp_store *s, const pp_store_filter *f, pp_store_row_fn each, pp_store_done_fn done,
                 void *ud, const char **why);
+    /* Drops the jobs of tag (NULL: those without one) and their
+     * submissions from the store. Without force, refused (-1, nothing
+     * dropped) while one of them is not handed out for good (pending, or
+     * finished and not handed out yet). */
+    int (*forget)(pp_store *s, const char *tag, int force, pp_store_done_fn done, void *ud,
+                  const char **why);
     /* The fd the host loop watches for completions, -1 when every call
      * completes at once; run() makes progress on it. */
     int (*fd)(pp_store *s);
@@ -129,5 +135,9 @@ struct pp_store {
  * why[0..whylen) when it cannot be used: written by a newer version, not a
  * journal, corrupt, not writable, another account's. */
 pp_store *pp_store_sqlite_open(const char *path, const char *owner, char *why, size_t whylen);
+/* Jobs in a final state handed out for good are deleted retention_ms
+ * after (0: kept forever, as after opening), and a submission with its
+ * last job; pending jobs and jobs not handed out are always kept. */
+void pp_store_sqlite_set_retention(pp_store *s, long retention_ms);
 
 #endif

@@ -4,10 +4,12 @@
  *
  * Writes gather in a group in this process and cost nothing until flush,
  * which sends them: each new submission one `submit` script, then one
- * `move` per tag for the group's marks, ids, ends and results, and one
- * `release untake` per tag for given-back claims -- pipelined, so a flush
- * is one round trip. Its completion runs when Redis has answered them all
- * (and every flush before it: flushes complete in order).
+ * `move` per tag for the group's marks, ids, ends and results, one
+ * `release untake` per tag for given-back claims, and one `release` per
+ * tag and outcome for the fleet's claims ended (handed out for good, or
+ * given back) -- pipelined, so a flush is one round trip. Its completion
+ * runs when Redis has answered them all (and every flush before it:
+ * flushes complete in order).
  *
  * Keys are unique across the fleet without a round trip per job: the
  * store takes a process number once (INCR <prefix>:procs) and numbers its
@@ -253,7 +255,7 @@ static int w_job(pp_store *st, int64_t sid, const char *value, int64_t *key, con
 
 /* A move of the job at key along path, with fields (a JSON object or
  * NULL). Jobs this process never saw are not its to record. */
-static int add_write(rstore *s, int64_t key, int untake, const char *path, json_t *fields,
+static int add_write(rstore *s, int64_t key, int kind, const char *path, json_t *fields,
                      const char **why)
 {
     slot *m = rs_map_find(&s->map, key);
@@ -278,7 +280,7 @@ static int add_write(rstore *s, int64_t key, int untake, const char *path, json_
     }
     rwrite *w = &s->w[s->nw++];
     w->tag = m->tag;
-    w->untake = untake;
+    w->kind = kind;
     snprintf(w->key, sizeof w->key, "%lld", (long long)key);
     w->path = path;
     w->fields = f;
@@ -297,7 +299,7 @@ static int w_sending(pp_store *st, int64_t key, const char **why)
         }
         s->sending[s->nsending++] = m->sid;
     }
-    return add_write(s, key, 0, "submitting", json_pack("{s:s}", "sent", "1"), why);
+    return add_write(s, key, W_MOVE, "submitting", json_pack("{s:s}", "sent", "1"), why);
 }
 
 void rs_set_lease(rstore *s, slot *m, int lease)
@@ -315,7 +317,7 @@ static int w_answer(pp_store *st, int64_t key, const char *id, const char **why)
     rstore *s = RS(st);
     /* the answer's move gives this process the job's poll lease */
     rs_set_lease(s, rs_map_find(&s->map, key), LEASE_POLLED);
-    return add_write(s, key, 0, "pending", json_pack("{s:s?}", "id", id), why);
+    return add_write(s, key, W_MOVE, "pending", json_pack("{s:s?}", "id", id), why);
 }
 
 /* The path from wherever the journal last left the job (it records no
@@ -339,18 +341,39 @@ static int w_transition(pp_store *st, int64_t key, int state, const char *error,
     const char *path = path_to(state);
     if (!path)
         return 0;
-    return add_write(RS(st), key, 0, path, json_pack("{s:s?}", "error", error), why);
+    return add_write(RS(st), key, W_MOVE, path, json_pack("{s:s?}", "error", error), why);
 }
 
 static int w_result(pp_store *st, int64_t key, const char *path, const char **why)
 {
-    return add_write(RS(st), key, 0, path_to(PP_FETCHED), json_pack("{s:s?}", "results_path", path),
-                     why);
+    return add_write(RS(st), key, W_MOVE, path_to(PP_FETCHED),
+                     json_pack("{s:s?}", "results_path", path), why);
 }
 
 static int w_unclaim(pp_store *st, int64_t key, const char **why)
 {
-    return add_write(RS(st), key, 1, NULL, NULL, why);
+    return add_write(RS(st), key, W_UNTAKE, NULL, NULL, why);
+}
+
+/* The end of a fleet claim joins the group: the jobs handed out in one
+ * engine step are released by one script. The claim stays this process'
+ * (renewed with the others) until the release is sent; a process that
+ * dies before then loses the job with its lease, which hands it out again
+ * (at least once). So that a slow loop does not let a queued claim run
+ * out, the group is to be sent at once (1) when one of its claims has
+ * less than half a lease left. */
+int pp_store_redis_release(pp_store *st, int64_t key, int handed)
+{
+    rstore *s = RS(st);
+    slot *m = rs_map_find(&s->map, key);
+    if (!m || m->lease != LEASE_CLAIMED)
+        return 0;
+    const char *why = NULL;
+    if (add_write(s, key, handed ? W_HANDED : W_RETURN, NULL, NULL, &why) < 0)
+        return -1;
+    if (!s->release_due || m->valid_until < s->release_due)
+        s->release_due = m->valid_until;
+    return s->release_due < pp_now_ms() + (uint64_t)s->lease_ms / 2;
 }
 
 /* A take (the journal's claim) hands a job out for good in Redis: nothing
@@ -374,7 +397,8 @@ static int w_unhold(pp_store *st, int64_t key, long pid, const char **why)
 typedef struct cmd {
     rstore *s;
     flushrec *f;
-    rsub *sub; /* a submission waiting for its claims, or being recorded */
+    rsub *sub;   /* a submission waiting for its claims, or being recorded */
+    int lenient; /* its failure does not fail the flush */
 } cmd;
 
 static void rsub_free(rsub *r)
@@ -420,7 +444,9 @@ static void on_written(void *ud, const redisReply *reply, const char *err)
 {
     cmd *c = ud;
     (void)reply;
-    if (err) {
+    /* a release lost is a claim that runs out with its lease: the job is
+     * claimed again, nothing recorded is lost */
+    if (err && !c->lenient) {
         flush_fail(c->f, err);
         if (c->sub)
             refuse(c->s, c->sub->sid);
@@ -443,7 +469,7 @@ static int issue_submit(rstore *s, flushrec *f, rsub *r)
     cmd *c = calloc(1, sizeof *c);
     if (!c)
         return -1;
-    *c = (cmd){s, f, r};
+    *c = (cmd){s, f, r, 0};
     f->pending++;
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", (long long)r->sid);
@@ -516,7 +542,7 @@ static void on_holds(void *ud, const redisReply *reply, const char *err)
                            i < reply->elements && i < r->nholds;
              i++) {
             if (reply->element[i]->type == REDIS_REPLY_INTEGER && reply->element[i]->integer == 1)
-                (void)add_write(s, r->holds[i], 1, NULL, NULL, &(const char *){NULL});
+                (void)add_write(s, r->holds[i], W_UNTAKE, NULL, NULL, &(const char *){NULL});
         }
     }
     on_written(c, NULL, NULL);
@@ -530,7 +556,7 @@ static int issue_holds(rstore *s, flushrec *f, rsub *r)
         free(c);
         return -1;
     }
-    *c = (cmd){s, f, r};
+    *c = (cmd){s, f, r, 0};
     f->pending++;
     /* every claim of a submission is of its own tag's jobs or another's:
      * one take per claim keeps each in its own slot */
@@ -548,7 +574,7 @@ static int issue_holds(rstore *s, flushrec *f, rsub *r)
 
 typedef struct tagged {
     uint32_t tag;
-    int untake;
+    int kind;
 } tagged;
 
 static int call_writes(rstore *s, cmd *c, void *arg)
@@ -556,7 +582,7 @@ static int call_writes(rstore *s, cmd *c, void *arg)
     const tagged *t = arg;
     size_t n = 0;
     for (size_t i = 0; i < s->nw; i++)
-        n += s->w[i].tag == t->tag && s->w[i].untake == t->untake;
+        n += s->w[i].tag == t->tag && s->w[i].kind == t->kind;
     if (!n) {
         c->f->pending--;
         free(c);
@@ -569,14 +595,26 @@ static int call_writes(rstore *s, cmd *c, void *arg)
         size_t k = 0;
         for (size_t i = 0; i < s->nw; i++) {
             rwrite *w = &s->w[i];
-            if (w->tag != t->tag || w->untake != t->untake)
+            if (w->tag != t->tag || w->kind != t->kind)
                 continue;
             jobs[k] = (pp_rjob){w->key, w->path, w->fields, NULL};
             keys[k++] = w->key;
         }
         const char *tag = rs_tag_of(s, t->tag);
-        rc = t->untake ? pp_rstore_untake(&s->rs, tag, keys, n, on_written, c)
-                       : pp_rstore_move(&s->rs, tag, jobs, n, s->lease_ms, 0, on_written, c);
+        switch (t->kind) {
+        case W_UNTAKE: rc = pp_rstore_untake(&s->rs, tag, keys, n, on_written, c); break;
+        case W_MOVE:
+            rc = pp_rstore_move(&s->rs, tag, jobs, n, s->lease_ms, 0, on_written, c);
+            break;
+        default:
+            c->lenient = 1;
+            rc = pp_rstore_release(&s->rs, tag, PP_LEASE_CLAIM, keys, n, t->kind == W_HANDED, 0,
+                                   on_written, c);
+        }
+        /* sent: the claims are no longer this process' to renew */
+        for (size_t i = 0; rc == 0 && t->kind >= W_HANDED && i < s->nw; i++)
+            if (s->w[i].tag == t->tag && s->w[i].kind == t->kind)
+                rs_set_lease(s, rs_map_find(&s->map, strtoll(s->w[i].key, NULL, 10)), LEASE_NONE);
     }
     free(jobs);
     free(keys);
@@ -600,6 +638,7 @@ static void group_clear(rstore *s)
     for (size_t i = 0; i < s->nw; i++)
         free(s->w[i].fields);
     s->nw = 0;
+    s->release_due = 0;
 }
 
 static int w_flush(pp_store *st, int durable, pp_store_done_fn done, void *ud, const char **why)
@@ -647,8 +686,8 @@ static int w_flush(pp_store *st, int durable, pp_store_done_fn done, void *ud, c
     }
     s->subs_tail = &s->subs;
     for (size_t t = 0; t < s->ntags; t++) {
-        for (int u = 0; u < 2; u++) {
-            tagged a = {(uint32_t)t, u};
+        for (int k = 0; k < W_KINDS; k++) {
+            tagged a = {(uint32_t)t, k};
             if (issue_plain(s, f, call_writes, &a) < 0)
                 rc = -1;
         }
@@ -833,6 +872,7 @@ static const pp_store_ops redis_ops = {
     .flush = w_flush,
     .claim = w_claim,
     .list = rs_list,
+    .forget = rs_forget,
     .fd = w_fd,
     .run = w_run,
     .close = w_close,
@@ -878,6 +918,7 @@ pp_store *pp_store_redis_open(pp_redis *r, const char *prefix, uint64_t *rng, ch
         free(s);
         return NULL;
     }
+    s->rs.retention_ms = PP_STORE_REDIS_RETENTION_MS;
     ask_proc(s);
     if (s->proc_failed) {
         snprintf(why, whylen, "journal: the Redis store could not be asked for a number");

@@ -1,7 +1,8 @@
 /* The Redis backend of the job store, shared by its files (not
  * installed, not the journal's business): store_redis.c (the group,
  * flushes, claims, opening), store_redis_list.c (lists and leases),
- * store_redis_callbacks.c (callbacks anywhere). The interface is
+ * store_redis_callbacks.c (callbacks anywhere), store_redis_forget.c
+ * (retention, and a tag dropped at once). The interface is
  * store.h's; the Redis-only calls are declared in redis.h. */
 #ifndef PP_STORE_REDIS_H
 #define PP_STORE_REDIS_H
@@ -43,9 +44,13 @@ typedef struct rsub {
     struct rsub *next;
 } rsub;
 
+/* What a write of the group does: a move, a given-back take, the end of
+ * a claim (handed out for good, or claimable again). */
+enum { W_MOVE = 0, W_UNTAKE, W_HANDED, W_RETURN, W_KINDS };
+
 typedef struct rwrite {
     uint32_t tag;
-    int untake; /* else a move */
+    int kind;
     char key[24];
     const char *path;
     char *fields; /* JSON object or NULL */
@@ -91,6 +96,9 @@ typedef struct rstore {
     long lease_ms;
     uint64_t next_renew;
     size_t nleases;
+    /* the first lease to run out among the claims whose end is in the
+     * group (0: none) */
+    uint64_t release_due;
     /* callbacks that reached another process (<prefix>:callbacks) */
     char cb_last[48]; /* the last stream entry read */
     uint64_t cb_next; /* when to read again; 0: not reading */
@@ -120,5 +128,8 @@ void rs_strings_free(char **v, size_t n);
 /* store_redis_list.c: the store's list(). */
 int rs_list(pp_store *st, const pp_store_filter *f, pp_store_row_fn each, pp_store_done_fn done,
             void *ud, const char **why);
+/* store_redis_forget.c: the store's forget(). */
+int rs_forget(pp_store *st, const char *tag, int force, pp_store_done_fn done, void *ud,
+              const char **why);
 
 #endif

@@ -364,14 +364,6 @@ typedef struct leaseop {
     uint64_t sent; /* the server's lease starts after this */
 } leaseop;
 
-typedef struct rowget {
-    listop *q;
-    uint32_t tag;
-    int lease;
-    uint64_t sent;
-    char key[24];
-} rowget;
-
 static void rows_settle(listop *q)
 {
     if (--q->pending > 0)
@@ -382,60 +374,36 @@ static void rows_settle(listop *q)
         read_subs(q);
 }
 
-static void on_job_hash(void *ud, const redisReply *reply, const char *err)
-{
-    rowget *g = ud;
-    listop *q = g->q;
-    if (err) {
-        list_fail(q, err);
-    } else if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements) {
-        size_t before = q->nrows;
-        if (take_row(q, g->tag, g->key, reply) < 0)
-            list_fail(q, NULL);
-        else if (q->nrows > before) {
-            slot *m = rs_map_find(&q->s->map, q->rows[before].key);
-            rs_set_lease(q->s, m, g->lease);
-            if (m)
-                m->valid_until = g->sent + (uint64_t)q->s->lease_ms;
-        }
-    }
-    free(g);
-    rows_settle(q);
-}
-
+/* The claim (or adoption) answers with each job's hash: a row as list()
+ * gives it, now this process' under the lease. */
 static void on_leased(void *ud, const redisReply *reply, const char *err)
 {
     leaseop *l = ud;
     listop *q = l->q;
     rstore *s = q->s;
-    int claims = l->lease == LEASE_CLAIMED;
-    size_t first = claims ? 1 : 0, step = claims ? 2 : 1;
+    size_t first = l->lease == LEASE_CLAIMED ? 1 : 0;
     q->pending = 1;
     if (err || !reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < first) {
         list_fail(q, err ? err : "a claim's odd answer");
     } else {
-        if (claims && l->remaining)
+        if (first && l->remaining)
             *l->remaining = reply->element[0]->type == REDIS_REPLY_INTEGER
                                 ? (long)reply->element[0]->integer
                                 : -1;
-        for (size_t i = first; i < reply->elements && !q->failed; i += step) {
-            const redisReply *k = reply->element[i];
-            rowget *g = k->type == REDIS_REPLY_STRING ? calloc(1, sizeof *g) : NULL;
-            if (!g) {
-                list_fail(q, k->type == REDIS_REPLY_STRING ? NULL : "a claim's odd answer");
+        for (size_t i = first; i + 1 < reply->elements && !q->failed; i += 2) {
+            const redisReply *k = reply->element[i], *fields = reply->element[i + 1];
+            if (k->type != REDIS_REPLY_STRING || fields->type != REDIS_REPLY_ARRAY) {
+                list_fail(q, "a claim's odd answer");
                 break;
             }
-            *g = (rowget){q, q->tags[0], l->lease, l->sent, ""};
-            snprintf(g->key, sizeof g->key, "%s", k->str);
-            char jk[200];
-            snprintf(jk, sizeof jk, "%s:{%s}:job:%s", s->rs.prefix, rs_tag_of(s, q->tags[0]),
-                     k->str);
-            const char *argv[2] = {"HGETALL", jk};
-            q->pending++;
-            if (pp_redis_command(s->r, PP_REDIS_IDEMPOTENT, 2, argv, NULL, on_job_hash, g) < 0) {
-                q->pending--;
-                free(g);
-                list_fail(q, "a command could not be sent");
+            size_t before = q->nrows;
+            if (take_row(q, q->tags[0], k->str, fields) < 0) {
+                list_fail(q, NULL);
+            } else if (q->nrows > before) {
+                slot *m = rs_map_find(&s->map, q->rows[before].key);
+                rs_set_lease(s, m, l->lease);
+                if (m)
+                    m->valid_until = l->sent + (uint64_t)s->lease_ms;
             }
         }
     }
@@ -481,27 +449,6 @@ int pp_store_redis_lease(pp_store *st, const char *tag, long max, int pending, p
         return -1;
     }
     return 1;
-}
-
-static void on_released(void *ud, const redisReply *reply, const char *err)
-{
-    (void)ud;
-    (void)reply;
-    (void)err; /* a release lost is a lease that runs out: the job is claimed again */
-}
-
-int pp_store_redis_release(pp_store *st, int64_t key, int handed)
-{
-    rstore *s = RS(st);
-    slot *m = rs_map_find(&s->map, key);
-    if (!m || m->lease != LEASE_CLAIMED)
-        return 0;
-    rs_set_lease(s, m, LEASE_NONE);
-    char num[24];
-    snprintf(num, sizeof num, "%lld", (long long)key);
-    const char *keys[1] = {num};
-    return pp_rstore_release(&s->rs, rs_tag_of(s, m->tag), PP_LEASE_CLAIM, keys, 1, handed, 0,
-                             on_released, NULL);
 }
 
 int pp_store_redis_holds(pp_store *st, int64_t key)

@@ -3,7 +3,18 @@
  * BUSY_MS). Writes gather in one transaction until flush; a durable flush
  * commits with synchronous=FULL (the WAL is fsynced), the others with
  * NORMAL (in the OS cache: they survive the process, not the machine).
- * Every call completes before it returns. */
+ * Every call completes before it returns.
+ *
+ * Retention: a hand-out for good is noted with its time (`retired`; a job
+ * given back leaves it); a flush or a listing that comes after the
+ * retention's half has passed deletes the jobs noted before the retention
+ * that are in a final state, and a submission with its last job. The
+ * journal hands out ended jobs, so the time of the hand-out is the time
+ * both were true. The table and its indexes are made if missing: a
+ * journal of schema 1 stays one. One row written per hand-out, nothing
+ * per change of state: triggers, or a conditional insert at each end,
+ * cost the journal half again as much; this costs it a fifth (some 18,000
+ * instructions a job, bench/run.sh instructions-journal). */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "store.h"
 
@@ -16,7 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The server's clock in ms, as SQL. */
+#define NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
 #define BUSY_MS 10000
+#define EXPIRE_EVERY_MS 600000 /* retention's passes, at most this far apart */
 #define CACHE_KB "64"
 /* How long an empty file may wait for the process that made it. */
 #define EMPTY_TRIES 20
@@ -34,6 +48,8 @@ enum {
     S_HANDED,
     S_UNHOLD,
     S_LIST,
+    S_RETIRE, /* %d: the final states, filled in when prepared */
+    S_UNRETIRE,
     S_BEGIN,  /* the group's transaction, prepared once: parsing them at */
     S_COMMIT, /* every engine step and hand-out cost more than the writes */
     S_ROLLBACK,
@@ -59,6 +75,8 @@ static const char *const sql[S_COUNT] = {
                " FROM jobs j JOIN submissions s ON s.sub = j.sub"
                " WHERE (?1 = 0 OR j.handed <= 0) AND (?2 IS NULL OR s.tag = ?2)"
                " ORDER BY j.key",
+    [S_RETIRE] = "INSERT OR REPLACE INTO retired(key, at) VALUES (?1, " NOW_MS ")",
+    [S_UNRETIRE] = "DELETE FROM retired WHERE key = ?1",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -73,11 +91,35 @@ static const char schema[] =
     " handed INTEGER NOT NULL DEFAULT 0, results_path TEXT, error TEXT);"
     "CREATE INDEX submissions_tag ON submissions(tag);";
 
+static const char retention_schema[] =
+    "CREATE TABLE IF NOT EXISTS retired(key INTEGER PRIMARY KEY, at INTEGER NOT NULL);"
+
+    "CREATE INDEX IF NOT EXISTS jobs_sub ON jobs(sub);";
+
+/* A job that goes: handed out before ?1 (the oldest time kept, ms) and
+ * in a final state (%d: filled in when prepared). */
+#define DUE(j, r) "(" r ".at < ?1 AND " j ".handed = 1 AND " j ".state IN (%d, %d, %d, %d, %d, %d))"
+
+/* Submissions first: those whose every job goes, go now. The notes of
+ * jobs not ended yet stay. */
+static const char *const expire_sql[] = {
+    "DELETE FROM submissions WHERE sub IN (SELECT j.sub FROM retired r JOIN jobs j"
+    " ON j.key = r.key WHERE " DUE(
+        "j", "r") ") AND NOT EXISTS (SELECT 1 FROM jobs j"
+                  " LEFT JOIN retired r ON r.key = j.key WHERE j.sub = submissions.sub"
+                  " AND (r.at IS NULL OR NOT " DUE("j", "r") "))",
+    "DELETE FROM jobs WHERE key IN (SELECT r.key FROM retired r JOIN jobs j ON j.key = r.key"
+    " WHERE " DUE("j", "r") ")",
+    "DELETE FROM retired WHERE at < ?1 AND key NOT IN (SELECT key FROM jobs)",
+};
+
 typedef struct sq_store {
     pp_store base;
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
     int in_tx;
+    long retention_ms;    /* 0: kept forever */
+    uint64_t next_expire; /* pp_now_ms() of the next deletion of what expired */
     char why[512];
 } sq_store;
 
@@ -181,6 +223,19 @@ static int update(sq_store *s, int which, int64_t key, int state, const char *te
     return step_write(s, st, what, why);
 }
 
+/* A hand-out for good noted with its time (S_RETIRE), or its note
+ * dropped (S_UNRETIRE). Noted whatever this process' retention: another
+ * sharing the file may delete by it. */
+static int retire(sq_store *s, int which, int64_t key, const char **why)
+{
+    sqlite3_stmt *st = s->st[which];
+    if (sqlite3_bind_int64(st, 1, key)) {
+        *why = fail_db(s, "noting a job's hand-out");
+        return -1;
+    }
+    return step_write(s, st, "noting a job's hand-out", why);
+}
+
 static int sq_sending(pp_store *ps, int64_t key, const char **why)
 {
     return update((sq_store *)ps, S_SENDING, key, PP_SUBMITTING, NULL, "recording a sending", why);
@@ -198,7 +253,10 @@ static int sq_transition(pp_store *ps, int64_t key, int state, const char *error
 
 static int sq_unclaim(pp_store *ps, int64_t key, const char **why)
 {
-    return update((sq_store *)ps, S_UNCLAIM, key, 0, NULL, "giving back a claim", why);
+    sq_store *s = (sq_store *)ps;
+    if (update(s, S_UNCLAIM, key, 0, NULL, "giving back a claim", why) < 0)
+        return -1;
+    return retire(s, S_UNRETIRE, key, why);
 }
 
 /* handed / unhold: a change of the job's hand-out while process pid holds
@@ -218,11 +276,14 @@ static int held(pp_store *ps, int which, int64_t key, long pid, const char *what
 
 static int sq_handed(pp_store *ps, int64_t key, const char **why)
 {
-    return held(ps, S_HANDED, key, (long)getpid(), "recording a hand-out", why);
+    if (held(ps, S_HANDED, key, (long)getpid(), "recording a hand-out", why) < 0)
+        return -1;
+    return retire((sq_store *)ps, S_RETIRE, key, why);
 }
 
 static int sq_unhold(pp_store *ps, int64_t key, long pid, const char **why)
 {
+    /* a job held (handed -pid) was never retired */
     return held(ps, S_UNHOLD, key, pid, "giving back a dead process' job", why);
 }
 
@@ -262,11 +323,78 @@ static int commit(sq_store *s, int durable, const char **why)
     return rc;
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Deletes what expired, in a transaction of its own, when half the
+ * retention (at most EXPIRE_EVERY_MS) has passed since it last did. A pass
+ * reads the whole of `retired` (a retention's hand-outs, 16 bytes each):
+ * an index on the time would cost every hand-out as much as the pass
+ * costs in ten minutes. */
+static int expire(sq_store *s, const char **why)
+{
+    if (s->retention_ms <= 0 || s->in_tx || now_ms() < s->next_expire)
+        return 0;
+    long every = s->retention_ms / 2 < EXPIRE_EVERY_MS ? s->retention_ms / 2 : EXPIRE_EVERY_MS;
+    s->next_expire = now_ms() + (uint64_t)every;
+    char q[96];
+    snprintf(q, sizeof q, "SELECT " NOW_MS " - %ld", s->retention_ms);
+    sqlite3_stmt *st = NULL;
+    sqlite3_int64 oldest = 0;
+    int rc =
+        sqlite3_prepare_v2(s->db, q, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW
+            ? 0
+            : -1;
+    if (rc == 0)
+        oldest = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc < 0 || group(s, why) < 0) {
+        if (rc < 0)
+            *why = fail_db(s, "deleting expired jobs");
+        return -1;
+    }
+    for (size_t i = 0; rc == 0 && i < sizeof expire_sql / sizeof *expire_sql; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, expire_sql[i], PP_FAULTED, PP_FETCHED, PP_REJECTED, PP_UNKNOWN,
+                 PP_EXPIRED, PP_FAILED, PP_FAULTED, PP_FETCHED, PP_REJECTED, PP_UNKNOWN, PP_EXPIRED,
+                 PP_FAILED);
+        if (sqlite3_prepare_v2(s->db, text, -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 1, oldest) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+            *why = fail_db(s, "deleting expired jobs");
+            rc = -1;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (rc < 0) {
+        (void)exec(s, S_ROLLBACK, NULL);
+        s->in_tx = 0;
+        return -1;
+    }
+    return commit(s, 0, why);
+}
+
+void pp_store_sqlite_set_retention(pp_store *ps, long retention_ms)
+{
+    sq_store *s = (sq_store *)ps;
+    s->retention_ms = retention_ms > 0 ? retention_ms : 0;
+    s->next_expire = 0;
+}
+
 static int sq_flush(pp_store *ps, int durable, pp_store_done_fn done, void *ud, const char **why)
 {
     sq_store *s = (sq_store *)ps;
     const char *w = NULL;
     int rc = commit(s, durable, &w);
+    /* a deletion that fails (the file busy past BUSY_MS) is tried again
+     * later: the flush itself went well */
+    if (rc == 0)
+        (void)expire(s, &(const char *){NULL});
     if (rc < 0 && why)
         *why = w;
     if (!done)
@@ -293,6 +421,9 @@ static int sq_claim(pp_store *ps, const int64_t *keys, size_t n, int hold, unsig
             got[i] = sqlite3_changes(s->db) == 1;
         }
         sqlite3_reset(st);
+        /* a claim that joins a group hands out for good */
+        if (rc == 0 && hold && got[i] && retire(s, S_RETIRE, keys[i], &w) < 0)
+            rc = -1;
     }
     if (rc == 0 && !hold)
         rc = commit(s, 0, &w);
@@ -311,6 +442,68 @@ static int sq_claim(pp_store *ps, const int64_t *keys, size_t n, int hold, unsig
     return 0;
 }
 
+/* Runs q with the tag bound to ?1; the integer its first row gives
+ * (0 without one), -1 on failure (why set). */
+static long long tag_query(sq_store *s, const char *q, const char *tag, const char **why)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    int rc = sqlite3_prepare_v2(s->db, q, -1, &st, NULL);
+    if (rc == SQLITE_OK && bind_text(st, 1, tag) == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            v = sqlite3_column_int64(st, 0);
+        else if (rc == SQLITE_DONE)
+            v = 0;
+    }
+    sqlite3_finalize(st);
+    if (v < 0)
+        *why = fail_db(s, "forgetting a tag");
+    return v;
+}
+
+/* In the group's transaction, committed at once (durable): the check and
+ * the deletes see the same rows. */
+static int sq_forget(pp_store *ps, const char *tag, int force, pp_store_done_fn done, void *ud,
+                     const char **why)
+{
+    sq_store *s = (sq_store *)ps;
+    const char *w = NULL;
+    long long left = 0;
+    int rc = group(s, &w);
+    if (rc == 0 && !force)
+        left = tag_query(s,
+                         "SELECT count(*) FROM jobs j JOIN submissions s ON s.sub = j.sub"
+                         " WHERE s.tag IS ?1 AND j.handed <= 0",
+                         tag, &w);
+    if (left > 0) {
+        snprintf(s->why, sizeof s->why,
+                 "journal: forget: %lld jobs of the tag are pending or not handed out yet", left);
+        w = s->why;
+        rc = -1;
+    } else if (rc < 0 || left < 0 ||
+               tag_query(s,
+                         "DELETE FROM jobs WHERE sub IN (SELECT sub FROM submissions"
+                         " WHERE tag IS ?1)",
+                         tag, &w) < 0 ||
+               tag_query(s, "DELETE FROM submissions WHERE tag IS ?1", tag, &w) < 0 ||
+               commit(s, 1, &w) < 0) {
+        /* the journal flushed its group before asking (jop_start): only
+         * this forget is undone */
+        if (s->in_tx) {
+            (void)exec(s, S_ROLLBACK, NULL);
+            s->in_tx = 0;
+        }
+        rc = -1;
+    }
+    if (rc < 0 && why)
+        *why = w;
+    if (!done)
+        return rc;
+    done(ud, rc, w);
+    return 0;
+}
+
 static const char *col(sqlite3_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(st, i);
@@ -322,6 +515,10 @@ static int sq_list(pp_store *ps, const pp_store_filter *f, pp_store_row_fn each,
     sq_store *s = (sq_store *)ps;
     sqlite3_stmt *st = s->st[S_LIST];
     const char *w = NULL;
+    /* what expired is not listed: deleted first when due (the journal
+     * flushed its group before listing; a deletion that fails is tried
+     * again later) */
+    (void)expire(s, &(const char *){NULL});
     int rc = 0;
     if (sqlite3_bind_int(st, 1, f && f->unhanded) || bind_text(st, 2, f ? f->tag : NULL)) {
         w = fail_db(s, "listing jobs");
@@ -405,6 +602,7 @@ static const pp_store_ops sqlite_ops = {
     .flush = sq_flush,
     .claim = sq_claim,
     .list = sq_list,
+    .forget = sq_forget,
     .fd = sq_fd,
     .run = sq_run,
     .close = sq_close,
@@ -505,6 +703,11 @@ static int set_up(sq_store *s, const char *path, const char *owner, int was_empt
                      sqlite3_errmsg(s->db));
             goto out;
         }
+    }
+    if (sqlite3_exec(s->db, retention_schema, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(why, n, "journal %s: cannot make its retention's tables (%s)", path,
+                 sqlite3_errmsg(s->db));
+        goto out;
     }
     if (sqlite3_prepare_v2(s->db, "SELECT v FROM meta WHERE k = 'owner'", -1, &st, NULL) !=
         SQLITE_OK) {

@@ -239,6 +239,8 @@ int main(int argc, char **argv)
         rsrv_cleanup(&srv);
         return 1;
     }
+    /* what the journal runs with: a job handed out is given its expiry */
+    st.retention_ms = PP_STORE_REDIS_RETENTION_MS;
     printf("redis-server on loopback, one connection; %ld jobs a run\n", jobs);
     struct {
         const char *name;

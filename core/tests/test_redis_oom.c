@@ -2,7 +2,9 @@
  * fails in turn (linked with --wrap, as test_oom) over a flow against a
  * real redis-server -- opening the store, its handshake, each operation,
  * their answers, teardown with commands out -- over plain TCP, then over
- * TLS. Each failure must end in an
+ * TLS, and over the journal's store on it (a submission, its answers and
+ * results, a claim with its records, grouped releases, a tag forgotten).
+ * Each failure must end in an
  * error or a refused call, never a crash, a hang or a leak (run under
  * ASan to see leaks). hiredis' and OpenSSL's own allocations are not
  * counted: they are shared libraries (core/README.md). */
@@ -68,6 +70,7 @@ static int scenario(const char *url, const pp_tls_config *tls, int round)
     issued += pp_rstore_take(&st, tag, keys, 2, on_done, &t) == 0;
     issued += pp_rstore_list(&st, tag, NULL, 0, "0", 10, on_done, &t) == 0;
     issued += pp_rstore_counts(&st, tag, on_done, &t) == 0;
+    issued += pp_rstore_forget(&st, tag, 1, 100, on_done, &t) == 0;
     uint64_t end = pp_now_ms() + 5000;
     while (t.answered < issued && pp_now_ms() < end)
         pp_wait(c, 20, NULL);
@@ -81,12 +84,86 @@ static int scenario(const char *url, const pp_tls_config *tls, int round)
     return issued - t.failed;
 }
 
+/* ---- the journal's store: completions counted as they come */
+typedef struct stally {
+    int issued, answered, failed;
+} stally;
+
+static void on_store(void *ud, int rc, const char *why)
+{
+    stally *t = ud;
+    (void)why;
+    t->answered++;
+    t->failed += rc < 0;
+}
+
+static int on_row(void *ud, const pp_store_row *row)
+{
+    (void)ud, (void)row;
+    return 0;
+}
+
+/* rc of a store call that takes a completion: issued unless -1. */
+static void issued(stally *t, int rc)
+{
+    if (rc >= 0)
+        t->issued++;
+}
+
+static int store_flow(const char *url, int round)
+{
+    pp_config cfg;
+    pp_config_init(&cfg);
+    cfg.base_url = "http://127.0.0.1:9";
+    cfg.journal = url;
+    pp_client *c = pp_client_new(&cfg, NULL);
+    if (!c)
+        return 0;
+    uint64_t end = pp_now_ms() + 3000;
+    while (pp_journal_ready(c) != 1 && pp_now_ms() < end)
+        pp_wait(c, 20, NULL);
+    if (pp_journal_ready(c) != 1) {
+        pp_client_free(c);
+        return 0;
+    }
+    pp_store *st = c->store;
+    const pp_store_ops *ops = st->ops;
+    char tag[32];
+    snprintf(tag, sizeof tag, "oomst%d", round);
+    const char *why = NULL;
+    int64_t sub = 0, k[2] = {0, 0};
+    stally t = {0, 0, 0};
+    int ok = ops->submission(st, "{}", "url", tag, NULL, NULL, &sub, &why) == 0 &&
+             ops->job(st, sub, "\"a\"", &k[0], &why) == 0 &&
+             ops->job(st, sub, "\"b\"", &k[1], &why) == 0 && ops->sending(st, k[0], &why) == 0 &&
+             ops->sending(st, k[1], &why) == 0;
+    issued(&t, ok ? ops->flush(st, 1, on_store, &t, &why) : -1);
+    ok = ok && ops->answer(st, k[0], "oom-a", &why) == 0 &&
+         ops->answer(st, k[1], "oom-b", &why) == 0 && ops->result(st, k[0], NULL, &why) == 0 &&
+         ops->result(st, k[1], NULL, &why) == 0;
+    issued(&t, ok ? ops->flush(st, 1, on_store, &t, &why) : -1);
+    long remaining = 0;
+    issued(&t, pp_store_redis_lease(st, tag, 5, 0, on_row, on_store, &t, &remaining, &why));
+    end = pp_now_ms() + 3000;
+    while (t.answered < t.issued && pp_now_ms() < end)
+        pp_wait(c, 20, NULL);
+    ok = pp_store_redis_release(st, k[0], 1) >= 0 && pp_store_redis_release(st, k[1], 0) >= 0;
+    issued(&t, ok ? ops->flush(st, 0, on_store, &t, &why) : -1);
+    issued(&t, ops->forget(st, tag, 1, on_store, &t, &why));
+    end = pp_now_ms() + 5000;
+    while (t.answered < t.issued && pp_now_ms() < end)
+        pp_wait(c, 20, NULL);
+    CHECK_EQ_LONG(t.answered, t.issued); /* each answered, none hangs */
+    pp_client_free(c);
+    return t.issued - t.failed;
+}
+
 /* The flow whole, then with the 1st, 2nd... allocation failing until
  * one runs through; how many failed in turn. */
 static long every_failure(const char *url, const pp_tls_config *tls)
 {
     int whole = scenario(url, tls, 0);
-    CHECK_EQ_LONG(whole, 8);
+    CHECK_EQ_LONG(whole, 9);
     long n = 0;
     for (;; n++) {
         failures = 0;
@@ -112,6 +189,18 @@ int main(void)
     long n = every_failure(s.url, NULL);
     printf("allocation failures: %ld points in the store's flow, each survived\n", n);
     CHECK(n > 20);
+    CHECK_EQ_LONG(store_flow(s.url, 0), 5);
+    long m = 0;
+    for (;; m++) {
+        failures = 0;
+        countdown = m;
+        store_flow(s.url, (int)m + 1);
+        countdown = -1;
+        if (!failures)
+            break;
+    }
+    printf("allocation failures: %ld points in the journal's store on Redis, each survived\n", m);
+    CHECK(m > 50);
     rsrv_cleanup(&s);
 
     memset(&s, 0, sizeof s);

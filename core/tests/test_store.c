@@ -3,7 +3,10 @@
  * until flush (another connection sees none of them before, all after);
  * each claim goes to one of two connections; a held claim can be given
  * back; a claim holds a job for its process until it is done with it or
- * given back; and the files it must refuse are refused with a reason. */
+ * given back; retention deletes the finished jobs handed out for good
+ * (and a submission with its last job), never the others; forget drops a
+ * tag, refused while a job of it is not handed out; and the files it must
+ * refuse are refused with a reason. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include "store.h"
 #include "check.h"
@@ -11,6 +14,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/pp-store-XXXXXX";
@@ -222,6 +226,119 @@ static void test_holds(void)
     b->ops->close(b);
 }
 
+static long long count_of(const char *q)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long n = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* n jobs of tag, each answered, the first `fetched` of them fetched. */
+static int64_t finished(pp_store *s, const char *tag, int n, int fetched, int64_t *keys)
+{
+    const char *w = NULL;
+    int64_t sub = 0;
+    CHECK(s->ops->submission(s, "{}", "url", tag, NULL, NULL, &sub, &w) == 0);
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%s-%d", tag, i);
+        CHECK(s->ops->job(s, sub, "\"u\"", &keys[i], &w) == 0);
+        CHECK(s->ops->answer(s, keys[i], id, &w) == 0);
+        if (i < fetched)
+            CHECK(s->ops->result(s, keys[i], NULL, &w) == 0);
+    }
+    CHECK(s->ops->flush(s, 0, NULL, NULL, &w) == 0);
+    return sub;
+}
+
+#define RETIRED_RET                                                                  \
+    "SELECT count(*) FROM retired r JOIN jobs j ON j.key = r.key JOIN submissions s" \
+    " ON s.sub = j.sub WHERE s.tag = 'ret'"
+
+static void test_retention(void)
+{
+    pp_store *a, *b;
+    if (open_two(&a, &b) < 0)
+        return;
+    pp_store_sqlite_set_retention(a, 200);
+    const char *w = NULL;
+    int64_t k[3];
+    finished(a, "ret", 3, 2, k); /* k[2] pending */
+    unsigned char got[3];
+    CHECK(b->ops->claim(b, k, 3, 0, got, NULL, NULL, &w) == 0); /* held by b */
+    CHECK(b->ops->handed(b, k[0], &w) == 0);
+    CHECK(b->ops->handed(b, k[2], &w) == 0); /* handed out, pending: kept */
+    CHECK(b->ops->flush(b, 0, NULL, NULL, &w) == 0);
+    CHECK_EQ_LONG(count_of(RETIRED_RET), 2); /* both hand-outs noted */
+    sleep_ms(300);
+    CHECK_EQ_LONG(list(a, 0, "ret", 0).n, 2); /* k[0] gone, its submission kept */
+    CHECK_EQ_LONG(count_of(RETIRED_RET), 1);  /* k[2]'s note waits for its end */
+    CHECK_EQ_LONG(count_of("SELECT count(*) FROM submissions WHERE tag = 'ret'"), 1);
+    /* the last two end handed out: the submission goes with them */
+    CHECK(a->ops->result(a, k[2], NULL, &w) == 0);
+    CHECK(a->ops->flush(a, 0, NULL, NULL, &w) == 0);
+    CHECK(b->ops->handed(b, k[1], &w) == 0);
+    CHECK(b->ops->flush(b, 0, NULL, NULL, &w) == 0);
+    /* given back: not retired any more */
+    CHECK(a->ops->unclaim(a, k[1], &w) == 0);
+    CHECK(a->ops->flush(a, 0, NULL, NULL, &w) == 0);
+    sleep_ms(300);
+    seen s = list(a, 0, "ret", 0);
+    CHECK(s.n == 1 && s.keys[0] == k[1]);
+    CHECK(b->ops->claim(b, &k[1], 1, 1, got, NULL, NULL, &w) == 0 && got[0]);
+    CHECK(b->ops->flush(b, 0, NULL, NULL, &w) == 0);
+    sleep_ms(300);
+    CHECK_EQ_LONG(list(a, 0, "ret", 0).n, 0);
+    CHECK_EQ_LONG(count_of("SELECT count(*) FROM submissions WHERE tag = 'ret'"), 0);
+    CHECK_EQ_LONG(count_of(RETIRED_RET), 0);
+    /* without retention (b's): kept */
+    finished(b, "keep", 1, 1, k);
+    CHECK(b->ops->claim(b, k, 1, 1, got, NULL, NULL, &w) == 0 && got[0]);
+    CHECK(b->ops->flush(b, 0, NULL, NULL, &w) == 0);
+    CHECK(b->ops->flush(b, 0, NULL, NULL, &w) == 0);
+    sleep_ms(300);
+    CHECK_EQ_LONG(list(b, 0, "keep", 0).n, 1);
+    a->ops->close(a);
+    b->ops->close(b);
+}
+
+static void test_forget(void)
+{
+    pp_store *a, *b;
+    if (open_two(&a, &b) < 0)
+        return;
+    b->ops->close(b);
+    pp_store *s = a;
+    const char *w = NULL;
+    int64_t k[2];
+    finished(s, "fg", 2, 1, k);
+    unsigned char got[2];
+    CHECK(s->ops->claim(s, k, 1, 1, got, NULL, NULL, &w) == 0 && got[0]);
+    CHECK(s->ops->flush(s, 0, NULL, NULL, &w) == 0);
+    last_rc = 1;
+    CHECK(s->ops->forget(s, "fg", 0, done, NULL, &w) == 0);
+    CHECK_EQ_LONG(last_rc, -1);
+    CHECK_EQ_LONG(list(s, 0, "fg", 0).n, 2);
+    CHECK(s->ops->forget(s, "fg", 1, done, NULL, &w) == 0);
+    CHECK_EQ_LONG(last_rc, 0);
+    CHECK_EQ_LONG(list(s, 0, "fg", 0).n, 0);
+    CHECK_EQ_LONG(count_of("SELECT count(*) FROM submissions WHERE tag = 'fg'"), 0);
+    CHECK(list(s, 0, NULL, 0).n > 0); /* the other tags stay */
+    s->ops->close(s);
+}
+
 static void refused(const char *file, const char *expect)
 {
     char why[512] = "";
@@ -283,6 +400,8 @@ int main(void)
     test_grouping();
     test_claims();
     test_holds();
+    test_retention();
+    test_forget();
     test_refusals();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -35,6 +35,7 @@ local M = {}
 ---@field debug? boolean|fun(line: string) a function given each debug line (requests, retries, polls, callbacks; never credentials), or true for stderr
 ---@field journal? string the job journal, an SQLite file (made when missing): every submission, id and result file is recorded, and client:resume() picks up after a crash
 ---@field lease? number seconds a Redis journal's claim or poll lease lasts unless renewed (30)
+---@field retention? number|false a journal: seconds a job that ended and was handed out stays in it (86400); false keeps everything
 ---@field redis_tls? pushpull.RedisTlsOptions TLS to a rediss:// journal
 
 ---TLS to a rediss:// journal. The server's certificate is verified against the URL's host.
@@ -100,7 +101,7 @@ M.EVENT_LOOP_BATCH_SIZE = 25
 -- The keys of pushpull.new's options, and of options.poll.
 M.OPTIONS = util.option_set("pushpull.new", "username", "password", "base_url", "user_agent", "timeout",
   "connect_timeout", "max_connections", "max_retries", "retry_base", "retry_max", "batch_size", "poll",
-  "driver", "loop", "debug", "journal", "lease", "redis_tls")
+  "driver", "loop", "debug", "journal", "lease", "retention", "redis_tls")
 local POLL_OPTIONS = util.option_set("options.poll", "first", "min", "max", "factor", "fetch")
 local TLS_OPTIONS = util.option_set("options.redis_tls", "ca", "cert", "key", "insecure")
 
@@ -177,6 +178,12 @@ function M.new(opts)
   if opts.lease ~= nil and (type(opts.lease) ~= "number" or opts.lease < 0.3) then
     util.argerror(f, "options.lease", "must be a number of seconds >= 0.3")
   end
+  local retention = opts.retention
+  if retention ~= nil and retention ~= false
+    and (type(retention) ~= "number" or retention < 0.001 or retention ~= retention
+      or retention == math.huge) then
+    util.argerror(f, "options.retention", "must be a number of seconds >= 0.001, or false")
+  end
   local poll = util.check(f, "options.poll", opts.poll, "table|nil") or {}
   util.known_keys(f, "options.poll", poll, POLL_OPTIONS)
   if poll.factor ~= nil and (type(poll.factor) ~= "number" or poll.factor < 1) then
@@ -211,6 +218,8 @@ function M.new(opts)
     debug = opts.debug,
     journal = opts.journal,
     lease_ms = seconds_to_ms(f, "options.lease", opts.lease),
+    -- 0: the core's default (a day); -1: kept forever
+    retention_ms = retention == false and -1 or seconds_to_ms(f, "options.retention", retention),
     tls_ca_file = tls.ca_file,
     tls_cert_file = tls.cert_file,
     tls_key_file = tls.key_file,
@@ -515,6 +524,22 @@ function Client:completed(opts)
     error("pushpull: client:completed: needs a journal on Redis (pushpull.new{journal = \"redis://...\"})", 2)
   end
   return fleet.completed(host, opts.tag, util.timeout(f, opts))
+end
+
+local FORGET_OPTIONS = util.option_set("client:forget", "tag", "force")
+
+---Drops a tag's jobs and submissions from the journal, once their results
+---are stored: refused while a job of the tag is pending or not handed out
+---yet, unless forced.
+---@param opts {tag?: string, force?: boolean} tag: the jobs' tag (nil: untagged jobs); force: drop them whatever their state
+---@return true? ok
+---@return pushpull.Error? err
+function Client:forget(opts)
+  local f = "client:forget"
+  opts = util.options(f, opts, FORGET_OPTIONS)
+  util.check(f, "options.tag", opts.tag, "string|nil")
+  util.check(f, "options.force", opts.force, "boolean|nil")
+  return journal.forget(hosts[self], opts.tag, opts.force)
 end
 
 local JOBS_OPTIONS = util.option_set("client:jobs", "status", "tag")

@@ -2,8 +2,9 @@
 -- "redis://..."}): client:completed{tag} hands each finished job of a tag
 -- to exactly one process of the fleet. Each job is claimed with a lease the
 -- core renews while this process runs; it is marked handed out when the
--- loop asks for the next job, so a process killed while it holds a job
--- loses it to another when the lease runs out. Pending jobs whose poller
+-- loop asks for the next job (the marks of an engine step go to Redis
+-- together, and at once when the loop ends), so a process killed while it
+-- holds a job loses it to another when the lease runs out. Pending jobs whose poller
 -- stopped renewing its poll lease (it died) are adopted and polled here.
 local core = require("pushpull.core")
 local errors = require("pushpull.errors")
@@ -77,9 +78,13 @@ function M.completed(host, tag, timeout)
       for _, job in ipairs(held) do
         c:fleet_release(jobmod.handle(job), false)
       end
+      c:fleet_flush()
       host:kick()
       return true
     end
+    -- the marks of the jobs handed since the last claim go first, in one
+    -- script, so that the claim counts them
+    c:fleet_flush()
     local jobs, remaining = claim(host, tag, false)
     if jobs then
       for _, job in ipairs(jobs) do
@@ -110,6 +115,7 @@ function M.completed(host, tag, timeout)
     while true do
       local got = step()
       if got == true then
+        c:fleet_flush() -- the last marks leave before the caller may exit
         return nil
       elseif got then
         last = got

@@ -107,6 +107,15 @@ function M.dismiss(host, lost)
   return true
 end
 
+-- client:forget{tag, force}: the tag's jobs dropped from the journal.
+function M.forget(host, tag, force)
+  local list, err = entries(host, host.core:forget(tag, force == true))
+  if not list then
+    return nil, err
+  end
+  return true
+end
+
 -- The lost submissions, grouped by what they share: {params (without the
 -- list), key ("url" or "query"), values, keys} for each group.
 function M.groups(lost)
