@@ -2,10 +2,11 @@
 -- "redis://..."}): client:completed{tag} hands each finished job of a tag
 -- to exactly one process of the fleet. Each job is claimed with a lease the
 -- core renews while this process runs; it is marked handed out when the
--- loop asks for the next job (the marks of an engine step go to Redis
--- together, and at once when the loop ends), so a process killed while it
--- holds a job loses it to another when the lease runs out. Pending jobs whose poller
--- stopped renewing its poll lease (it died) are adopted and polled here.
+-- loop asks for the next job, and that mark is on its way to Redis before
+-- the next job is given: a process killed inside its loop body loses that
+-- one job (and only it) to another when the lease runs out. Pending jobs
+-- whose poller stopped renewing its poll lease (it died) are adopted and
+-- polled here.
 local core = require("pushpull.core")
 local errors = require("pushpull.errors")
 local jobmod = require("pushpull.job")
@@ -82,8 +83,8 @@ function M.completed(host, tag, timeout)
       host:kick()
       return true
     end
-    -- the marks of the jobs handed since the last claim go first, in one
-    -- script, so that the claim counts them
+    -- marks still waiting (jobs given back) go first, so that the claim
+    -- counts them
     c:fleet_flush()
     local jobs, remaining = claim(host, tag, false)
     if jobs then
@@ -110,6 +111,10 @@ function M.completed(host, tag, timeout)
   return function()
     if last then
       c:fleet_release(jobmod.handle(last), true)
+      -- written now, not with the step's writes: grouped, a kill in the
+      -- next body would hand out again every job given since the group
+      -- left (one script a job is the price of "only the job in hand")
+      c:fleet_flush()
       last = nil
     end
     while true do

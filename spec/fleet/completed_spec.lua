@@ -1,8 +1,7 @@
 -- client:completed{tag} across a fleet sharing one Redis store: three
 -- worker processes submit parts of one tag's jobs and take the finished
 -- ones; each job is handed to one of them, one worker killed midway loses
--- its claims (and the jobs whose marks it had not sent yet) and its
--- pending jobs to the others once their leases run out,
+-- its claims and its pending jobs to the others once their leases run out,
 -- and a Redis killed and restarted (append-only file) loses nothing.
 local h = require("support.client")
 local workers = require("support.workers")
