@@ -19,7 +19,8 @@ M.specs = {
     details = "With --journal FILE the batch is resumable: lines whose value the journal already\n"
       .. "holds are not submitted again, the jobs an earlier run left are taken up (and saved\n"
       .. "where that run said), and submissions whose answer was lost are reported, counted\n"
-      .. "as lost and never sent again: run the same command again after a crash.\n\n"
+      .. "as lost and never sent again: run the same command again after a crash. The\n"
+      .. "journal keeps every value it was given, however old.\n\n"
       .. "Exits 0 when every job ended done (and was saved with --out), 1 when one faulted,\n"
       .. "was lost or did not end before --timeout, 3 when the service could not be reached\n"
       .. "or refused the credentials.",
@@ -323,8 +324,10 @@ function M.run(session, opts, positionals)
     session:mkdir(opts.out)
   end
 
-  local client = session:client({poll = {fetch = opts.out ~= nil}, journal = opts.journal},
-    {journal = "journal"})
+  -- the journal keeps every value it saw: a line is never paid for twice
+  -- however long after the first run the command runs again
+  local client = session:client({poll = {fetch = opts.out ~= nil}, journal = opts.journal,
+    retention = opts.journal and false or nil}, {journal = "journal"})
   if opts.callback then
     listen(session, client, opts)
   end
