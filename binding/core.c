@@ -42,8 +42,7 @@ static void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup)
 #define luaL_setfuncs(L, l, n) compat_setfuncs((L), (l), (n))
 #undef luaL_newlib
 #define luaL_newlib(L, l) \
-    (lua_createtable((L), 0, (int)(sizeof(l) / sizeof((l)[0]) - 1)), \
-     luaL_setfuncs((L), (l), 0))
+    (lua_createtable((L), 0, (int)(sizeof(l) / sizeof((l)[0]) - 1)), luaL_setfuncs((L), (l), 0))
 #endif
 
 #if LUA_VERSION_NUM < 502
@@ -264,7 +263,8 @@ static int l_new(lua_State *L)
     cfg.max_connections =
         (int)opt_field_number(L, 1, "max_connections", (lua_Number)cfg.max_connections);
     cfg.max_retries = (int)opt_field_number(L, 1, "max_retries", (lua_Number)cfg.max_retries);
-    cfg.retry_base_ms = (long)opt_field_number(L, 1, "retry_base_ms", (lua_Number)cfg.retry_base_ms);
+    cfg.retry_base_ms =
+        (long)opt_field_number(L, 1, "retry_base_ms", (lua_Number)cfg.retry_base_ms);
     cfg.retry_max_ms = (long)opt_field_number(L, 1, "retry_max_ms", (lua_Number)cfg.retry_max_ms);
     cfg.batch_size = (int)opt_field_number(L, 1, "batch_size", (lua_Number)cfg.batch_size);
     cfg.max_buffered = (size_t)opt_field_number(L, 1, "max_buffered", (lua_Number)cfg.max_buffered);
@@ -284,7 +284,8 @@ static int l_new(lua_State *L)
         cfg.lease_ms = (long)opt_field_number(L, 1, "lease_ms", 0);
         cfg.retention_ms = (long)opt_field_number(L, 1, "retention_ms", 0);
     }
-    cfg.poll.first_ms = (long)opt_field_number(L, 1, "poll_first_ms", (lua_Number)cfg.poll.first_ms);
+    cfg.poll.first_ms =
+        (long)opt_field_number(L, 1, "poll_first_ms", (lua_Number)cfg.poll.first_ms);
     cfg.poll.min_ms = (long)opt_field_number(L, 1, "poll_min_ms", (lua_Number)cfg.poll.min_ms);
     cfg.poll.max_ms = (long)opt_field_number(L, 1, "poll_max_ms", (lua_Number)cfg.poll.max_ms);
     cfg.poll.factor = (double)opt_field_number(L, 1, "poll_factor", (lua_Number)cfg.poll.factor);
@@ -498,8 +499,8 @@ static void check_query(lua_State *L, int idx, pp_journal_query *q)
     lua_pop(L, 1);
 }
 
-static int push_query_op(lua_State *L, pp_op (*call)(pp_client *, const pp_journal_query *,
-                                                      pp_error *))
+static int push_query_op(lua_State *L,
+                         pp_op (*call)(pp_client *, const pp_journal_query *, pp_error *))
 {
     pp_client *c = check_client(L);
     pp_journal_query q;
@@ -924,11 +925,13 @@ static int l_listen(lua_State *L)
     cfg.max_body = (size_t)opt_field_number(L, 2, "max_body", (lua_Number)cfg.max_body);
     cfg.max_connections =
         (unsigned)opt_field_number(L, 2, "max_connections", (lua_Number)cfg.max_connections);
-    cfg.safety_min_ms = (long)opt_field_number(L, 2, "safety_min_ms", (lua_Number)cfg.safety_min_ms);
-    cfg.safety_factor = (double)opt_field_number(L, 2, "safety_factor", (lua_Number)cfg.safety_factor);
+    cfg.safety_min_ms =
+        (long)opt_field_number(L, 2, "safety_min_ms", (lua_Number)cfg.safety_min_ms);
+    cfg.safety_factor =
+        (double)opt_field_number(L, 2, "safety_factor", (lua_Number)cfg.safety_factor);
     lua_getfield(L, 2, "allow");
     if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
-        cfg.allow_any = 1;          /* allow = false: every sender, knowingly */
+        cfg.allow_any = 1; /* allow = false: every sender, knowingly */
     } else if (!lua_isnil(L, -1)) {
         int t = lua_gettop(L);
         luaL_checktype(L, t, LUA_TTABLE);

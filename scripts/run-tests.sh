@@ -47,7 +47,7 @@ if [ "${PUSHPULL_SANITIZE:-0}" = 1 ]; then
   echo "== C formatting: checked by make test"
 else
   # C formatting (.clang-format): one pass or one fail per folder.
-  FORMAT_DIRS="core emulator testsite common fuzz"
+  FORMAT_DIRS="core binding emulator testsite common fuzz"
   echo "== C formatting (scripts/check-format.sh)"
   for dir in $FORMAT_DIRS; do
     if ./scripts/check-format.sh "$dir"; then
