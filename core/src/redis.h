@@ -39,6 +39,43 @@ typedef struct pp_redis_url {
 int pp_redis_url_parse(const char *url, pp_redis_url *out, char *msg, size_t msglen);
 void pp_redis_url_free(pp_redis_url *u);
 
+/* ---- redis_cluster.c: Redis Cluster's routing (no I/O) */
+#define PP_REDIS_SLOTS 16384u
+#define PP_REDIS_MAX_NODES 1000u
+
+/* The slot of a key: CRC16 of its hash tag ("{...}", when not empty) or
+ * of the whole key, modulo 16384 (the cluster specification's rule). */
+unsigned pp_redis_key_slot(const char *key, size_t len);
+/* A redirection, "MOVED <slot> <host>:<port>" or "ASK ..." (an error
+ * reply's text): 0 with *ask, *slot, host (may be "": the node that
+ * answered) and *port, or -1 when err is no redirection. */
+int pp_redis_redirect_parse(const char *err, int *ask, unsigned *slot, char *host,
+                            size_t hostlen, int *port);
+
+typedef struct pp_redis_node_addr {
+    char *host;
+    int port;
+} pp_redis_node_addr;
+
+/* The nodes known, and which serves each slot (0: unknown, else node
+ * index + 1; allocated at the first slot learnt). */
+typedef struct pp_redis_slots {
+    pp_redis_node_addr *nodes;
+    size_t n, cap;
+    unsigned short *node;
+} pp_redis_slots;
+
+void pp_redis_slots_init(pp_redis_slots *m);
+void pp_redis_slots_free(pp_redis_slots *m);
+/* The node's index, -1 unknown. */
+int pp_redis_slots_find(const pp_redis_slots *m, const char *host, int port);
+/* The node's index, added when new; -1 out of memory or too many. */
+int pp_redis_slots_add(pp_redis_slots *m, const char *host, int port);
+/* The node serving slot, -1 unknown. */
+int pp_redis_slots_node(const pp_redis_slots *m, unsigned slot);
+/* 0, or -1 (out of memory, no such node or slot). */
+int pp_redis_slots_set(pp_redis_slots *m, unsigned slot, int node);
+
 /* ---- redis_conn.c: the connection */
 typedef struct pp_redis_config {
     const char *url;
