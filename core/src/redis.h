@@ -131,6 +131,15 @@ int pp_redis_script(pp_redis *r, int script, int flags, int nkeys, int argc, con
 int pp_redis_fd(const pp_redis *r);   /* -1 while disconnected */
 int pp_redis_want(const pp_redis *r); /* PP_WANT_READ|PP_WANT_WRITE */
 void pp_redis_io(pp_redis *r, int events);
+/* Redis Cluster: the connections to the other nodes redirections named
+ * have fds of their own. pp_redis_io_fd serves whichever owns fd (-1:
+ * none does); pp_redis_fds lists every connection's fd and interest;
+ * pp_redis_flush writes what any ready connection holds. The other
+ * driving calls serve every connection. */
+int pp_redis_io_fd(pp_redis *r, int fd, int events);
+size_t pp_redis_fds(const pp_redis *r, pp_fd_change *out, size_t max);
+void pp_redis_flush(pp_redis *r);
+size_t pp_redis_nodes(const pp_redis *r); /* connections: 1 but on a cluster */
 /* For hosts that only tick: asks poll(2) (timeout 0) what the fd is
  * ready for, then serves it and the timers. */
 void pp_redis_poll(pp_redis *r);

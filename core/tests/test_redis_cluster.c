@@ -1,8 +1,10 @@
 /* Redis Cluster's routing: the slot of a key (checked against a real
  * cluster's CLUSTER KEYSLOT), the redirections a real cluster sends, and
  * the slot map. */
+#include "client.h"
 #include "redis.h"
 #include "check.h"
+#include "redis_cap.h"
 #include "redis_server.h"
 
 #include <string.h>
@@ -121,6 +123,171 @@ static void real_cluster(rsrv *nodes)
         CHECK(seen[n] > 0);
 }
 
+/* Which of the nodes serves key (the node MOVED names, or the first). */
+static int node_of(rsrv *nodes, const char *key)
+{
+    char cmd[160], out[256];
+    snprintf(cmd, sizeof cmd, "GET '%s'", key);
+    if (cli(nodes[0].port, cmd, out, sizeof out) < 0 || strncmp(out, "MOVED ", 6))
+        return 0;
+    int ask, port;
+    unsigned slot;
+    char host[64];
+    if (pp_redis_redirect_parse(out, &ask, &slot, host, sizeof host, &port) < 0)
+        return -1;
+    for (int n = 0; n < RSRV_CLUSTER_NODES; n++)
+        if (nodes[n].port == port)
+            return n;
+    return -1;
+}
+
+/* A tag of the store whose keys the node serves. */
+static void tag_on(rsrv *nodes, int want, char *tag, size_t len)
+{
+    for (int i = 0; i < 1000; i++) {
+        char key[96];
+        snprintf(tag, len, "tag%d", i);
+        snprintf(key, sizeof key, "pp:{%s}:meta", tag);
+        if (node_of(nodes, key) == want)
+            return;
+    }
+    snprintf(tag, len, "none");
+}
+
+/* A node's id (CLUSTER MYID). */
+static void node_id(const rsrv *n, char *id, size_t len)
+{
+    if (cli(n->port, "CLUSTER MYID", id, len) < 0)
+        id[0] = 0;
+}
+
+static int run(pp_client *c, int argc, const char **argv, cap *k)
+{
+    cap_free(k);
+    if (pp_redis_command(c->redis, 0, argc, argv, NULL, on_cap, k) < 0)
+        return 0;
+    return pump(c, &k->done, 10000);
+}
+
+/* The store through a URL of one node: a tag on each node, each
+ * submitted, answered and claimed; one connection per node. */
+static void store_on_cluster(rsrv *nodes)
+{
+    char why[512];
+    pp_client *c = new_client(nodes[0].url, 3000, why, sizeof why);
+    CHECK(c != NULL);
+    if (!c) {
+        fprintf(stderr, "%s\n", why);
+        return;
+    }
+    pp_rstore st;
+    char msg[256];
+    CHECK(pp_rstore_init(&st, c->redis, NULL, "proc-a", &c->rng, msg, sizeof msg) == 0);
+    for (int n = 0; n < RSRV_CLUSTER_NODES; n++) {
+        char tag[32];
+        tag_on(nodes, n, tag, sizeof tag);
+        cap k = {0};
+        CHECK(pp_rstore_submit(&st, tag, "s1", "{}", 2, 2, NULL, NULL, 0, on_cap, &k) == 0);
+        CHECK(pump(c, &k.done, 10000) && !k.err && k.integer == 1);
+        cap_free(&k);
+        pp_rjob jobs[2] = {{"j1", "done", NULL, NULL}, {"j2", "done", NULL, NULL}};
+        CHECK(pp_rstore_answer(&st, tag, "s1", 0, jobs, 2, 0, 0, on_cap, &k) == 0);
+        CHECK(pump(c, &k.done, 10000) && !k.err && k.integer == 2);
+        cap_free(&k);
+        CHECK(pp_rstore_claim(&st, tag, 10, 5000, on_cap, &k) == 0);
+        CHECK(pump(c, &k.done, 10000) && !k.err && k.n == 5);
+        cap_free(&k);
+        CHECK(pp_rstore_claim(&st, tag, 10, 5000, on_cap, &k) == 0);
+        CHECK(pump(c, &k.done, 10000) && !k.err && k.n == 1); /* each job once */
+        cap_free(&k);
+    }
+    CHECK_EQ_LONG(pp_redis_nodes(c->redis), RSRV_CLUSTER_NODES);
+    pp_redis_stats st1, st2;
+    pp_redis_get_stats(c->redis, &st1);
+    CHECK(st1.script_loads >= RSRV_CLUSTER_NODES * PP_RS_COUNT);
+    /* the map known now: no more redirections, every command sent once */
+    char tag[32];
+    tag_on(nodes, 2, tag, sizeof tag);
+    cap k = {0};
+    CHECK(pp_rstore_counts(&st, tag, on_cap, &k) == 0);
+    CHECK(pump(c, &k.done, 10000) && !k.err && k.n >= 2);
+    for (size_t i = 0; i + 1 < k.n; i += 2)
+        if (!strcmp(k.str[i], "jobs"))
+            CHECK(!strcmp(k.str[i + 1], "2"));
+    cap_free(&k);
+    pp_redis_get_stats(c->redis, &st2);
+    CHECK_EQ_LONG(st2.sent - st1.sent, 1);
+    pp_rstore_cleanup(&st);
+    pp_client_free(c);
+}
+
+/* A slot on its way from one node to another: ASK sends a key not yet
+ * moved to the new node once (the map unchanged); once the slot is
+ * moved, MOVED sends every command of it there. */
+static void migration(rsrv *nodes)
+{
+    char why[512];
+    pp_client *c = new_client(nodes[0].url, 3000, why, sizeof why);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    char key[32] = "", src[64], dst[64], cmd[256], out[256];
+    int from = 1, to = 2;
+    for (int i = 0; i < 1000 && node_of(nodes, key) != from; i++)
+        snprintf(key, sizeof key, "mig%d", i);
+    unsigned slot = slot_of(key);
+    node_id(&nodes[from], src, sizeof src);
+    node_id(&nodes[to], dst, sizeof dst);
+    const char *set[3] = {"SET", key, "v1"};
+    const char *get[2] = {"GET", key};
+    cap k = {0};
+    CHECK(run(c, 3, set, &k) && !k.err); /* learns the slot is on from */
+    const char *other[3] = {"SET", "{", "x"};
+    char okey[32];
+    snprintf(okey, sizeof okey, "{%s}x", key);
+    other[1] = okey;
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %u IMPORTING %s", slot, src);
+    CHECK(cli(nodes[to].port, cmd, out, sizeof out) == 0 && !strcmp(out, "OK"));
+    snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %u MIGRATING %s", slot, dst);
+    CHECK(cli(nodes[from].port, cmd, out, sizeof out) == 0 && !strcmp(out, "OK"));
+    /* a new key of the slot: from answers ASK, to takes it */
+    CHECK(run(c, 3, other, &k) && !k.err && k.str && !strcmp(k.str[0], "OK"));
+    snprintf(cmd, sizeof cmd, "CLUSTER COUNTKEYSINSLOT %u", slot);
+    CHECK(cli(nodes[to].port, cmd, out, sizeof out) == 0 && !strcmp(out, "1"));
+    /* the old key is still on from, the slot still mapped there */
+    CHECK(run(c, 2, get, &k) && !k.err && k.str && !strcmp(k.str[0], "v1"));
+    /* the slot moved (its last key too): MOVED */
+    snprintf(cmd, sizeof cmd, "MIGRATE 127.0.0.1 %d %s 0 5000", nodes[to].port, key);
+    CHECK(cli(nodes[from].port, cmd, out, sizeof out) == 0 && !strcmp(out, "OK"));
+    for (int n = 0; n < RSRV_CLUSTER_NODES; n++) {
+        snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %u NODE %s", slot, dst);
+        CHECK(cli(nodes[n].port, cmd, out, sizeof out) == 0 && !strcmp(out, "OK"));
+    }
+    CHECK(run(c, 2, get, &k) && !k.err && k.str && !strcmp(k.str[0], "v1"));
+    pp_redis_stats a, b;
+    pp_redis_get_stats(c->redis, &a);
+    CHECK(run(c, 2, get, &k) && !k.err && k.str && !strcmp(k.str[0], "v1"));
+    pp_redis_get_stats(c->redis, &b);
+    CHECK_EQ_LONG(b.sent - a.sent, 1); /* straight to the slot's new node */
+    cap_free(&k);
+    pp_client_free(c);
+}
+
+/* SELECT has no place in a cluster: another db is refused, saying why. */
+static void no_other_db(rsrv *nodes)
+{
+    char url[128], why[512];
+    snprintf(url, sizeof url, "%s/2", nodes[0].url);
+    pp_client *c = new_client(url, 1000, why, sizeof why);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    pump_for(c, 300);
+    CHECK(!pp_redis_ready(c->redis));
+    CHECK(strstr(pp_redis_last_error(c->redis), "db 0 only") != NULL);
+    pp_client_free(c);
+}
+
 int main(void)
 {
     slots_of_keys();
@@ -132,6 +299,9 @@ int main(void)
         CHECK(!"a cluster of three redis-servers started");
     } else {
         real_cluster(nodes);
+        store_on_cluster(nodes);
+        migration(nodes);
+        no_other_db(nodes);
     }
     for (int n = 0; n < RSRV_CLUSTER_NODES; n++)
         rsrv_cleanup(&nodes[n]);
