@@ -1,6 +1,7 @@
 /*
  * The fleet store's link to Redis, beside the transport (layer 2): one
- * connection (redis_conn.c) over a plain or TLS byte stream (redis_io.h),
+ * connection (redis_conn.c; one per node on a Redis Cluster, routed by
+ * redis_cluster.c) over a plain or TLS byte stream (redis_io.h),
  * its URL (redis_url.c), the store's server-side scripts
  * (redis_scripts.c) and the store's operations, each one script call
  * (redis_store.c). hiredis only formats commands and parses replies. It

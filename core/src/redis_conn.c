@@ -18,7 +18,13 @@
  * the next connection, the others fail ("it may have run"). A command
  * without an answer in time means the server stalled: the connection is
  * dropped (a late answer could not be matched any more) and made again
- * with backoff. */
+ * with backoff.
+ *
+ * On a Redis Cluster the connection first made (the seed) routes: each
+ * command goes to the node serving its key's slot as far as the -MOVED
+ * answers taught (redis_cluster.c keeps the map), -ASK sends it once,
+ * after ASKING, where it points; each node named is a connection of its
+ * own, handled exactly as the seed. */
 #include "redis.h"
 #include "redis_io.h"
 #include "transport.h" /* pp_backoff_ms */
