@@ -76,6 +76,8 @@ int pp_redis_slots_add(pp_redis_slots *m, const char *host, int port);
 int pp_redis_slots_node(const pp_redis_slots *m, unsigned slot);
 /* 0, or -1 (out of memory, no such node or slot). */
 int pp_redis_slots_set(pp_redis_slots *m, unsigned slot, int node);
+/* The node's slots become unknown (it went down: they may have moved). */
+void pp_redis_slots_forget(pp_redis_slots *m, int node);
 
 /* ---- redis_conn.c: the connection */
 typedef struct pp_redis_config {

@@ -133,6 +133,13 @@ int pp_redis_slots_node(const pp_redis_slots *m, unsigned slot)
     return (int)m->node[slot] - 1;
 }
 
+void pp_redis_slots_forget(pp_redis_slots *m, int node)
+{
+    for (size_t s = 0; m->node && s < PP_REDIS_SLOTS; s++)
+        if (m->node[s] == node + 1)
+            m->node[s] = 0;
+}
+
 int pp_redis_slots_set(pp_redis_slots *m, unsigned slot, int node)
 {
     if (slot >= PP_REDIS_SLOTS || node < 0 || (size_t)node >= m->n)

@@ -296,6 +296,13 @@ static void went_down(pp_redis *r, const char *why)
     set_err(r, why);
     r->state = ST_DOWN;
     r->stats.drops++;
+    /* a node lost may have failed over: new commands of its slots go to
+     * the seed again, whose MOVED names the node serving them now (those
+     * already waiting here stay, and fail after their timeout if it does
+     * not come back) */
+    for (size_t i = 1; r->seed && i < r->seed->npeers; i++)
+        if (r->seed->peers[i] == r)
+            pp_redis_slots_forget(&r->seed->slots, (int)i);
     r->requeue_at = NULL;
     long delay = pp_backoff_ms(BACKOFF_BASE_MS, r->backoff_max_ms, r->attempt, r->rng);
     if (r->attempt < 30)

@@ -71,6 +71,10 @@ static void slot_map(void)
     CHECK_EQ_LONG(pp_redis_slots_node(&m, 6), -1);
     CHECK(pp_redis_slots_set(&m, 5, a) == 0);
     CHECK_EQ_LONG(pp_redis_slots_node(&m, 5), a);
+    CHECK(pp_redis_slots_set(&m, 7, b) == 0);
+    pp_redis_slots_forget(&m, b);
+    CHECK_EQ_LONG(pp_redis_slots_node(&m, 7), -1);
+    CHECK_EQ_LONG(pp_redis_slots_node(&m, 5), a);
     pp_redis_slots_free(&m);
 }
 
