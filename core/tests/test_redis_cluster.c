@@ -246,10 +246,9 @@ static void migration(rsrv *nodes)
     const char *get[2] = {"GET", key};
     cap k = {0};
     CHECK(run(c, 3, set, &k) && !k.err); /* learns the slot is on from */
-    const char *other[3] = {"SET", "{", "x"};
-    char okey[32];
+    char okey[48]; /* another key of the slot, not there yet */
     snprintf(okey, sizeof okey, "{%s}x", key);
-    other[1] = okey;
+    const char *other[3] = {"SET", okey, "x"};
     snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %u IMPORTING %s", slot, src);
     CHECK(cli(nodes[to].port, cmd, out, sizeof out) == 0 && !strcmp(out, "OK"));
     snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %u MIGRATING %s", slot, dst);
