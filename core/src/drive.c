@@ -8,6 +8,10 @@
 
 #include <limits.h>
 
+/* Redis connections a wait watches (a cluster's nodes): any beyond are
+ * served when the wait ends (pp_redis_poll). */
+#define WAIT_REDIS_FDS 32
+
 void pp_run(pp_client *c)
 {
     for (int round = 0; round < 4; round++) {
@@ -38,8 +42,7 @@ int pp_socket_action(pp_client *c, int fd, int events, pp_error *err)
         pp_run(c);
         return 0;
     }
-    if (fd >= 0 && fd == pp_redis_fd(c->redis)) {
-        pp_redis_io(c->redis, events);
+    if (fd >= 0 && pp_redis_io_fd(c->redis, fd, events) == 0) {
         pp_redis_timers(c->redis);
         pp_run(c);
         return 0;
@@ -88,9 +91,12 @@ size_t pp_take_fd_changes(pp_client *c, pp_fd_change *out, size_t max)
         if (pp_fdq_push(&c->fdchanges, pp_listener_fd(c), PP_WANT_READ) < 0)
             return 0;
     }
-    if (!c->fd_taker && pp_redis_want(c->redis)) {
-        if (pp_fdq_push(&c->fdchanges, pp_redis_fd(c->redis), pp_redis_want(c->redis)) < 0)
-            return 0;
+    if (!c->fd_taker) {
+        pp_fd_change rfd[WAIT_REDIS_FDS];
+        size_t n = pp_redis_fds(c->redis, rfd, WAIT_REDIS_FDS);
+        for (size_t i = 0; i < n; i++)
+            if (pp_fdq_push(&c->fdchanges, rfd[i].fd, rfd[i].events) < 0)
+                return 0;
     }
     c->fd_taker = 1;
     return (out && max) ? pp_fdq_take(&c->fdchanges, out, max) : 0;
@@ -126,9 +132,9 @@ int pp_wait(pp_client *c, int ms, pp_error *err)
         wait = t;
     if (wait > INT_MAX)
         wait = INT_MAX;
-    pp_fd_change extra[2] = {{pp_listener_fd(c), PP_WANT_READ},
-                             {pp_redis_fd(c->redis), pp_redis_want(c->redis)}};
-    if (wait > 0 && pp_transport_wait(&c->tp, extra, 2, (int)wait) < 0)
+    pp_fd_change extra[1 + WAIT_REDIS_FDS] = {{pp_listener_fd(c), PP_WANT_READ}};
+    size_t nextra = 1 + pp_redis_fds(c->redis, extra + 1, WAIT_REDIS_FDS);
+    if (wait > 0 && pp_transport_wait(&c->tp, extra, nextra, (int)wait) < 0)
         return drive_failed(c, err);
     return pp_perform(c, err);
 }

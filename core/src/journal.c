@@ -782,8 +782,7 @@ void pp_fleet_flush(pp_client *c)
     journal_flush(c);
     /* on the wire now, not at the next drive: a process that ends or is
      * killed next must not take these marks with it */
-    if (pp_redis_ready(c->redis))
-        pp_redis_io(c->redis, PP_WANT_WRITE);
+    pp_redis_flush(c->redis);
 }
 
 void pp_journal_settle(pp_client *c)
@@ -792,12 +791,18 @@ void pp_journal_settle(pp_client *c)
         return;
     journal_flush(c);
     uint64_t end = pp_now_ms() + 1000;
-    if (pp_redis_ready(c->redis))
-        pp_redis_io(c->redis, PP_WANT_WRITE);
+    pp_redis_flush(c->redis);
     while (pp_redis_busy(c->redis) && pp_redis_ready(c->redis) && pp_now_ms() < end) {
-        struct pollfd p = {.fd = pp_redis_fd(c->redis), .events = POLLIN};
-        if (poll(&p, 1, 10) > 0)
-            pp_redis_io(c->redis, PP_WANT_READ | PP_WANT_WRITE);
+        pp_fd_change fds[8];
+        struct pollfd p[8];
+        size_t n = pp_redis_fds(c->redis, fds, 8);
+        for (size_t i = 0; i < n; i++)
+            p[i] = (struct pollfd){.fd = fds[i].fd, .events = POLLIN};
+        if (poll(p, (nfds_t)n, 10) > 0)
+            for (size_t i = 0; i < n; i++)
+                if (p[i].revents)
+                    pp_redis_io_fd(c->redis, p[i].fd, PP_WANT_READ | PP_WANT_WRITE);
+        pp_redis_timers(c->redis);
     }
 }
 

@@ -1,6 +1,7 @@
 /*
  * The fleet store's link to Redis, beside the transport (layer 2): one
- * connection (redis_conn.c) over a plain or TLS byte stream (redis_io.h),
+ * connection (redis_conn.c; one per node on a Redis Cluster, routed by
+ * redis_cluster.c) over a plain or TLS byte stream (redis_io.h),
  * its URL (redis_url.c), the store's server-side scripts
  * (redis_scripts.c) and the store's operations, each one script call
  * (redis_store.c). hiredis only formats commands and parses replies. It
@@ -38,6 +39,45 @@ typedef struct pp_redis_url {
  * user and password may be %-encoded. 0, or -1 with the reason in msg. */
 int pp_redis_url_parse(const char *url, pp_redis_url *out, char *msg, size_t msglen);
 void pp_redis_url_free(pp_redis_url *u);
+
+/* ---- redis_cluster.c: Redis Cluster's routing (no I/O) */
+#define PP_REDIS_SLOTS 16384u
+#define PP_REDIS_MAX_NODES 1000u
+
+/* The slot of a key: CRC16 of its hash tag ("{...}", when not empty) or
+ * of the whole key, modulo 16384 (the cluster specification's rule). */
+unsigned pp_redis_key_slot(const char *key, size_t len);
+/* A redirection, "MOVED <slot> <host>:<port>" or "ASK ..." (an error
+ * reply's text): 0 with *ask, *slot, host (may be "": the node that
+ * answered) and *port, or -1 when err is no redirection. */
+int pp_redis_redirect_parse(const char *err, int *ask, unsigned *slot, char *host,
+                            size_t hostlen, int *port);
+
+typedef struct pp_redis_node_addr {
+    char *host;
+    int port;
+} pp_redis_node_addr;
+
+/* The nodes known, and which serves each slot (0: unknown, else node
+ * index + 1; allocated at the first slot learnt). */
+typedef struct pp_redis_slots {
+    pp_redis_node_addr *nodes;
+    size_t n, cap;
+    unsigned short *node;
+} pp_redis_slots;
+
+void pp_redis_slots_init(pp_redis_slots *m);
+void pp_redis_slots_free(pp_redis_slots *m);
+/* The node's index, -1 unknown. */
+int pp_redis_slots_find(const pp_redis_slots *m, const char *host, int port);
+/* The node's index, added when new; -1 out of memory or too many. */
+int pp_redis_slots_add(pp_redis_slots *m, const char *host, int port);
+/* The node serving slot, -1 unknown. */
+int pp_redis_slots_node(const pp_redis_slots *m, unsigned slot);
+/* 0, or -1 (out of memory, no such node or slot). */
+int pp_redis_slots_set(pp_redis_slots *m, unsigned slot, int node);
+/* The node's slots become unknown (it went down: they may have moved). */
+void pp_redis_slots_forget(pp_redis_slots *m, int node);
 
 /* ---- redis_conn.c: the connection */
 typedef struct pp_redis_config {
@@ -94,6 +134,15 @@ int pp_redis_script(pp_redis *r, int script, int flags, int nkeys, int argc, con
 int pp_redis_fd(const pp_redis *r);   /* -1 while disconnected */
 int pp_redis_want(const pp_redis *r); /* PP_WANT_READ|PP_WANT_WRITE */
 void pp_redis_io(pp_redis *r, int events);
+/* Redis Cluster: the connections to the other nodes redirections named
+ * have fds of their own. pp_redis_io_fd serves whichever owns fd (-1:
+ * none does); pp_redis_fds lists every connection's fd and interest;
+ * pp_redis_flush writes what any ready connection holds. The other
+ * driving calls serve every connection. */
+int pp_redis_io_fd(pp_redis *r, int fd, int events);
+size_t pp_redis_fds(const pp_redis *r, pp_fd_change *out, size_t max);
+void pp_redis_flush(pp_redis *r);
+size_t pp_redis_nodes(const pp_redis *r); /* connections: 1 but on a cluster */
 /* For hosts that only tick: asks poll(2) (timeout 0) what the fd is
  * ready for, then serves it and the timers. */
 void pp_redis_poll(pp_redis *r);

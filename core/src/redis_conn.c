@@ -18,7 +18,13 @@
  * the next connection, the others fail ("it may have run"). A command
  * without an answer in time means the server stalled: the connection is
  * dropped (a late answer could not be matched any more) and made again
- * with backoff. */
+ * with backoff.
+ *
+ * On a Redis Cluster the connection first made (the seed) routes: each
+ * command goes to the node serving its key's slot as far as the -MOVED
+ * answers taught (redis_cluster.c keeps the map), -ASK sends it once,
+ * after ASKING, where it points; each node named is a connection of its
+ * own, handled exactly as the seed. */
 #include "redis.h"
 #include "redis_io.h"
 #include "transport.h" /* pp_backoff_ms */
@@ -29,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #define DEFAULT_TIMEOUT_MS 5000L
@@ -43,8 +50,11 @@
 enum { ST_DOWN = 0, ST_CONNECTING, ST_READY };
 /* Where a connection is on its way: TCP connect, TLS handshake, open. */
 enum { LINK_TCP = 0, LINK_TLS, LINK_OPEN };
-/* What a command is: the user's, a handshake step, a reload on NOSCRIPT. */
-enum { K_USER = 0, K_AUTH, K_SELECT, K_LOAD, K_RELOAD };
+/* What a command is: the user's, a handshake step, a reload on NOSCRIPT,
+ * the ASKING before a command sent where an ASK redirection pointed. */
+enum { K_USER = 0, K_AUTH, K_SELECT, K_LOAD, K_RELOAD, K_ASKING };
+/* Redirections a command follows before its error is its answer. */
+#define MAX_REDIRECTS 5
 
 typedef struct rcmd {
     struct rcmd *prev, *next;
@@ -57,6 +67,9 @@ typedef struct rcmd {
     int flags;
     int reloaded; /* sent again after NOSCRIPT */
     int resend;   /* sent again after its connection was lost */
+    int slot;     /* its key's cluster slot, -1: none */
+    int redirects;
+    int asking; /* to be sent after ASKING */
     uint64_t deadline;
     pp_redis_done done;
     void *ud;
@@ -95,6 +108,15 @@ struct pp_redis {
     rlist sent;         /* written to the connection, answer due (in order) */
     rcmd *requeue_at;   /* the last command put back at the front of waiting */
     size_t outstanding; /* user commands not yet answered */
+
+    /* Redis Cluster: the connection made first (the seed) routes each
+     * command to the node serving its slot; every node a redirection
+     * named is a connection of its own, peers[i] serving slots.nodes[i]
+     * (peers[0] is the seed, a NULL peer could not be made yet) */
+    pp_redis *seed; /* NULL: this is the seed */
+    pp_redis_slots slots;
+    pp_redis **peers;
+    size_t npeers;
 
     char sha[PP_RS_COUNT][SHA_LEN + 1];
     char err[256];
@@ -182,8 +204,24 @@ static int out_room(pp_redis *r, size_t n)
 
 /* Writes a command to the connection, the script's sha in place: 0, or
  * -1 when there is no room for it (the command failed). */
+static rcmd *cmd_new(pp_redis *r, int kind, int argc, const char **argv, const size_t *lens);
+
 static int send_cmd(pp_redis *r, rcmd *k)
 {
+    if (k->asking) {
+        k->asking = 0;
+        const char *argv[1] = {"ASKING"};
+        size_t lens[1] = {6};
+        rcmd *a = cmd_new(r, K_ASKING, 1, argv, lens);
+        if (!a) {
+            fail(r, k, "redis: no room to send the command (%s)", pp_oom_message);
+            return -1;
+        }
+        if (send_cmd(r, a) < 0) {
+            fail(r, k, "redis: no room to send the command (%s)", pp_oom_message);
+            return -1;
+        }
+    }
     if (k->sha_off)
         memcpy(k->buf + k->sha_off, r->sha[k->script], SHA_LEN);
     if (out_room(r, k->len) < 0) {
@@ -218,6 +256,7 @@ static rcmd *cmd_new(pp_redis *r, int kind, int argc, const char **argv, const s
     k->len = (size_t)n;
     k->kind = kind;
     k->script = -1;
+    k->slot = -1;
     k->deadline = pp_now_ms() + (uint64_t)r->timeout_ms;
     return k;
 }
@@ -257,6 +296,13 @@ static void went_down(pp_redis *r, const char *why)
     set_err(r, why);
     r->state = ST_DOWN;
     r->stats.drops++;
+    /* a node lost may have failed over: new commands of its slots go to
+     * the seed again, whose MOVED names the node serving them now (those
+     * already waiting here stay, and fail after their timeout if it does
+     * not come back) */
+    for (size_t i = 1; r->seed && i < r->seed->npeers; i++)
+        if (r->seed->peers[i] == r)
+            pp_redis_slots_forget(&r->seed->slots, (int)i);
     r->requeue_at = NULL;
     long delay = pp_backoff_ms(BACKOFF_BASE_MS, r->backoff_max_ms, r->attempt, r->rng);
     if (r->attempt < 30)
@@ -360,14 +406,23 @@ static void internal_reply(pp_redis *r, rcmd *k, const redisReply *rep)
     static const char *const names[] = {"", "AUTH", "SELECT", "SCRIPT LOAD", "SCRIPT LOAD"};
     char msg[384];
     const char *err = NULL;
+    if (k->kind == K_ASKING) { /* a refusal shows in the command's own answer */
+        cmd_free(k);
+        return;
+    }
     if (rep->type == REDIS_REPLY_ERROR)
         err = rep->str;
     else if ((k->kind == K_LOAD || k->kind == K_RELOAD) &&
              (rep->type != REDIS_REPLY_STRING || rep->len != SHA_LEN))
         err = "not a sha1";
     if (err) {
-        snprintf(msg, sizeof msg, "%s failed on %s:%d: %s", names[k->kind], r->url.host,
-                 r->url.port, err);
+        if (k->kind == K_SELECT && strstr(err, "cluster"))
+            snprintf(msg, sizeof msg,
+                     "%s:%d is a Redis Cluster node: it has db 0 only (a URL without /db): %s",
+                     r->url.host, r->url.port, err);
+        else
+            snprintf(msg, sizeof msg, "%s failed on %s:%d: %s", names[k->kind], r->url.host,
+                     r->url.port, err);
         if (k->kind != K_RELOAD) {
             cmd_free(k);
             drop(r, msg);
@@ -384,6 +439,8 @@ static void internal_reply(pp_redis *r, rcmd *k, const redisReply *rep)
 }
 
 /* The answer to k, the first command out. */
+static int redirected(pp_redis *r, rcmd *k, const char *err);
+
 static void on_reply(pp_redis *r, rcmd *k, const redisReply *rep)
 {
     r->stats.replies++;
@@ -391,6 +448,8 @@ static void on_reply(pp_redis *r, rcmd *k, const redisReply *rep)
         internal_reply(r, k, rep);
         return;
     }
+    if (rep->type == REDIS_REPLY_ERROR && k->slot >= 0 && redirected(r, k, rep->str))
+        return;
     if (rep->type == REDIS_REPLY_ERROR && k->sha_off && !k->reloaded &&
         !strncmp(rep->str, "NOSCRIPT", 8) && r->state == ST_READY) {
         /* the server lost its scripts (a restart, SCRIPT FLUSH, a failover):
@@ -663,10 +722,132 @@ void pp_redis_free(pp_redis *r)
         list_remove(&r->waiting, k);
         fail(r, k, "redis: the store was closed before the command was sent (%s)", "closing");
     }
-    pp_tls_free(r->tls);
+    if (!r->seed) {
+        for (size_t i = 1; i < r->npeers; i++)
+            pp_redis_free(r->peers[i]);
+        free(r->peers);
+        pp_redis_slots_free(&r->slots);
+        pp_tls_free(r->tls); /* the peers' too */
+    }
     free(r->out);
     pp_redis_url_free(&r->url);
     free(r);
+}
+
+/* ---- Redis Cluster: a connection per node */
+
+/* A connection to another node of the seed's cluster, with its settings
+ * (db 0: a cluster has no other). NULL when it cannot be made. */
+static pp_redis *peer_new(pp_redis *s, const char *host, int port)
+{
+    pp_redis *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->io.fd = -1;
+    p->fdq = s->fdq;
+    p->rng = s->rng;
+    p->timeout_ms = s->timeout_ms;
+    p->connect_timeout_ms = s->connect_timeout_ms;
+    p->backoff_max_ms = s->backoff_max_ms;
+    p->max_waiting = s->max_waiting;
+    p->seed = s;
+    p->tls = s->tls;
+    p->url.port = port;
+    p->url.tls = s->url.tls;
+    p->url.host = strdup(host);
+    p->url.user = s->url.user ? strdup(s->url.user) : NULL;
+    p->url.password = s->url.password ? strdup(s->url.password) : NULL;
+    char msg[256];
+    if (!p->url.host || (s->url.user && !p->url.user) || (s->url.password && !p->url.password) ||
+        resolve(p, msg, sizeof msg) < 0) {
+        pp_redis_free(p);
+        return NULL;
+    }
+    start_connect(p);
+    return p;
+}
+
+/* The connection to host:port (made when new) and its index in the slot
+ * map; NULL when it cannot be made. */
+static pp_redis *peer(pp_redis *s, const char *host, int port, int *index)
+{
+    if (!s->slots.n && pp_redis_slots_add(&s->slots, s->url.host, s->url.port) != 0)
+        return NULL;
+    int i = port == s->url.port && (!strcmp(host, s->addr) || !strcmp(host, s->url.host))
+                ? 0
+                : pp_redis_slots_add(&s->slots, host, port);
+    if (i < 0)
+        return NULL;
+    if ((size_t)i >= s->npeers) {
+        pp_redis **peers = realloc(s->peers, s->slots.n * sizeof *peers);
+        if (!peers)
+            return NULL;
+        for (size_t j = s->npeers; j < s->slots.n; j++)
+            peers[j] = j == 0 ? s : NULL;
+        s->peers = peers;
+        s->npeers = s->slots.n;
+    }
+    if (!s->peers[i])
+        s->peers[i] = peer_new(s, host, port);
+    *index = i;
+    return s->peers[i];
+}
+
+/* The connection serving slot as far as the redirections tell. */
+static pp_redis *route(pp_redis *s, int slot)
+{
+    int i = slot >= 0 ? pp_redis_slots_node(&s->slots, (unsigned)slot) : -1;
+    return i >= 0 && (size_t)i < s->npeers && s->peers[i] ? s->peers[i] : s;
+}
+
+/* Puts k in n's hands: sent now when n is ready, else when it is. */
+static void hand_to(pp_redis *n, rcmd *k)
+{
+    k->r = n;
+    n->outstanding++;
+    if (n->state == ST_READY)
+        send_cmd(n, k);
+    else
+        list_insert_after(&n->waiting, n->waiting.tail, k);
+}
+
+/* A -MOVED or -ASK answer: k goes to the node named (MOVED: from now on,
+ * for every command of the slot; ASK: once, after ASKING). 0 when err is
+ * no redirection to follow: it is then k's answer. */
+static int redirected(pp_redis *r, rcmd *k, const char *err)
+{
+    int ask, port, i = -1;
+    unsigned slot;
+    char host[256];
+    if (k->redirects >= MAX_REDIRECTS ||
+        pp_redis_redirect_parse(err, &ask, &slot, host, sizeof host, &port) < 0)
+        return 0;
+    pp_redis *s = r->seed ? r->seed : r;
+    pp_redis *p = peer(s, *host ? host : r->url.host, port, &i);
+    if (!p)
+        return 0;
+    if (!ask) /* lost to memory exhaustion: the next MOVED teaches it again */
+        (void)pp_redis_slots_set(&s->slots, slot, i);
+    k->redirects++;
+    k->asking = ask;
+    r->outstanding--;
+    hand_to(p, k);
+    return 1;
+}
+
+/* The slot of a command's key: argv[1], or the one after STREAMS (XREAD);
+ * -1 for a command without one. */
+static int command_slot(int argc, const char **argv, const size_t *lens)
+{
+    int at = argc > 1 ? 1 : -1;
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcasecmp(argv[i], "STREAMS")) {
+            at = i + 1;
+            break;
+        }
+    if (at < 0)
+        return -1;
+    return (int)pp_redis_key_slot(argv[at], lens ? lens[at] : strlen(argv[at]));
 }
 
 /* ---- issuing commands */
@@ -676,12 +857,8 @@ static int issue(pp_redis *r, rcmd *k, int flags, pp_redis_done done, void *ud)
     k->flags = flags;
     k->done = done;
     k->ud = ud;
-    r->outstanding++;
     r->stats.commands++;
-    if (r->state == ST_READY)
-        send_cmd(r, k);
-    else
-        list_insert_after(&r->waiting, r->waiting.tail, k);
+    hand_to(route(r, k->slot), k);
     return 0;
 }
 
@@ -696,7 +873,10 @@ int pp_redis_command(pp_redis *r, int flags, int argc, const char **argv, const 
     if (!may_issue(r) || argc < 1)
         return -1;
     rcmd *k = cmd_new(r, K_USER, argc, argv, lens);
-    return k ? issue(r, k, flags, done, ud) : -1;
+    if (!k)
+        return -1;
+    k->slot = command_slot(argc, argv, lens);
+    return issue(r, k, flags, done, ud);
 }
 
 int pp_redis_script(pp_redis *r, int script, int flags, int nkeys, int argc, const char **argv,
@@ -730,6 +910,8 @@ int pp_redis_script(pp_redis *r, int script, int flags, int nkeys, int argc, con
     /* "*<n>\r\n$7\r\nEVALSHA\r\n$40\r\n" comes before the sha */
     k->sha_off = (size_t)snprintf(NULL, 0, "*%d\r\n", argc + 3) + 13 + 5;
     k->script = script;
+    if (nkeys > 0)
+        k->slot = (int)pp_redis_key_slot(argv[0], lens ? lens[0] : strlen(argv[0]));
     return issue(r, k, flags, done, ud);
 }
 
@@ -763,25 +945,86 @@ void pp_redis_io(pp_redis *r, int events)
         do_write(r);
 }
 
+/* The seed's connections, itself first:
+ * for (i = 0; i < nodes(r); i++) if ((n = node_at(r, i))) ...
+ * (NULL: a node whose connection could not be made). A completion may
+ * add nodes meanwhile: the count is read each time. */
+static size_t nodes(const pp_redis *r)
+{
+    return r ? (r->npeers ? r->npeers : 1) : 0;
+}
+
+static pp_redis *node_at(const pp_redis *r, size_t i)
+{
+    return r->npeers ? r->peers[i] : (pp_redis *)r;
+}
+
+int pp_redis_io_fd(pp_redis *r, int fd, int events)
+{
+    pp_redis *n;
+    for (size_t i = 0; fd >= 0 && i < nodes(r); i++)
+        if ((n = node_at(r, i)) && n->io.fd == fd) {
+            pp_redis_io(n, events);
+            return 0;
+        }
+    return -1;
+}
+
+void pp_redis_flush(pp_redis *r)
+{
+    pp_redis *n;
+    for (size_t i = 0; i < nodes(r); i++)
+        if ((n = node_at(r, i)) && n->state == ST_READY && n->out_off < n->out_len)
+            pp_redis_io(n, PP_WANT_WRITE);
+}
+
+size_t pp_redis_fds(const pp_redis *r, pp_fd_change *out, size_t max)
+{
+    size_t got = 0;
+    pp_redis *n;
+    for (size_t i = 0; got < max && i < nodes(r); i++)
+        if ((n = node_at(r, i)) && n->io.fd >= 0 && n->want) {
+            out[got].fd = n->io.fd;
+            out[got].events = n->want;
+            got++;
+        }
+    return got;
+}
+
+static void node_timers(pp_redis *r);
+
 void pp_redis_poll(pp_redis *r)
 {
-    if (!r)
-        return;
-    if (r->io.fd >= 0 && r->want) {
+    pp_redis *n;
+    for (size_t i = 0; i < nodes(r); i++) {
+        if (!(n = node_at(r, i)))
+            continue;
+        if (n->io.fd < 0 || !n->want) {
+            node_timers(n);
+            continue;
+        }
         struct pollfd p;
-        p.fd = r->io.fd;
-        p.events = (short)(((r->want & PP_WANT_READ) ? POLLIN : 0) |
-                           ((r->want & PP_WANT_WRITE) ? POLLOUT : 0));
+        p.fd = n->io.fd;
+        p.events = (short)(((n->want & PP_WANT_READ) ? POLLIN : 0) |
+                           ((n->want & PP_WANT_WRITE) ? POLLOUT : 0));
         p.revents = 0;
         if (poll(&p, 1, 0) > 0)
-            pp_redis_io(r, ((p.revents & POLLIN) ? PP_WANT_READ : 0) |
+            pp_redis_io(n, ((p.revents & POLLIN) ? PP_WANT_READ : 0) |
                                ((p.revents & POLLOUT) ? PP_WANT_WRITE : 0) |
                                ((p.revents & (POLLERR | POLLHUP)) ? PP_EV_ERROR : 0));
+        node_timers(n);
     }
-    pp_redis_timers(r);
 }
 
 void pp_redis_timers(pp_redis *r)
+{
+    pp_redis *n;
+    for (size_t i = 0; i < nodes(r); i++)
+        if ((n = node_at(r, i)))
+            node_timers(n);
+}
+
+static void node_timers(pp_redis *r)
 {
     if (!r || r->closing)
         return;
@@ -818,7 +1061,7 @@ static long until(uint64_t due, uint64_t now)
     return due > now ? (long)(due - now) : 0;
 }
 
-long pp_redis_timeout_ms(const pp_redis *r)
+static long node_timeout_ms(const pp_redis *r)
 {
     if (!r || r->closing)
         return -1;
@@ -839,9 +1082,33 @@ long pp_redis_timeout_ms(const pp_redis *r)
     return best;
 }
 
+long pp_redis_timeout_ms(const pp_redis *r)
+{
+    long best = -1;
+    for (size_t i = 0; i < nodes(r); i++) {
+        long t = node_timeout_ms(node_at(r, i));
+        if (t >= 0 && (best < 0 || t < best))
+            best = t;
+    }
+    return best;
+}
+
 size_t pp_redis_busy(const pp_redis *r)
 {
-    return r ? r->outstanding : 0;
+    size_t busy = 0;
+    pp_redis *n;
+    for (size_t i = 0; i < nodes(r); i++)
+        if ((n = node_at(r, i)))
+            busy += n->outstanding;
+    return busy;
+}
+
+size_t pp_redis_nodes(const pp_redis *r)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < nodes(r); i++)
+        count += node_at(r, i) != NULL;
+    return count;
 }
 
 int pp_redis_ready(const pp_redis *r)
@@ -863,8 +1130,18 @@ void pp_redis_get_stats(const pp_redis *r, pp_redis_stats *out)
 {
     if (!out)
         return;
-    if (r)
-        *out = r->stats;
-    else
-        memset(out, 0, sizeof *out);
+    memset(out, 0, sizeof *out);
+    pp_redis *n;
+    for (size_t i = 0; i < nodes(r); i++) {
+        if (!(n = node_at(r, i)))
+            continue;
+        out->commands += n->stats.commands;
+        out->sent += n->stats.sent;
+        out->replies += n->stats.replies;
+        out->connects += n->stats.connects;
+        out->drops += n->stats.drops;
+        out->timeouts += n->stats.timeouts;
+        out->resent += n->stats.resent;
+        out->script_loads += n->stats.script_loads;
+    }
 }

@@ -17,7 +17,7 @@ layer_of() {
     store.h|store_sqlite.c) echo 1 ;;   # the job store and its backends
     base.h|util.c|debug.c|errors.c|json_util.c|links.c|heap.c|events.c) echo 1 ;;
     transport.h|retry.c|headers.c|exchange.c|engine.c) echo 2 ;;
-    redis.h|redis_url.c|redis_conn.c|redis_io.h|redis_io.c|redis_tls.c|redis_scripts.c|redis_store.c|store_redis.c) echo 2 ;;
+    redis.h|redis_url.c|redis_cluster.c|redis_conn.c|redis_io.h|redis_io.c|redis_tls.c|redis_scripts.c|redis_store.c|store_redis.c) echo 2 ;;
     store_redis.h|store_redis_list.c|store_redis_callbacks.c|store_redis_forget.c) echo 2 ;;
     answers.h|answers.c) echo 3 ;;
     jobs.h|jobs.c|state.c|results.c) echo 4 ;;

@@ -31,6 +31,7 @@ typedef struct rsrv {
     int port;
     int persist;
     int tls;
+    int cluster; /* --cluster-enabled yes, its nodes.conf in the folder */
     const char *cert;
     char dir[64];
     char url[96];
@@ -67,6 +68,21 @@ static inline int rsrv_free_port(void)
     if (s >= 0)
         close(s);
     return port;
+}
+
+/* 1 when nothing listens on the loopback port. */
+static inline int rsrv_port_free(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0;
+    if (s >= 0)
+        close(s);
+    return ok;
 }
 
 /* 1 when the server answers PING (redis-cli, for TLS). */
@@ -144,7 +160,13 @@ static inline int rsrv_start(rsrv *s)
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        if (!s->tls)
+        char nodes[128];
+        snprintf(nodes, sizeof nodes, "%s/nodes.conf", s->dir);
+        if (!s->tls && s->cluster)
+            execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
+                   "", "--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file",
+                   nodes, "--dir", s->dir, "--daemonize", "no", (char *)NULL);
+        else if (!s->tls)
             execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
                    "", "--appendonly", s->persist ? "yes" : "no", "--appendfsync", "always",
                    "--dir", s->dir, "--daemonize", "no", (char *)NULL);
@@ -201,6 +223,46 @@ static inline void rsrv_cleanup(rsrv *s)
         if (system(cmd) != 0)
             fprintf(stderr, "could not remove %s\n", s->dir);
     }
+}
+
+
+/* Three masters of one cluster, every slot assigned (redis-cli --cluster
+ * create), cluster_state:ok on each. 0 / -1. */
+#define RSRV_CLUSTER_NODES 3
+static inline int rsrv_cluster_start(rsrv *nodes)
+{
+    char cmd[512];
+    int at = snprintf(cmd, sizeof cmd, "redis-cli --cluster create");
+    srand((unsigned)getpid() ^ (unsigned)time(NULL));
+    for (int i = 0; i < RSRV_CLUSTER_NODES; i++) {
+        nodes[i].cluster = 1;
+        /* a node also listens on port + 10000 (the cluster bus) */
+        for (int t = 0; t < 1000 && !nodes[i].port; t++) {
+            int p = 20000 + (int)((unsigned)rand() % 30000u);
+            if (rsrv_port_free(p) && rsrv_port_free(p + 10000))
+                nodes[i].port = p;
+        }
+        if (rsrv_start(&nodes[i]) < 0)
+            return -1;
+        at += snprintf(cmd + at, sizeof cmd - (size_t)at, " 127.0.0.1:%d", nodes[i].port);
+    }
+    snprintf(cmd + at, sizeof cmd - (size_t)at, " --cluster-yes >/dev/null 2>&1");
+    if (system(cmd) != 0)
+        return -1;
+    for (int i = 0; i < RSRV_CLUSTER_NODES; i++) {
+        int ok = 0;
+        for (int t = 0; t < 200 && !ok; t++) {
+            snprintf(cmd, sizeof cmd,
+                     "redis-cli -p %d CLUSTER INFO 2>/dev/null | grep -q cluster_state:ok",
+                     nodes[i].port);
+            ok = system(cmd) == 0;
+            if (!ok)
+                rsrv_sleep_ms(50);
+        }
+        if (!ok)
+            return -1;
+    }
+    return 0;
 }
 
 #endif

@@ -80,9 +80,12 @@ end
 -- Starts the server process on the server's port and folder; raises when
 -- it does not answer PING within 5 s.
 function Server:launch()
+  local cluster = self.cluster
+    and (" --cluster-enabled yes --cluster-config-file %s"):format(quote(self.dir .. "/nodes.conf")) or ""
   local cmd = ("redis-server %s --bind 127.0.0.1 --save '' --appendonly %s"
-    .. " --appendfsync always --dir %s --daemonize no >>%s 2>&1 </dev/null & echo $!"):format(
-    self:listen_options(), self.persist and "yes" or "no", quote(self.dir), quote(self.dir .. "/redis.log"))
+    .. " --appendfsync always --dir %s --daemonize no%s >>%s 2>&1 </dev/null & echo $!"):format(
+    self:listen_options(), self.persist and "yes" or "no", quote(self.dir), cluster,
+    quote(self.dir .. "/redis.log"))
   self.pid = assert(tonumber(shell(cmd):match("%d+")), "could not start redis-server")
   -- ends the server when the Lua process that started it goes away
   local parent = tonumber(shell("echo $PPID"):match("%d+"))
@@ -131,8 +134,8 @@ end
 function redis.start(opts)
   opts = opts or {}
   local dir = shell("mktemp -d /tmp/pp-redis-spec-XXXXXX"):gsub("%s+$", "")
-  local self = setmetatable({port = free_port(), dir = dir, persist = opts.persist, tls = opts.tls,
-    cert = opts.cert, certs = opts.certs or dir}, Server)
+  local self = setmetatable({port = opts.port or free_port(), dir = dir, persist = opts.persist,
+    tls = opts.tls, cert = opts.cert, certs = opts.certs or dir, cluster = opts.cluster}, Server)
   self.url = (self.tls and "rediss" or "redis") .. "://127.0.0.1:" .. self.port
   if self.tls and not opts.certs then
     local out = shell("sh " .. quote(env.root .. "/core/tests/tls_certs.sh") .. " " .. quote(dir) .. " 2>&1 && echo made")
@@ -140,6 +143,54 @@ function redis.start(opts)
   end
   self:launch()
   return self
+end
+
+-- A free port whose cluster bus port (port + 10000) is free too.
+local function cluster_port()
+  for _ = 1, 100 do
+    local port = free_port()
+    if port + 10000 <= 65535 then
+      local s = socket.tcp()
+      local ok = s:bind("127.0.0.1", port + 10000)
+      s:close()
+      if ok then
+        return port
+      end
+    end
+  end
+  error("no free port for a cluster node")
+end
+
+-- Three masters of one Redis Cluster, every slot assigned, cluster_state:ok
+-- on each: a list of servers (url: any one node's). stop() on each.
+--   local nodes = redis.start_cluster()
+--   redis.node_of(nodes, key) -> the index of the node that serves key
+function redis.start_cluster()
+  local nodes, addrs = {}, {}
+  for i = 1, 3 do
+    nodes[i] = redis.start{cluster = true, port = cluster_port()}
+    addrs[i] = "127.0.0.1:" .. nodes[i].port
+  end
+  local out = shell("redis-cli --cluster create " .. table.concat(addrs, " ") .. " --cluster-yes 2>&1")
+  assert(out:match("All 16384 slots covered"), "could not make the cluster: " .. out)
+  local deadline = socket.gettime() + 10
+  for _, n in ipairs(nodes) do
+    while not n:command("CLUSTER", "INFO"):match("cluster_state:ok") do
+      assert(socket.gettime() < deadline, "the cluster did not become ok")
+      socket.sleep(0.05)
+    end
+  end
+  return nodes
+end
+
+function redis.node_of(nodes, key)
+  local moved = nodes[1]:command("GET", key):match("^MOVED %d+ [^:]*:(%d+)")
+  for i, n in ipairs(nodes) do
+    if tonumber(moved) == n.port then
+      return i
+    end
+  end
+  return 1
 end
 
 return redis
