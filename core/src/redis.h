@@ -50,8 +50,8 @@ unsigned pp_redis_key_slot(const char *key, size_t len);
 /* A redirection, "MOVED <slot> <host>:<port>" or "ASK ..." (an error
  * reply's text): 0 with *ask, *slot, host (may be "": the node that
  * answered) and *port, or -1 when err is no redirection. */
-int pp_redis_redirect_parse(const char *err, int *ask, unsigned *slot, char *host,
-                            size_t hostlen, int *port);
+int pp_redis_redirect_parse(const char *err, int *ask, unsigned *slot, char *host, size_t hostlen,
+                            int *port);
 
 typedef struct pp_redis_node_addr {
     char *host;

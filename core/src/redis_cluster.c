@@ -38,8 +38,8 @@ unsigned pp_redis_key_slot(const char *key, size_t len)
     return crc16(k, len) & (PP_REDIS_SLOTS - 1);
 }
 
-int pp_redis_redirect_parse(const char *err, int *ask, unsigned *slot, char *host,
-                            size_t hostlen, int *port)
+int pp_redis_redirect_parse(const char *err, int *ask, unsigned *slot, char *host, size_t hostlen,
+                            int *port)
 {
     if (!err || !host || !hostlen)
         return -1;

@@ -225,7 +225,6 @@ static inline void rsrv_cleanup(rsrv *s)
     }
 }
 
-
 /* Three masters of one cluster, every slot assigned (redis-cli --cluster
  * create), cluster_state:ok on each. 0 / -1. */
 #define RSRV_CLUSTER_NODES 3

@@ -45,12 +45,12 @@ static void redirections(void)
     CHECK(ask == 1 && slot == 16383 && port == 7000 && !strcmp(host, "::1"));
     CHECK(pp_redis_redirect_parse("MOVED 1 :7001", &ask, &slot, host, sizeof host, &port) == 0);
     CHECK(!strcmp(host, "") && port == 7001);
-    const char *bad[] = {"ERR unknown", "MOVED", "MOVED 16384 a:1", "MOVED x a:1", "MOVED 1 a",
-                         "MOVED 1 a:0", "MOVED 1 a:70000", "ASK 1 a:x", "NOSCRIPT x"};
+    const char *bad[] = {"ERR unknown",     "MOVED",     "MOVED 16384 a:1",
+                         "MOVED x a:1",     "MOVED 1 a", "MOVED 1 a:0",
+                         "MOVED 1 a:70000", "ASK 1 a:x", "NOSCRIPT x"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         CHECK(pp_redis_redirect_parse(bad[i], &ask, &slot, host, sizeof host, &port) < 0);
-    CHECK(pp_redis_redirect_parse("MOVED 1 averylonghostname:1", &ask, &slot, host, 4, &port) <
-          0);
+    CHECK(pp_redis_redirect_parse("MOVED 1 averylonghostname:1", &ask, &slot, host, 4, &port) < 0);
 }
 
 static void slot_map(void)
@@ -246,7 +246,7 @@ static void migration(rsrv *nodes)
     const char *get[2] = {"GET", key};
     cap k = {0};
     CHECK(run(c, 3, set, &k) && !k.err); /* learns the slot is on from */
-    char okey[48]; /* another key of the slot, not there yet */
+    char okey[48];                       /* another key of the slot, not there yet */
     snprintf(okey, sizeof okey, "{%s}x", key);
     const char *other[3] = {"SET", okey, "x"};
     snprintf(cmd, sizeof cmd, "CLUSTER SETSLOT %u IMPORTING %s", slot, src);
