@@ -56,6 +56,10 @@ local function self_pid()
   return own_pid
 end
 
+-- ps without the sanitizer runtimes make sanitize preloads: under them
+-- ps hangs in a futex at its start.
+local PS = "env -u LD_PRELOAD ps"
+
 -- A detached shell starts nginx, stays its parent (so that nginx is reaped
 -- when it ends), writes its pid to pidfile and watches: when the Lua process
 -- that started it is gone, whatever happened to the spec, it stops nginx,
@@ -65,14 +69,14 @@ local function supervisor(cmd, stderr_path, pidfile)
   return "( up() { st=$(sed 's/.*) //' /proc/$1/stat 2>/dev/null | cut -c1); [ -n \"$st\" ] && [ \"$st\" != Z ]; };"
     .. " " .. cmd .. " >" .. sh_quote(stderr_path) .. " 2>&1 </dev/null & n=$!; echo $n >" .. sh_quote(pidfile) .. ";"
     .. " ( while up " .. me .. " && up $n; do sleep 1; done;"
-    .. " if ! up " .. me .. "; then w=$(ps -o pid= --ppid $n);"
+    .. " if ! up " .. me .. "; then w=$(" .. PS .. " -o pid= --ppid $n);"
     .. " kill -TERM $n 2>/dev/null; sleep 3; kill -KILL $n $w 2>/dev/null; fi ) &"
     .. " wait $n ) </dev/null >/dev/null 2>&1 &"
 end
 
 local function children(pid)
   local out = {}
-  local p = io.popen("ps -o pid= --ppid " .. pid .. " 2>/dev/null")
+  local p = io.popen(PS .. " -o pid= --ppid " .. pid .. " 2>/dev/null")
   if p then
     for line in p:lines() do
       local c = tonumber(line)
