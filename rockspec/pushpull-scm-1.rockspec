@@ -88,6 +88,7 @@ build = {
         "core/src/journal.c",
         "core/src/json_util.c",
         "core/src/receiver.c",
+        "core/src/redis_cluster.c",
         "core/src/redis_conn.c",
         "core/src/redis_io.c",
         "core/src/redis_scripts.c",
